@@ -1,0 +1,119 @@
+"""The ``spikefa`` command: run | list | plot.
+
+Exit codes: 0 success, 2 bad input (one line, naming the field or file), 3 the run diverged
+(metrics recorded so far are kept), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import spec
+from .errors import DivergenceError, SpikefaError
+
+
+def _circuit_path(name: str) -> Path:
+    """A circuit file path, or a bare name looked up as ``circuits/NAME.yaml``."""
+    path = Path(name)
+    if not path.exists() and path.suffix == "" and (Path("circuits") / f"{name}.yaml").is_file():
+        return Path("circuits") / f"{name}.yaml"
+    return path
+
+
+def cmd_run(args) -> int:
+    from .plots import plot_run
+    from .training import run_circuit
+
+    path = _circuit_path(args.circuit)
+    overrides = list(args.set or [])
+    if args.engine:
+        overrides.append(f"engine={args.engine}")
+    circuit = spec.load_circuit(path, overrides)
+    out = Path(args.out) if args.out else Path("runs") / circuit.name
+    print(f"spikefa: {circuit.name} — {circuit.rule.name} on {circuit.task.name}, "
+          f"{'-'.join(map(str, circuit.network.sizes))} {circuit.network.hidden}, engine {circuit.engine}, "
+          f"seed {circuit.seed} → {out}", flush=True)
+    try:
+        folder = run_circuit(circuit, out, data_dir=args.data_dir, progress=not args.quiet,
+                             overwrite=args.overwrite, source=str(path))
+    except DivergenceError as err:
+        print(f"spikefa: run diverged: {err}. Metrics recorded so far are in {out}", file=sys.stderr)
+        return 3
+    summary = folder.summary()
+    figure = plot_run(folder.path)
+    final = summary["final"]
+    score = (f"test accuracy {100 * final['test_acc']:.2f} %" if "test_acc" in final
+             else f"test NSE {final['test_nse']:.4g}")
+    angles = ", ".join(f"{k.removeprefix('angle_')} {v:.1f}°" for k, v in final.items()
+                       if k.startswith("angle_") and v == v)
+    print(f"{score}; loss {final['test_loss']:.4f}; angles: {angles or 'none'}; "
+          f"{summary['examples']} examples in {summary['seconds']:.1f} s")
+    print(f"run folder: {folder.path}  (figure: {figure})")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from .rules import REGISTRY
+
+    print("rules:")
+    for name, cls in REGISTRY.items():
+        print(f"  {name:27s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+    files = sorted(Path(args.dir).glob("*.yaml"))
+    print(f"circuits ({args.dir}/):" if files else f"no circuit files in {args.dir}/")
+    for f in files:
+        try:
+            c = spec.load_circuit(f)
+            print(f"  {f.stem:27s} {c.rule.name}, {c.task.name} {'-'.join(map(str, c.network.sizes))}"
+                  + (f" — {c.description}" if c.description else ""))
+        except SpikefaError as err:
+            print(f"  {f.stem:27s} INVALID: {err}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from .plots import plot_run
+
+    print(plot_run(args.run_dir))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="spikefa", description="Learning without weight transport, in rate and spiking circuits.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a circuit file into a run folder")
+    r.add_argument("circuit", help="circuit file, or a name in circuits/")
+    r.add_argument("--engine", choices=spec.ENGINES)
+    r.add_argument("--out", help="run folder (default: runs/NAME); a folder of the same circuit is resumed")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. rule=backprop")
+    r.add_argument("--data-dir", help="folder with the MNIST IDX files (else SPIKEFA_DATA, else task.data_dir)")
+    r.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    ls = sub.add_parser("list", help="list the rules and the circuit files")
+    ls.add_argument("--dir", default="circuits")
+    ls.set_defaults(func=cmd_list)
+    pl = sub.add_parser("plot", help="draw a run folder's learning curves")
+    pl.add_argument("run_dir")
+    pl.set_defaults(func=cmd_plot)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SpikefaError as err:
+        if args.debug:
+            raise
+        print(f"spikefa: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("spikefa: interrupted; run the same command again to resume from the last checkpoint", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The reference engine: every rule as batched matrix algebra (BLAS), rows = examples.
+
+Forward ``h_{l+1} = f(W_l h_l + b_l)``; the output error δ_L = ∂loss/∂a_L (mean over the batch);
+hidden errors δ_l = e_l ⊙ f'(a_l), where e_l — the input of layer l's error compartment — is what the
+rule's feedback pathway delivers (:meth:`ReferenceEngine.error_input`). Weights change by
+ΔW_l ∝ δ_{l+1}ᵀ h_l through the kernels of :mod:`spikefa.kernels`. This engine is the ground truth the
+Brian2 circuits are tested against, and the fast path for rate-level sweeps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import spec
+from .activations import DERIVATIVE, FORWARD
+from .kernels import as_float, sgd_step, sgd_step_vector
+from .metrics import angle
+from .rules import Params, Rule, make_rule
+from .rules.base import draw
+
+
+class ReferenceEngine:
+    def __init__(self, circuit: spec.Circuit, rng: np.random.Generator):
+        self.circuit = circuit
+        net = circuit.network
+        self.sizes = net.sizes
+        self.L = len(net.sizes) - 1  # number of forward projections
+        self.dtype = np.dtype(circuit.dtype)
+        self.rule: Rule = make_rule(circuit.rule, circuit.optimizer)
+        self.backprop: Rule = make_rule(spec.Rule("backprop"), circuit.optimizer)
+        self.f, self.df = FORWARD[net.hidden], DERIVATIVE[net.hidden]
+        self.f_out = FORWARD[net.output]
+        self.df_out = DERIVATIVE.get(net.output)
+        W = [draw(net.init, (n_out, n_in), (n_in, n_out), rng, self.dtype)
+             for n_in, n_out in zip(self.sizes, self.sizes[1:])]
+        b = [np.zeros(n, self.dtype) for n in self.sizes[1:]]
+        B, B0 = self.rule.init_feedback(self.sizes, W, rng, self.dtype)
+        self.params = Params(W, b, B, B0=B0)
+
+    # --- activity -------------------------------------------------------------------------------
+    def forward(self, x: np.ndarray) -> tuple[list, list]:
+        """Pre-activations A[l] and activities H[l] of every layer (A[0] is None, H[0] = x)."""
+        A, H = [None], [x]
+        for l, (W, b) in enumerate(zip(self.params.W, self.params.b)):
+            a = H[-1] @ W.T
+            a += b
+            A.append(a)
+            H.append(self.f_out(a) if l == self.L - 1 else self.f(a))
+        return A, H
+
+    def output_delta(self, a: np.ndarray, h: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """∂(mean loss)/∂a for the output layer (or a local classifier's output)."""
+        if self.circuit.network.loss == "cross_entropy":
+            return (h - y) / len(y)
+        return (h - y) * self.df_out(a, h) / len(y)
+
+    def loss(self, h: np.ndarray, y: np.ndarray) -> float:
+        """Mean over the batch of −Σ y log p (cross-entropy) or ½‖ŷ − y‖² (MSE)."""
+        if self.circuit.network.loss == "cross_entropy":
+            return float(-np.sum(y * np.log(np.clip(h, 1e-300, None))) / len(y))
+        return float(0.5 * np.sum((h - y) ** 2) / len(y))
+
+    def readout(self, h: np.ndarray) -> np.ndarray:
+        """A local classifier's output for hidden activity h, through the output non-linearity."""
+        return self.f_out(h)
+
+    # --- errors and updates ---------------------------------------------------------------------
+    def error_input(self, rule: Rule, l: int, deltas: list, H: list, y: np.ndarray) -> np.ndarray:
+        """e_l: what rule's feedback pathway delivers to hidden layer l (before ⊙ f'(a_l))."""
+        B = rule.feedback(l, self.params)
+        if rule.topology == "layerwise":
+            return deltas[l + 1] @ B.T
+        if rule.topology == "direct":
+            return deltas[self.L] @ B.T
+        z = H[l] @ B  # local classifier
+        return self.output_delta(z, self.readout(z), y) @ B.T
+
+    def deltas(self, A: list, H: list, y: np.ndarray, rule: Rule | None = None) -> list:
+        """δ_l for l = 1 … L (δ[0] is None), hidden errors through ``rule``'s feedback (default: own rule)."""
+        rule = rule or self.rule
+        deltas = [None] * (self.L + 1)
+        deltas[self.L] = self.output_delta(A[self.L], H[self.L], y)
+        for l in range(self.L - 1, 0, -1):
+            deltas[l] = self.error_input(rule, l, deltas, H, y) * self.df(A[l], H[l])
+        return deltas
+
+    def gradients(self, H: list, deltas: list) -> tuple[list, list]:
+        """gW_l = δ_{l+1}ᵀ h_l and gb_l = Σ δ_{l+1}: the error-driven part of every update."""
+        gW = [deltas[l + 1].T @ H[l] for l in range(self.L)]
+        gb = [deltas[l + 1].sum(axis=0) for l in range(self.L)]
+        return gW, gb
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+        """One learning step on a batch; returns (mean loss, output activity) before the step."""
+        A, H = self.forward(x)
+        gW, gb = self.gradients(H, self.deltas(A, H, y))
+        self.apply(gW, gb, lr)
+        self.rule.after_step(self.params, gW, lr, rng)
+        return self.loss(H[-1], y), H[-1]
+
+    def apply(self, gW: list, gb: list, lr: float) -> None:
+        o, p = self.circuit.optimizer, self.params
+        cast = p.W[0].dtype.type
+        for l in range(self.L):
+            sgd_step(p.W[l], gW[l], p.vW[l], cast(lr), cast(o.momentum), cast(o.weight_decay))
+            sgd_step_vector(p.b[l], gb[l], p.vb[l], cast(lr), cast(o.momentum), as_float(0.0, p.b[l]))
+
+    def mirror(self, steps: int, rng: np.random.Generator) -> None:
+        """A weight-mirror phase: noise-driven Hebbian learning of B only (no data, no labels)."""
+        self.rule.mirror(self.params, rng, steps)
+
+    # --- measurements ---------------------------------------------------------------------------
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)[1][-1]
+
+    def feedback_angles(self) -> dict[str, float]:
+        """angle_B{l}: B_l against W_lᵀ, for every hidden layer whose B_l has W_lᵀ's shape."""
+        out = {}
+        if self.rule.topology == "local":
+            return out
+        for l in range(1, self.L):
+            B = self.rule.feedback(l, self.params)
+            if B.shape == self.params.W[l].T.shape:
+                out[f"angle_B{l}"] = angle(B, self.params.W[l].T)
+        return out
+
+    def update_angles(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """angle_dW{l}: the rule's update of W_l against backprop's on the same batch (hidden layers)."""
+        A, H = self.forward(x)
+        ours, _ = self.gradients(H, self.deltas(A, H, y))
+        bp, _ = self.gradients(H, self.deltas(A, H, y, self.backprop))
+        return {f"angle_dW{l}": angle(ours[l], bp[l]) for l in range(self.L - 1)}
+
+    def norms(self) -> dict[str, float]:
+        out = {f"norm_W{l}": float(np.linalg.norm(w)) for l, w in enumerate(self.params.W)}
+        out.update({f"norm_B{l}": float(np.linalg.norm(b)) for l, b in enumerate(self.params.B) if b is not None})
+        return out

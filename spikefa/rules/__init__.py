@@ -1,0 +1,31 @@
+"""Learning rules by name. Each is a small object shared by both engines (see :mod:`.base`)."""
+
+from __future__ import annotations
+
+from .. import spec
+from .base import (
+    Backprop,
+    DirectFeedbackAlignment,
+    FixedFeedback,
+    KolenPollack,
+    LocalClassifiers,
+    Params,
+    Rule,
+    SignSymmetry,
+    WeightMirror,
+)
+
+REGISTRY: dict[str, type[Rule]] = {
+    cls.name: cls
+    for cls in (Backprop, FixedFeedback, DirectFeedbackAlignment, SignSymmetry, WeightMirror, KolenPollack,
+                LocalClassifiers)
+}
+assert tuple(sorted(REGISTRY)) == tuple(sorted(spec.RULES))
+
+
+def make_rule(rule: spec.Rule, optimizer: spec.Optimizer) -> Rule:
+    """The rule object named in a circuit's ``rule`` block."""
+    return REGISTRY[rule.name](rule, optimizer)
+
+
+__all__ = ["REGISTRY", "Params", "Rule", "make_rule"]

@@ -1,0 +1,159 @@
+"""Run folders: everything one run leaves behind, written atomically, and loaded back with one call.
+
+A run folder holds
+
+- ``config.yaml``     the resolved circuit (every default filled in; ``spikefa run`` accepts it)
+- ``metrics.csv``     one row per recording point (no wall-clock values: same seed ⇒ same bytes)
+- ``weights.npz``     final W{l}, b{l}, B{l}
+- ``checkpoint.npz``  the full training state at the last checkpoint (resume continues from it)
+- ``summary.json``    status (running | complete | diverged), final metrics, wall time
+- ``training.png``    the learning curves (:mod:`spikefa.plots`)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from . import spec
+from .errors import SpikefaError
+
+CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE = (
+    "config.yaml", "metrics.csv", "weights.npz", "checkpoint.npz", "summary.json", "training.png")
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then move the file into place, so a kill never leaves half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+class RunFolder:
+    """The run folder being written by a running simulation."""
+
+    def __init__(self, path: Path, circuit: spec.Circuit):
+        self.path = path
+        self.circuit = circuit
+        self.columns: list[str] | None = None
+        self.rows: list[dict] = []
+
+    @classmethod
+    def open(cls, path: str | Path, circuit: spec.Circuit, overwrite: bool = False) -> RunFolder:
+        """Prepare ``path`` for ``circuit``. An existing folder of the same config is resumed
+        (or left as it is if complete); one of another config is refused unless ``overwrite``."""
+        path = Path(path)
+        config = yaml.safe_dump(circuit.to_dict(), sort_keys=False)
+        if path.exists() and not path.is_dir():
+            raise SpikefaError(f"--out {path}: exists and is not a folder")
+        if path.is_dir() and any(path.iterdir()):
+            old = path / CONFIG
+            if not old.is_file() or (old.read_text() != config and not overwrite):
+                raise SpikefaError(f"--out {path}: holds {'a run of a different circuit' if old.is_file() else 'other files'}; "
+                                   "choose another --out or pass --overwrite")
+            if overwrite:
+                shutil.rmtree(path)
+        path.mkdir(parents=True, exist_ok=True)
+        folder = cls(path, circuit)
+        if not (path / CONFIG).is_file():
+            atomic_write(path / CONFIG, lambda p: p.write_text(config))
+        return folder
+
+    # --- metrics ----------------------------------------------------------------------------------
+    def append(self, row: dict) -> None:
+        """Add one metrics row and flush it to metrics.csv."""
+        if self.columns is None:
+            self.columns = list(row)
+            self._rewrite()
+        self.rows.append(row)
+        with open(self.path / METRICS, "a", newline="") as fh:
+            csv.writer(fh).writerow([_format(row.get(c, float("nan"))) for c in self.columns])
+
+    def _rewrite(self) -> None:
+        def write(p: Path):
+            with open(p, "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(self.columns)
+                for row in self.rows:
+                    w.writerow([_format(row.get(c, float("nan"))) for c in self.columns])
+        atomic_write(self.path / METRICS, write)
+
+    # --- checkpoints and results --------------------------------------------------------------
+    def save_checkpoint(self, arrays: dict[str, np.ndarray], state: dict) -> None:
+        state = dict(state, rows=self.rows, columns=self.columns)
+        atomic_write(self.path / CHECKPOINT,
+                     lambda p: np.savez(p, state=np.array(json.dumps(state)), **arrays))
+
+    def load_checkpoint(self) -> tuple[dict[str, np.ndarray], dict] | None:
+        """The saved arrays and state, with metrics.csv cut back to the rows recorded by then."""
+        if not (self.path / CHECKPOINT).is_file():
+            return None
+        with np.load(self.path / CHECKPOINT) as z:
+            arrays = {k: z[k] for k in z.files if k != "state"}
+            state = json.loads(str(z["state"]))
+        self.rows, self.columns = state.pop("rows"), state.pop("columns")
+        self._rewrite()
+        return arrays, state
+
+    def save_weights(self, arrays: dict[str, np.ndarray]) -> None:
+        atomic_write(self.path / WEIGHTS, lambda p: np.savez(p, **arrays))
+
+    def write_summary(self, summary: dict) -> None:
+        atomic_write(self.path / SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
+
+    def summary(self) -> dict:
+        f = self.path / SUMMARY
+        return json.loads(f.read_text()) if f.is_file() else {}
+
+
+@dataclass
+class Run:
+    """A finished (or interrupted) run, as :func:`load_run` gives it back."""
+
+    path: Path
+    config: dict
+    metrics: Any  # pandas.DataFrame
+    weights: dict[str, np.ndarray]
+    summary: dict
+
+    @property
+    def circuit(self) -> spec.Circuit:
+        return spec.circuit_from_dict(self.config, str(self.path / CONFIG))
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a run folder: resolved config, metrics table (pandas), final weights, summary."""
+    import pandas as pd
+
+    path = Path(path)
+    if not (path / CONFIG).is_file():
+        raise SpikefaError(f"{path}: not a run folder (no {CONFIG})")
+    config = yaml.safe_load((path / CONFIG).read_text())
+    metrics = pd.read_csv(path / METRICS) if (path / METRICS).is_file() else pd.DataFrame()
+    weights = {}
+    if (path / WEIGHTS).is_file():
+        with np.load(path / WEIGHTS) as z:
+            weights = {k: z[k] for k in z.files}
+    summary = json.loads((path / SUMMARY).read_text()) if (path / SUMMARY).is_file() else {}
+    return Run(path, config, metrics, weights, summary)

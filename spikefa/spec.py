@@ -1,0 +1,440 @@
+"""Circuit files: a validated, typed description of network + task + rule + phases + seed.
+
+A circuit file is YAML. Every field is checked here, and a bad one raises :class:`SpikefaError`
+with a one-line message naming the file, the field and what is allowed. The engines only ever
+see a :class:`Circuit`, never raw YAML. ``Circuit.to_dict()`` is the resolved config written to a
+run folder; loading it again gives the same circuit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SpikefaError
+
+ENGINES = ("reference",)
+DTYPES = ("float64", "float32")
+HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "tanh", "softmax")
+LOSSES = ("mse", "cross_entropy")
+SCHEDULES = ("constant", "cosine")
+INIT_DISTS = ("uniform", "normal")
+RULES = (
+    "backprop",
+    "feedback_alignment",
+    "direct_feedback_alignment",
+    "sign_symmetry",
+    "weight_mirror",
+    "kolen_pollack",
+    "local_classifiers",
+)
+TASKS = ("digits", "mnist", "linear_teacher", "nonlinear_teacher")
+PHASES = ("noise_pretrain", "learn", "mirror")
+
+
+@dataclass(frozen=True)
+class Init:
+    """Weight initialisation: ``xavier`` (uniform, Glorot) or ``dist`` with ``scale``.
+
+    ``uniform`` draws from [-scale, scale]; ``normal`` from N(0, scale²).
+    """
+
+    dist: str = "xavier"
+    scale: float = 0.0
+
+
+@dataclass(frozen=True)
+class Network:
+    sizes: tuple[int, ...]
+    hidden: str = "tanh"
+    output: str = "softmax"
+    loss: str = "cross_entropy"
+    init: Init = field(default_factory=Init)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    data_dir: str | None = None  # mnist: folder with the four IDX files
+    n_train: int | None = None  # None: the task's full training set (teachers: 10000)
+    n_test: int | None = None  # None: the task's full test set (teachers: 1000)
+    center: bool = True  # subtract the training set's mean input
+    teacher_sizes: tuple[int, ...] = ()  # teachers: layer sizes of the teacher network
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """Weight-mirror plasticity of B (Akrout et al. 2019, eq. 7): ΔB = η_B x yᵀ − λ_B B."""
+
+    noise_std: float = 1.0
+    lr: float = 0.05
+    decay: float = 0.05
+    batch_size: int = 128
+    steps_per_batch: int = 1  # mirror steps interleaved after every learning batch
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    feedback_init: Init = field(default_factory=Init)
+    mirror: Mirror = field(default_factory=Mirror)
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """SGD: v ← μ v + g;  W ← (1 − λ) W − η v  (λ: weight decay per step, as in Akrout eq. 16)."""
+
+    lr: float = 0.05
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    schedule: str = "constant"
+
+
+@dataclass(frozen=True)
+class Phase:
+    kind: str
+    epochs: int = 1  # learn, noise_pretrain
+    steps: int = 0  # mirror
+    samples_per_epoch: int = 0  # noise_pretrain
+    noise_std: float = 1.0  # noise_pretrain: input noise N(0, std²)
+
+
+@dataclass(frozen=True)
+class Record:
+    every: int = 0  # batches between metric rows; 0: one row per epoch
+    checkpoint_every: int = 1  # epochs between checkpoints
+
+
+@dataclass(frozen=True)
+class Circuit:
+    name: str
+    network: Network
+    task: Task
+    rule: Rule
+    optimizer: Optimizer = field(default_factory=Optimizer)
+    phases: tuple[Phase, ...] = (Phase("learn"),)
+    record: Record = field(default_factory=Record)
+    seed: int = 0
+    engine: str = "reference"
+    dtype: str = "float64"
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config: plain YAML-able data, loadable by :func:`circuit_from_dict`."""
+        d = _plain(dataclasses.asdict(self))
+        d["phases"] = [{p.kind: _phase_fields(p)} for p in self.phases]
+        return d
+
+
+def _phase_fields(p: Phase) -> dict[str, Any]:
+    keys = {"learn": ("epochs",), "mirror": ("steps",),
+            "noise_pretrain": ("epochs", "samples_per_epoch", "noise_std")}[p.kind]
+    return {k: getattr(p, k) for k in keys}
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+class _Fields:
+    """Reads one mapping of a circuit file, field by field, and rejects unknown fields."""
+
+    def __init__(self, raw: Any, path: str, source: str):
+        self.path, self.source = path, source
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            self.fail(self.path or "circuit", f"must be a mapping, got {_show(raw)}")
+        self.raw = dict(raw)
+
+    def fail(self, name: str, msg: str):
+        raise SpikefaError(f"{self.source}: {name}: {msg}")
+
+    def name(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, kind: type, default: Any = dataclasses.MISSING, *,
+            choices: tuple | None = None, low: float | None = None, high: float | None = None,
+            low_open: bool = False, high_open: bool = False, optional: bool = False) -> Any:
+        if key not in self.raw:
+            if default is dataclasses.MISSING:
+                self.fail(self.name(key), "missing" + (f"; allowed: {', '.join(choices)}" if choices else ""))
+            return default
+        value = self.raw.pop(key)
+        if value is None and optional:
+            return None
+        value = self.coerce(key, value, kind)
+        if choices is not None and value not in choices:
+            self.fail(self.name(key), f"unknown value {_show(value)}; allowed: {', '.join(choices)}")
+        self.check_range(self.name(key), value, low, high, low_open, high_open)
+        return value
+
+    def coerce(self, key: str, value: Any, kind: type) -> Any:
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if kind is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            self.fail(self.name(key), f"must be {_KIND_NAMES[kind]}, got {_show(value)}")
+        return value
+
+    def check_range(self, name, value, low, high, low_open, high_open):
+        if low is not None and (value < low or (low_open and value == low)):
+            self.fail(name, f"must be {'>' if low_open else '>='} {low}, got {_show(value)}")
+        if high is not None and (value > high or (high_open and value == high)):
+            self.fail(name, f"must be {'<' if high_open else '<='} {high}, got {_show(value)}")
+
+    def int_list(self, key: str, default: Any = dataclasses.MISSING, min_len: int = 0) -> tuple[int, ...]:
+        value = self.get(key, list, list(default) if default is not dataclasses.MISSING else default)
+        if len(value) < min_len or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
+            self.fail(self.name(key), f"must be a list of at least {min_len} positive integers, got {_show(value)}")
+        return tuple(value)
+
+    def sub(self, key: str) -> _Fields:
+        return _Fields(self.raw.pop(key, None), self.name(key), self.source)
+
+    def done(self):
+        if self.raw:
+            key = sorted(self.raw)[0]
+            self.fail(self.name(key), "unknown field")
+
+
+_KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+               list: "a list", dict: "a mapping"}
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed(fields: _Fields, allowed: tuple[str, ...]):
+    for key in fields.raw:
+        if key not in allowed:
+            fields.fail(fields.name(key), f"unknown field; allowed: {', '.join(allowed)}")
+
+
+def _init(parent: _Fields, key: str) -> Init:
+    raw = parent.raw.get(key)
+    if raw is None or raw == "xavier":
+        parent.raw.pop(key, None)
+        return Init()
+    f = parent.sub(key)
+    _allowed(f, ("dist", "scale"))
+    dist = f.get("dist", str, choices=INIT_DISTS + ("xavier",))
+    scale = f.get("scale", float, 0.0 if dist == "xavier" else dataclasses.MISSING, low=0, low_open=dist != "xavier")
+    return Init(dist, scale)
+
+
+def _named(parent: _Fields, key: str) -> _Fields:
+    """A field written either as ``key: NAME`` or as a mapping with ``name: NAME``."""
+    raw = parent.raw.get(key)
+    if isinstance(raw, str):
+        parent.raw[key] = {"name": raw}
+    return parent.sub(key)
+
+
+def _network(f: _Fields) -> Network:
+    _allowed(f, ("sizes", "hidden", "output", "loss", "init"))
+    sizes = f.int_list("sizes", min_len=2)
+    hidden = f.get("hidden", str, "tanh", choices=HIDDEN_ACTIVATIONS)
+    output = f.get("output", str, "softmax", choices=OUTPUT_ACTIVATIONS)
+    loss = f.get("loss", str, "cross_entropy" if output == "softmax" else "mse", choices=LOSSES)
+    if (loss == "cross_entropy") != (output == "softmax"):
+        f.fail(f.name("loss"), "cross_entropy goes with output: softmax, and softmax with cross_entropy; "
+               f"got loss {loss!r} with output {output!r}")
+    return Network(sizes, hidden, output, loss, _init(f, "init"))
+
+
+def _task(f: _Fields) -> Task:
+    name = f.get("name", str, choices=TASKS)
+    allowed = {"digits": ("n_train", "n_test", "center"),
+               "mnist": ("data_dir", "n_train", "n_test", "center"),
+               "linear_teacher": ("n_train", "n_test", "teacher_sizes"),
+               "nonlinear_teacher": ("n_train", "n_test", "teacher_sizes")}[name]
+    _allowed(f, allowed)
+    teacher_default = {"linear_teacher": (30, 10), "nonlinear_teacher": (30, 20, 10, 10)}.get(name, ())
+    return Task(
+        name=name,
+        data_dir=f.get("data_dir", str, None, optional=True),
+        n_train=f.get("n_train", int, None, low=1, optional=True),
+        n_test=f.get("n_test", int, None, low=1, optional=True),
+        center=f.get("center", bool, False),
+        teacher_sizes=f.int_list("teacher_sizes", teacher_default, min_len=2) if teacher_default else (),
+    )
+
+
+def _rule(f: _Fields) -> Rule:
+    name = f.get("name", str, choices=RULES)
+    allowed = ("feedback_init", "mirror") if name == "weight_mirror" else ("feedback_init",)
+    _allowed(f, allowed)
+    m = f.sub("mirror")
+    mirror = Mirror(
+        noise_std=m.get("noise_std", float, Mirror.noise_std, low=0, low_open=True),
+        lr=m.get("lr", float, Mirror.lr, low=0, low_open=True),
+        decay=m.get("decay", float, Mirror.decay, low=0, high=1, high_open=True),
+        batch_size=m.get("batch_size", int, Mirror.batch_size, low=1),
+        steps_per_batch=m.get("steps_per_batch", int, Mirror.steps_per_batch, low=0),
+    )
+    m.done()
+    return Rule(name, _init(f, "feedback_init"), mirror)
+
+
+def _optimizer(f: _Fields) -> Optimizer:
+    o = Optimizer(
+        lr=f.get("lr", float, Optimizer.lr, low=0, low_open=True),
+        momentum=f.get("momentum", float, Optimizer.momentum, low=0, high=1, high_open=True),
+        weight_decay=f.get("weight_decay", float, Optimizer.weight_decay, low=0, high=1, high_open=True),
+        batch_size=f.get("batch_size", int, Optimizer.batch_size, low=1),
+        schedule=f.get("schedule", str, Optimizer.schedule, choices=SCHEDULES),
+    )
+    f.done()
+    return o
+
+
+def _phases(raw: Any, source: str, rule: str) -> tuple[Phase, ...]:
+    if raw is None:
+        return (Phase("learn"),)
+    if not isinstance(raw, list) or not raw:
+        raise SpikefaError(f"{source}: phases: must be a non-empty list of phases ({', '.join(PHASES)})")
+    phases = []
+    for n, item in enumerate(raw):
+        where = f"phases[{n}]"
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise SpikefaError(f"{source}: {where}: must be one of {', '.join(PHASES)} with its fields, "
+                               f"e.g. '- learn: {{epochs: 10}}'; got {_show(item)}")
+        (kind, body), = item.items()
+        if kind not in PHASES:
+            raise SpikefaError(f"{source}: {where}: unknown phase {kind!r}; allowed: {', '.join(PHASES)}")
+        f = _Fields(body, f"{where}.{kind}", source)
+        if kind == "learn":
+            phase = Phase(kind, epochs=f.get("epochs", int, 1, low=0))
+        elif kind == "mirror":
+            if rule != "weight_mirror":
+                f.fail(where, f"a mirror phase needs rule weight_mirror, the rule is {rule!r}")
+            phase = Phase(kind, steps=f.get("steps", int, low=1))
+        else:
+            phase = Phase(kind, epochs=f.get("epochs", int, 1, low=0),
+                          samples_per_epoch=f.get("samples_per_epoch", int, low=1),
+                          noise_std=f.get("noise_std", float, 1.0, low=0, low_open=True))
+        f.done()
+        phases.append(phase)
+    return tuple(phases)
+
+
+def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
+    """Validate a raw circuit mapping (as read from YAML); ``source`` names it in error messages."""
+    top = _Fields(raw, "", source)
+    name = top.get("name", str, Path(source).stem)
+    description = top.get("description", str, "")
+    seed = top.get("seed", int, 0, low=0)
+    engine = top.get("engine", str, "reference", choices=ENGINES)
+    dtype = top.get("dtype", str, "float64", choices=DTYPES)
+    if "network" not in top.raw:
+        top.fail("network", "missing (a mapping with sizes, hidden, output, loss, init)")
+    n = top.sub("network")
+    network = _network(n)
+    n.done()
+    if "task" not in top.raw:
+        top.fail("task", f"missing; allowed: {', '.join(TASKS)}")
+    t = _named(top, "task")
+    task = _task(t)
+    t.done()
+    if "rule" not in top.raw:
+        top.fail("rule", f"missing; allowed: {', '.join(RULES)}")
+    r = _named(top, "rule")
+    rule = _rule(r)
+    r.done()
+    optimizer = _optimizer(top.sub("optimizer"))
+    phases = _phases(top.raw.pop("phases", None), source, rule.name)
+    rec = top.sub("record")
+    record = Record(every=rec.get("every", int, 0, low=0), checkpoint_every=rec.get("checkpoint_every", int, 1, low=1))
+    rec.done()
+    top.done()
+    if task.name == "nonlinear_teacher" or task.name == "linear_teacher":
+        if any(p.kind == "noise_pretrain" for p in phases):
+            raise SpikefaError(f"{source}: phases: noise_pretrain needs a classification task "
+                               f"(digits, mnist), the task is {task.name!r}")
+    return Circuit(name=name, description=description, seed=seed, engine=engine, dtype=dtype,
+                   network=network, task=task, rule=rule, optimizer=optimizer, phases=phases, record=record)
+
+
+def parse_override(text: str) -> tuple[list[str | int], Any]:
+    """``a.b.0.c=value`` → (['a', 'b', 0, 'c'], YAML-parsed value)."""
+    if "=" not in text:
+        raise SpikefaError(f"--set {text}: must be KEY=VALUE, e.g. rule=backprop or optimizer.lr=0.1")
+    key, value = text.split("=", 1)
+    path: list[str | int] = [int(k) if k.isdigit() else k for k in key.strip().split(".")]
+    if not key.strip() or any(k == "" for k in path):
+        raise SpikefaError(f"--set {text}: the key must be a dotted field name, e.g. optimizer.lr")
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    return path, parsed
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Set dotted fields of a raw circuit mapping. Setting a named block (``rule=NAME``,
+    ``task=NAME``) to a plain name changes its ``name`` and keeps its other fields."""
+    for text in overrides:
+        path, value = parse_override(text)
+        node: Any = raw
+        for depth, key in enumerate(path[:-1]):
+            where = ".".join(map(str, path[: depth + 1]))
+            if isinstance(node, list) and isinstance(key, int) and key < len(node):
+                node = node[key]
+            elif isinstance(node, dict):
+                if isinstance(node.get(key), str) and key in ("rule", "task"):
+                    node[key] = {"name": node[key]}
+                node = node.setdefault(key, {})
+            else:
+                raise SpikefaError(f"--set {text}: {where} is not a field that holds other fields")
+        last = path[-1]
+        if isinstance(node, list):
+            if not isinstance(last, int) or last >= len(node):
+                raise SpikefaError(f"--set {text}: index {last} is out of range (the list has {len(node)} items)")
+            node[last] = value
+        elif not isinstance(node, dict):
+            raise SpikefaError(f"--set {text}: the parent of {last} is not a mapping")
+        elif isinstance(node.get(last), dict) and not isinstance(value, dict) and last in ("rule", "task"):
+            node[last]["name"] = value
+        else:
+            node[last] = value
+    return raw
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a circuit file as raw YAML, with one-line errors for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpikefaError(f"{path}: no such circuit file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(err, "problem", None) or "not valid YAML"
+        raise SpikefaError(f"{path}: malformed YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SpikefaError(f"{path}: must be a YAML mapping of circuit fields, got {_show(raw)}")
+    return raw
+
+
+def load_circuit(path: str | Path, overrides: list[str] = ()) -> Circuit:
+    """Read, override (``--set``) and validate a circuit file."""
+    raw = apply_overrides(read_yaml(path), list(overrides))
+    raw.setdefault("name", Path(path).stem)
+    return circuit_from_dict(raw, str(path))

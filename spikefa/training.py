@@ -1,0 +1,220 @@
+"""Running a circuit: phases, learning-rate schedule, recording, checkpoints, resume, divergence.
+
+Randomness: one ``SeedSequence(seed)`` spawns three generators — data (teachers, noise labels are
+*not* drawn from it), initial weights, and training (shuffling, noise inputs, mirror noise). The
+training generator's state is checkpointed, so a resumed run continues the same random stream and
+ends with the same numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import spec
+from .errors import DivergenceError, SpikefaError
+from .metrics import accuracy, nse
+from .reference import ReferenceEngine
+from .runs import RunFolder
+from .tasks import Dataset, load_task
+
+PROBE_SIZE = 256  # training examples on which update angles against backprop are measured
+
+
+@dataclass
+class Position:
+    """Where a run is: enough to resume it exactly."""
+
+    phase: int = 0
+    epoch: int = 0  # epochs completed in the current phase
+    step: int = 0  # learning steps (batches) so far, all phases
+    examples: int = 0  # examples (data or noise) presented so far
+    learn_step: int = 0  # steps taken in learn phases (drives the lr schedule)
+    loss_sum: float = 0.0  # running sums since the last metrics row
+    correct: int = 0
+    seen: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class Trainer:
+    def __init__(self, circuit: spec.Circuit, data: Dataset, folder: RunFolder, progress: bool = True):
+        self.circuit, self.data, self.folder, self.progress = circuit, data, folder, progress
+        _, init_seq, train_seq = np.random.SeedSequence(circuit.seed).spawn(3)
+        self.engine = ReferenceEngine(circuit, np.random.default_rng(init_seq))
+        self.rng = np.random.default_rng(train_seq)
+        self.pos = Position()
+        probe = slice(0, min(PROBE_SIZE, len(data.x_train)))
+        self.probe = (data.x_train[probe], data.y_train[probe])
+        bs = circuit.optimizer.batch_size
+        self.batches_per_epoch = math.ceil(len(data.x_train) / bs)
+        self.learn_steps = sum(p.epochs for p in circuit.phases if p.kind == "learn") * self.batches_per_epoch
+
+    # --- learning rate ------------------------------------------------------------------------
+    def lr(self, kind: str) -> float:
+        o = self.circuit.optimizer
+        if o.schedule == "constant" or kind != "learn" or self.learn_steps == 0:
+            return o.lr
+        return o.lr * 0.5 * (1.0 + math.cos(math.pi * self.pos.learn_step / self.learn_steps))
+
+    # --- recording ----------------------------------------------------------------------------
+    def record(self, kind: str) -> dict:
+        e, d, p = self.engine, self.data, self.pos
+        out = e.predict(d.x_test)
+        row = {"phase": p.phase, "kind": kind, "epoch": p.epoch, "step": p.step, "examples": p.examples,
+               "lr": self.lr(kind) if kind != "mirror" else 0.0,
+               "train_loss": p.loss_sum / p.seen if p.seen else float("nan")}
+        if d.classification:
+            row["train_acc"] = p.correct / p.seen if p.seen else float("nan")
+            row["test_loss"] = e.loss(out, d.y_test)
+            row["test_acc"] = accuracy(out, d.y_test)
+        else:
+            row["test_loss"] = e.loss(out, d.y_test)
+            row["test_nse"] = nse(out, d.y_test)
+        row.update(e.feedback_angles())
+        row.update(e.update_angles(*self.probe))
+        row.update(e.norms())
+        p.loss_sum, p.correct, p.seen = 0.0, 0, 0
+        self.folder.append(row)
+        return row
+
+    def checkpoint(self) -> None:
+        state = dict(vars(self.pos), rng=self.rng.bit_generator.state)
+        self.folder.save_checkpoint(self.engine.params.arrays(), state)
+
+    def resume(self) -> bool:
+        saved = self.folder.load_checkpoint()
+        if saved is None:
+            return False
+        arrays, state = saved
+        self.engine.params.load_arrays(arrays)
+        self.rng.bit_generator.state = state.pop("rng")
+        self.pos = Position(**state)
+        return True
+
+    # --- phases -------------------------------------------------------------------------------
+    def batches(self, phase: spec.Phase):
+        """(x, y) batches of one epoch: shuffled data, or noise inputs with random labels."""
+        bs, d = self.circuit.optimizer.batch_size, self.data
+        if phase.kind == "learn":
+            order = self.rng.permutation(len(d.x_train))
+            for start in range(0, len(order), bs):
+                idx = order[start:start + bs]
+                yield d.x_train[idx], d.y_train[idx]
+            return
+        for start in range(0, phase.samples_per_epoch, bs):  # noise_pretrain (Cheon et al. 2024)
+            n = min(bs, phase.samples_per_epoch - start)
+            x = (self.rng.standard_normal((n, d.n_in)) * phase.noise_std).astype(d.x_train.dtype)
+            y = np.zeros((n, d.n_out), d.y_train.dtype)
+            y[np.arange(n), self.rng.integers(0, d.n_out, n)] = 1.0
+            yield x, y
+
+    def run_epoch(self, phase: spec.Phase, bar) -> None:
+        p, every = self.pos, self.circuit.record.every
+        for x, y in self.batches(phase):
+            loss, out = self.engine.train_batch(x, y, self.lr(phase.kind), self.rng)
+            if not math.isfinite(loss):
+                raise DivergenceError(f"the loss became {loss} at step {p.step} (phase {p.phase}, {phase.kind}, "
+                                      f"epoch {p.epoch + 1}); lower optimizer.lr")
+            p.step += 1
+            p.examples += len(x)
+            p.learn_step += phase.kind == "learn"
+            p.loss_sum += loss * len(x)
+            p.seen += len(x)
+            if self.data.classification:
+                p.correct += int(np.sum(out.argmax(1) == y.argmax(1)))
+            if every and p.step % every == 0:
+                self.record(phase.kind)
+            bar.update(1)
+
+    def run_mirror(self, phase: spec.Phase, bar) -> None:
+        every = self.circuit.record.every or phase.steps
+        done = self.pos.extra.get("mirror_steps", 0)
+        while done < phase.steps:
+            n = min(every - done % every, phase.steps - done)
+            self.engine.mirror(n, self.rng)
+            done += n
+            self.pos.extra["mirror_steps"] = done
+            bar.update(n)
+            if done % every == 0 or done == phase.steps:
+                self.record("mirror")
+        self.pos.extra.pop("mirror_steps")
+
+    def run(self) -> dict:
+        c, p = self.circuit, self.pos
+        if not self.folder.rows:
+            self.record(c.phases[0].kind)
+        while p.phase < len(c.phases):
+            phase = c.phases[p.phase]
+            label = f"{p.phase + 1}/{len(c.phases)} {phase.kind}"
+            if phase.kind == "mirror":
+                with tqdm(total=phase.steps, desc=label, unit="step", disable=None if self.progress else True, leave=False) as bar:
+                    self.run_mirror(phase, bar)
+            else:
+                per_epoch = (self.batches_per_epoch if phase.kind == "learn"
+                             else math.ceil(phase.samples_per_epoch / c.optimizer.batch_size))
+                with tqdm(total=phase.epochs * per_epoch, initial=p.epoch * per_epoch, desc=label, unit="batch",
+                          disable=None if self.progress else True, leave=False) as bar:
+                    while p.epoch < phase.epochs:
+                        self.run_epoch(phase, bar)
+                        p.epoch += 1
+                        if not c.record.every:
+                            row = self.record(phase.kind)
+                            bar.set_postfix_str(_short(row))
+                        if p.epoch % c.record.checkpoint_every == 0 and p.epoch < phase.epochs:
+                            self.checkpoint()
+            p.phase, p.epoch = p.phase + 1, 0
+            self.checkpoint()
+        return self.folder.rows[-1]
+
+
+def _short(row: dict) -> str:
+    key = "test_acc" if "test_acc" in row else "test_nse"
+    return f"{key} {row[key]:.4f}"
+
+
+def check_sizes(circuit: spec.Circuit, data: Dataset, source: str) -> None:
+    sizes = circuit.network.sizes
+    if sizes[0] != data.n_in or sizes[-1] != data.n_out:
+        raise SpikefaError(f"{source}: network.sizes: {list(sizes)} must start with {data.n_in} inputs and end with "
+                           f"{data.n_out} outputs for task {circuit.task.name}")
+
+
+def run_circuit(circuit: spec.Circuit, out: str | Path, *, data_dir: str | None = None, progress: bool = True,
+                overwrite: bool = False, source: str = "circuit") -> RunFolder:
+    """Run ``circuit`` into the run folder ``out`` (resuming it if it holds a checkpoint of the same
+    circuit) and return the folder. Raises :class:`SpikefaError` for bad input before anything is
+    written, and :class:`DivergenceError` (metrics so far kept) if the run diverges."""
+    data_seq = np.random.SeedSequence(circuit.seed).spawn(3)[0]
+    data = load_task(circuit.task, np.random.default_rng(data_seq), data_dir).astype(np.dtype(circuit.dtype))
+    check_sizes(circuit, data, source)
+    folder = RunFolder.open(out, circuit, overwrite)
+    if folder.summary().get("status") == "complete":
+        return folder
+    trainer = Trainer(circuit, data, folder, progress)
+    resumed = trainer.resume()
+    start = time.perf_counter()
+    seconds_before = folder.summary().get("seconds", 0.0) if resumed else 0.0
+    base = {"circuit": circuit.name, "rule": circuit.rule.name, "engine": circuit.engine, "task": circuit.task.name,
+            "seed": circuit.seed}
+    folder.write_summary(dict(base, status="running", resumed=resumed, seconds=seconds_before))
+    try:
+        final = trainer.run()
+    except DivergenceError as err:
+        folder.write_summary(dict(base, status="diverged", error=str(err),
+                                  seconds=seconds_before + time.perf_counter() - start))
+        raise
+    except BaseException:
+        folder.write_summary(dict(base, status="interrupted", seconds=seconds_before + time.perf_counter() - start))
+        raise
+    params = trainer.engine.params
+    folder.save_weights(params.arrays(groups=("W", "b", "B")))
+    seconds = seconds_before + time.perf_counter() - start
+    folder.write_summary(dict(base, status="complete", resumed=resumed, seconds=round(seconds, 3),
+                              examples=trainer.pos.examples, final={k: v for k, v in final.items()
+                                                                     if k not in ("phase", "kind")}))
+    return folder
