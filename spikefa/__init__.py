@@ -5,6 +5,14 @@ from .runs import Run, load_run
 from .spec import Circuit, circuit_from_dict, load_circuit
 from .training import run_circuit
 
-__all__ = ["Circuit", "DivergenceError", "Run", "SpikefaError", "circuit_from_dict", "load_circuit", "load_run",
-           "run_circuit"]
+__all__ = [
+    "Circuit",
+    "DivergenceError",
+    "Run",
+    "SpikefaError",
+    "circuit_from_dict",
+    "load_circuit",
+    "load_run",
+    "run_circuit",
+]
 __version__ = "0.1.0"

@@ -32,24 +32,32 @@ def cmd_run(args) -> int:
         overrides.append(f"engine={args.engine}")
     circuit = spec.load_circuit(path, overrides)
     out = Path(args.out) if args.out else Path("runs") / circuit.name
-    print(f"spikefa: {circuit.name} — {circuit.rule.name} on {circuit.task.name}, "
-          f"{'-'.join(map(str, circuit.network.sizes))} {circuit.network.hidden}, engine {circuit.engine}, "
-          f"seed {circuit.seed} → {out}", flush=True)
+    print(
+        f"spikefa: {circuit.name} — {circuit.rule.name} on {circuit.task.name}, "
+        f"{'-'.join(map(str, circuit.network.sizes))} {circuit.network.hidden}, engine {circuit.engine}, "
+        f"seed {circuit.seed} → {out}",
+        flush=True,
+    )
     try:
-        folder = run_circuit(circuit, out, data_dir=args.data_dir, progress=not args.quiet,
-                             overwrite=args.overwrite, source=str(path))
+        folder = run_circuit(
+            circuit, out, data_dir=args.data_dir, progress=not args.quiet, overwrite=args.overwrite, source=str(path)
+        )
     except DivergenceError as err:
         print(f"spikefa: run diverged: {err}. Metrics recorded so far are in {out}", file=sys.stderr)
         return 3
     summary = folder.summary()
     figure = plot_run(folder.path)
     final = summary["final"]
-    score = (f"test accuracy {100 * final['test_acc']:.2f} %" if "test_acc" in final
-             else f"test NSE {final['test_nse']:.4g}")
-    angles = ", ".join(f"{k.removeprefix('angle_')} {v:.1f}°" for k, v in final.items()
-                       if k.startswith("angle_") and v == v)
-    print(f"{score}; loss {final['test_loss']:.4f}; angles: {angles or 'none'}; "
-          f"{summary['examples']} examples in {summary['seconds']:.1f} s")
+    score = (
+        f"test accuracy {100 * final['test_acc']:.2f} %" if "test_acc" in final else f"test NSE {final['test_nse']:.4g}"
+    )
+    angles = ", ".join(
+        f"{k.removeprefix('angle_')} {v:.1f}°" for k, v in final.items() if k.startswith("angle_") and v == v
+    )
+    print(
+        f"{score}; loss {final['test_loss']:.4f}; angles: {angles or 'none'}; "
+        f"{summary['examples']} examples in {summary['seconds']:.1f} s"
+    )
     print(f"run folder: {folder.path}  (figure: {figure})")
     return 0
 
@@ -65,8 +73,10 @@ def cmd_list(args) -> int:
     for f in files:
         try:
             c = spec.load_circuit(f)
-            print(f"  {f.stem:27s} {c.rule.name}, {c.task.name} {'-'.join(map(str, c.network.sizes))}"
-                  + (f" — {c.description}" if c.description else ""))
+            print(
+                f"  {f.stem:27s} {c.rule.name}, {c.task.name} {'-'.join(map(str, c.network.sizes))}"
+                + (f" — {c.description}" if c.description else "")
+            )
         except SpikefaError as err:
             print(f"  {f.stem:27s} INVALID: {err}")
     return 0
@@ -80,7 +90,9 @@ def cmd_plot(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="spikefa", description="Learning without weight transport, in rate and spiking circuits.")
+    p = argparse.ArgumentParser(
+        prog="spikefa", description="Learning without weight transport, in rate and spiking circuits."
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a circuit file into a run folder")

@@ -31,8 +31,10 @@ class ReferenceEngine:
         self.f, self.df = FORWARD[net.hidden], DERIVATIVE[net.hidden]
         self.f_out = FORWARD[net.output]
         self.df_out = DERIVATIVE.get(net.output)
-        W = [draw(net.init, (n_out, n_in), (n_in, n_out), rng, self.dtype)
-             for n_in, n_out in zip(self.sizes, self.sizes[1:])]
+        W = [
+            draw(net.init, (n_out, n_in), (n_in, n_out), rng, self.dtype)
+            for n_in, n_out in zip(self.sizes, self.sizes[1:])
+        ]
         b = [np.zeros(n, self.dtype) for n in self.sizes[1:]]
         B, B0 = self.rule.init_feedback(self.sizes, W, rng, self.dtype)
         self.params = Params(W, b, B, B0=B0)
@@ -90,7 +92,9 @@ class ReferenceEngine:
         gb = [deltas[l + 1].sum(axis=0) for l in range(self.L)]
         return gW, gb
 
-    def train_batch(self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    def train_batch(
+        self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator
+    ) -> tuple[float, np.ndarray]:
         """One learning step on a batch; returns (mean loss, output activity) before the step."""
         A, H = self.forward(x)
         gW, gb = self.gradients(H, self.deltas(A, H, y))

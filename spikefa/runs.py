@@ -29,7 +29,13 @@ from . import spec
 from .errors import SpikefaError
 
 CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE = (
-    "config.yaml", "metrics.csv", "weights.npz", "checkpoint.npz", "summary.json", "training.png")
+    "config.yaml",
+    "metrics.csv",
+    "weights.npz",
+    "checkpoint.npz",
+    "summary.json",
+    "training.png",
+)
 
 
 def atomic_write(path: Path, write) -> None:
@@ -70,8 +76,10 @@ class RunFolder:
         if path.is_dir() and any(path.iterdir()):
             old = path / CONFIG
             if not old.is_file() or (old.read_text() != config and not overwrite):
-                raise SpikefaError(f"--out {path}: holds {'a run of a different circuit' if old.is_file() else 'other files'}; "
-                                   "choose another --out or pass --overwrite")
+                raise SpikefaError(
+                    f"--out {path}: holds {'a run of a different circuit' if old.is_file() else 'other files'}; "
+                    "choose another --out or pass --overwrite"
+                )
             if overwrite:
                 shutil.rmtree(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -97,13 +105,13 @@ class RunFolder:
                 w.writerow(self.columns)
                 for row in self.rows:
                     w.writerow([_format(row.get(c, float("nan"))) for c in self.columns])
+
         atomic_write(self.path / METRICS, write)
 
     # --- checkpoints and results --------------------------------------------------------------
     def save_checkpoint(self, arrays: dict[str, np.ndarray], state: dict) -> None:
         state = dict(state, rows=self.rows, columns=self.columns)
-        atomic_write(self.path / CHECKPOINT,
-                     lambda p: np.savez(p, state=np.array(json.dumps(state)), **arrays))
+        atomic_write(self.path / CHECKPOINT, lambda p: np.savez(p, state=np.array(json.dumps(state)), **arrays))
 
     def load_checkpoint(self) -> tuple[dict[str, np.ndarray], dict] | None:
         """The saved arrays and state, with metrics.csv cut back to the rows recorded by then."""

@@ -133,8 +133,9 @@ class Circuit:
 
 
 def _phase_fields(p: Phase) -> dict[str, Any]:
-    keys = {"learn": ("epochs",), "mirror": ("steps",),
-            "noise_pretrain": ("epochs", "samples_per_epoch", "noise_std")}[p.kind]
+    keys = {"learn": ("epochs",), "mirror": ("steps",), "noise_pretrain": ("epochs", "samples_per_epoch", "noise_std")}[
+        p.kind
+    ]
     return {k: getattr(p, k) for k in keys}
 
 
@@ -163,9 +164,19 @@ class _Fields:
     def name(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def get(self, key: str, kind: type, default: Any = dataclasses.MISSING, *,
-            choices: tuple | None = None, low: float | None = None, high: float | None = None,
-            low_open: bool = False, high_open: bool = False, optional: bool = False) -> Any:
+    def get(
+        self,
+        key: str,
+        kind: type,
+        default: Any = dataclasses.MISSING,
+        *,
+        choices: tuple | None = None,
+        low: float | None = None,
+        high: float | None = None,
+        low_open: bool = False,
+        high_open: bool = False,
+        optional: bool = False,
+    ) -> Any:
         if key not in self.raw:
             if default is dataclasses.MISSING:
                 self.fail(self.name(key), "missing" + (f"; allowed: {', '.join(choices)}" if choices else ""))
@@ -209,8 +220,14 @@ class _Fields:
             self.fail(self.name(key), "unknown field")
 
 
-_KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-               list: "a list", dict: "a mapping"}
+_KIND_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping",
+}
 
 
 def _show(value: Any) -> str:
@@ -251,17 +268,22 @@ def _network(f: _Fields) -> Network:
     output = f.get("output", str, "softmax", choices=OUTPUT_ACTIVATIONS)
     loss = f.get("loss", str, "cross_entropy" if output == "softmax" else "mse", choices=LOSSES)
     if (loss == "cross_entropy") != (output == "softmax"):
-        f.fail(f.name("loss"), "cross_entropy goes with output: softmax, and softmax with cross_entropy; "
-               f"got loss {loss!r} with output {output!r}")
+        f.fail(
+            f.name("loss"),
+            "cross_entropy goes with output: softmax, and softmax with cross_entropy; "
+            f"got loss {loss!r} with output {output!r}",
+        )
     return Network(sizes, hidden, output, loss, _init(f, "init"))
 
 
 def _task(f: _Fields) -> Task:
     name = f.get("name", str, choices=TASKS)
-    allowed = {"digits": ("n_train", "n_test", "center"),
-               "mnist": ("data_dir", "n_train", "n_test", "center"),
-               "linear_teacher": ("n_train", "n_test", "teacher_sizes"),
-               "nonlinear_teacher": ("n_train", "n_test", "teacher_sizes")}[name]
+    allowed = {
+        "digits": ("n_train", "n_test", "center"),
+        "mnist": ("data_dir", "n_train", "n_test", "center"),
+        "linear_teacher": ("n_train", "n_test", "teacher_sizes"),
+        "nonlinear_teacher": ("n_train", "n_test", "teacher_sizes"),
+    }[name]
     _allowed(f, allowed)
     teacher_default = {"linear_teacher": (30, 10), "nonlinear_teacher": (30, 20, 10, 10)}.get(name, ())
     return Task(
@@ -313,9 +335,11 @@ def _phases(raw: Any, source: str, rule: str) -> tuple[Phase, ...]:
         if isinstance(item, str):
             item = {item: {}}
         if not isinstance(item, dict) or len(item) != 1:
-            raise SpikefaError(f"{source}: {where}: must be one of {', '.join(PHASES)} with its fields, "
-                               f"e.g. '- learn: {{epochs: 10}}'; got {_show(item)}")
-        (kind, body), = item.items()
+            raise SpikefaError(
+                f"{source}: {where}: must be one of {', '.join(PHASES)} with its fields, "
+                f"e.g. '- learn: {{epochs: 10}}'; got {_show(item)}"
+            )
+        ((kind, body),) = item.items()
         if kind not in PHASES:
             raise SpikefaError(f"{source}: {where}: unknown phase {kind!r}; allowed: {', '.join(PHASES)}")
         f = _Fields(body, f"{where}.{kind}", source)
@@ -326,9 +350,12 @@ def _phases(raw: Any, source: str, rule: str) -> tuple[Phase, ...]:
                 f.fail(where, f"a mirror phase needs rule weight_mirror, the rule is {rule!r}")
             phase = Phase(kind, steps=f.get("steps", int, low=1))
         else:
-            phase = Phase(kind, epochs=f.get("epochs", int, 1, low=0),
-                          samples_per_epoch=f.get("samples_per_epoch", int, low=1),
-                          noise_std=f.get("noise_std", float, 1.0, low=0, low_open=True))
+            phase = Phase(
+                kind,
+                epochs=f.get("epochs", int, 1, low=0),
+                samples_per_epoch=f.get("samples_per_epoch", int, low=1),
+                noise_std=f.get("noise_std", float, 1.0, low=0, low_open=True),
+            )
         f.done()
         phases.append(phase)
     return tuple(phases)
@@ -365,10 +392,23 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     top.done()
     if task.name == "nonlinear_teacher" or task.name == "linear_teacher":
         if any(p.kind == "noise_pretrain" for p in phases):
-            raise SpikefaError(f"{source}: phases: noise_pretrain needs a classification task "
-                               f"(digits, mnist), the task is {task.name!r}")
-    return Circuit(name=name, description=description, seed=seed, engine=engine, dtype=dtype,
-                   network=network, task=task, rule=rule, optimizer=optimizer, phases=phases, record=record)
+            raise SpikefaError(
+                f"{source}: phases: noise_pretrain needs a classification task "
+                f"(digits, mnist), the task is {task.name!r}"
+            )
+    return Circuit(
+        name=name,
+        description=description,
+        seed=seed,
+        engine=engine,
+        dtype=dtype,
+        network=network,
+        task=task,
+        rule=rule,
+        optimizer=optimizer,
+        phases=phases,
+        record=record,
+    )
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:

@@ -38,8 +38,14 @@ class Dataset:
 
     def astype(self, dtype: np.dtype) -> Dataset:
         c = np.ascontiguousarray
-        return Dataset(self.name, c(self.x_train, dtype), c(self.y_train, dtype), c(self.x_test, dtype),
-                       c(self.y_test, dtype), self.classification)
+        return Dataset(
+            self.name,
+            c(self.x_train, dtype),
+            c(self.y_train, dtype),
+            c(self.x_test, dtype),
+            c(self.y_test, dtype),
+            self.classification,
+        )
 
 
 def one_hot(labels: np.ndarray, n: int) -> np.ndarray:
@@ -83,8 +89,14 @@ def _digits(task: spec.Task) -> Dataset:
         members = order[labels[order] == c]
         test[members[: int(round(0.2 * members.size))]] = True
     train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
-    return Dataset("digits", x[train_idx], one_hot(labels[train_idx], 10), x[test_idx], one_hot(labels[test_idx], 10),
-                   classification=True)
+    return Dataset(
+        "digits",
+        x[train_idx],
+        one_hot(labels[train_idx], 10),
+        x[test_idx],
+        one_hot(labels[test_idx], 10),
+        classification=True,
+    )
 
 
 MNIST_FILES = {
@@ -99,8 +111,10 @@ def mnist_dir(task: spec.Task, data_dir: str | None = None) -> Path:
     """Where MNIST is read from: ``--data-dir``, else ``$SPIKEFA_DATA``, else the circuit's ``task.data_dir``."""
     chosen = data_dir or os.environ.get("SPIKEFA_DATA") or task.data_dir
     if not chosen:
-        raise SpikefaError("task.data_dir: MNIST needs a folder with the four IDX files; give task.data_dir, "
-                           "--data-dir or SPIKEFA_DATA")
+        raise SpikefaError(
+            "task.data_dir: MNIST needs a folder with the four IDX files; give task.data_dir, "
+            "--data-dir or SPIKEFA_DATA"
+        )
     return Path(chosen).expanduser()
 
 
@@ -132,8 +146,14 @@ def _mnist(task: spec.Task, data_dir: str | None) -> Dataset:
         raise SpikefaError(f"{root}: MNIST folder not found (task.data_dir, --data-dir or SPIKEFA_DATA)")
     arrays = [read_idx(root / name, md5) for name, md5 in MNIST_FILES.items()]
     x_train, y_train, x_test, y_test = arrays
-    return Dataset("mnist", x_train.reshape(len(x_train), -1) / 255.0, one_hot(y_train, 10),
-                   x_test.reshape(len(x_test), -1) / 255.0, one_hot(y_test, 10), classification=True)
+    return Dataset(
+        "mnist",
+        x_train.reshape(len(x_train), -1) / 255.0,
+        one_hot(y_train, 10),
+        x_test.reshape(len(x_test), -1) / 255.0,
+        one_hot(y_test, 10),
+        classification=True,
+    )
 
 
 def load_task(task: spec.Task, rng: np.random.Generator, data_dir: str | None = None) -> Dataset:
@@ -141,7 +161,10 @@ def load_task(task: spec.Task, rng: np.random.Generator, data_dir: str | None = 
     if task.name in ("linear_teacher", "nonlinear_teacher"):
         return _teacher(task, rng, nonlinear=task.name == "nonlinear_teacher")
     data = _digits(task) if task.name == "digits" else _mnist(task, data_dir)
-    for size, n_avail, what in ((task.n_train, len(data.x_train), "n_train"), (task.n_test, len(data.x_test), "n_test")):
+    for size, n_avail, what in (
+        (task.n_train, len(data.x_train), "n_train"),
+        (task.n_test, len(data.x_test), "n_test"),
+    ):
         if size is not None and size > n_avail:
             raise SpikefaError(f"task.{what}: {size} is more than the {n_avail} examples {task.name} has")
     data.x_train, data.y_train = data.x_train[: task.n_train], data.y_train[: task.n_train]

@@ -65,9 +65,15 @@ class Trainer:
     def record(self, kind: str) -> dict:
         e, d, p = self.engine, self.data, self.pos
         out = e.predict(d.x_test)
-        row = {"phase": p.phase, "kind": kind, "epoch": p.epoch, "step": p.step, "examples": p.examples,
-               "lr": self.lr(kind) if kind != "mirror" else 0.0,
-               "train_loss": p.loss_sum / p.seen if p.seen else float("nan")}
+        row = {
+            "phase": p.phase,
+            "kind": kind,
+            "epoch": p.epoch,
+            "step": p.step,
+            "examples": p.examples,
+            "lr": self.lr(kind) if kind != "mirror" else 0.0,
+            "train_loss": p.loss_sum / p.seen if p.seen else float("nan"),
+        }
         if d.classification:
             row["train_acc"] = p.correct / p.seen if p.seen else float("nan")
             row["test_loss"] = e.loss(out, d.y_test)
@@ -103,7 +109,7 @@ class Trainer:
         if phase.kind == "learn":
             order = self.rng.permutation(len(d.x_train))
             for start in range(0, len(order), bs):
-                idx = order[start:start + bs]
+                idx = order[start : start + bs]
                 yield d.x_train[idx], d.y_train[idx]
             return
         for start in range(0, phase.samples_per_epoch, bs):  # noise_pretrain (Cheon et al. 2024)
@@ -118,8 +124,10 @@ class Trainer:
         for x, y in self.batches(phase):
             loss, out = self.engine.train_batch(x, y, self.lr(phase.kind), self.rng)
             if not math.isfinite(loss):
-                raise DivergenceError(f"the loss became {loss} at step {p.step} (phase {p.phase}, {phase.kind}, "
-                                      f"epoch {p.epoch + 1}); lower optimizer.lr")
+                raise DivergenceError(
+                    f"the loss became {loss} at step {p.step} (phase {p.phase}, {phase.kind}, "
+                    f"epoch {p.epoch + 1}); lower optimizer.lr"
+                )
             p.step += 1
             p.examples += len(x)
             p.learn_step += phase.kind == "learn"
@@ -152,13 +160,24 @@ class Trainer:
             phase = c.phases[p.phase]
             label = f"{p.phase + 1}/{len(c.phases)} {phase.kind}"
             if phase.kind == "mirror":
-                with tqdm(total=phase.steps, desc=label, unit="step", disable=None if self.progress else True, leave=False) as bar:
+                with tqdm(
+                    total=phase.steps, desc=label, unit="step", disable=None if self.progress else True, leave=False
+                ) as bar:
                     self.run_mirror(phase, bar)
             else:
-                per_epoch = (self.batches_per_epoch if phase.kind == "learn"
-                             else math.ceil(phase.samples_per_epoch / c.optimizer.batch_size))
-                with tqdm(total=phase.epochs * per_epoch, initial=p.epoch * per_epoch, desc=label, unit="batch",
-                          disable=None if self.progress else True, leave=False) as bar:
+                per_epoch = (
+                    self.batches_per_epoch
+                    if phase.kind == "learn"
+                    else math.ceil(phase.samples_per_epoch / c.optimizer.batch_size)
+                )
+                with tqdm(
+                    total=phase.epochs * per_epoch,
+                    initial=p.epoch * per_epoch,
+                    desc=label,
+                    unit="batch",
+                    disable=None if self.progress else True,
+                    leave=False,
+                ) as bar:
                     while p.epoch < phase.epochs:
                         self.run_epoch(phase, bar)
                         p.epoch += 1
@@ -180,12 +199,21 @@ def _short(row: dict) -> str:
 def check_sizes(circuit: spec.Circuit, data: Dataset, source: str) -> None:
     sizes = circuit.network.sizes
     if sizes[0] != data.n_in or sizes[-1] != data.n_out:
-        raise SpikefaError(f"{source}: network.sizes: {list(sizes)} must start with {data.n_in} inputs and end with "
-                           f"{data.n_out} outputs for task {circuit.task.name}")
+        raise SpikefaError(
+            f"{source}: network.sizes: {list(sizes)} must start with {data.n_in} inputs and end with "
+            f"{data.n_out} outputs for task {circuit.task.name}"
+        )
 
 
-def run_circuit(circuit: spec.Circuit, out: str | Path, *, data_dir: str | None = None, progress: bool = True,
-                overwrite: bool = False, source: str = "circuit") -> RunFolder:
+def run_circuit(
+    circuit: spec.Circuit,
+    out: str | Path,
+    *,
+    data_dir: str | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+    source: str = "circuit",
+) -> RunFolder:
     """Run ``circuit`` into the run folder ``out`` (resuming it if it holds a checkpoint of the same
     circuit) and return the folder. Raises :class:`SpikefaError` for bad input before anything is
     written, and :class:`DivergenceError` (metrics so far kept) if the run diverges."""
@@ -199,14 +227,20 @@ def run_circuit(circuit: spec.Circuit, out: str | Path, *, data_dir: str | None 
     resumed = trainer.resume()
     start = time.perf_counter()
     seconds_before = folder.summary().get("seconds", 0.0) if resumed else 0.0
-    base = {"circuit": circuit.name, "rule": circuit.rule.name, "engine": circuit.engine, "task": circuit.task.name,
-            "seed": circuit.seed}
+    base = {
+        "circuit": circuit.name,
+        "rule": circuit.rule.name,
+        "engine": circuit.engine,
+        "task": circuit.task.name,
+        "seed": circuit.seed,
+    }
     folder.write_summary(dict(base, status="running", resumed=resumed, seconds=seconds_before))
     try:
         final = trainer.run()
     except DivergenceError as err:
-        folder.write_summary(dict(base, status="diverged", error=str(err),
-                                  seconds=seconds_before + time.perf_counter() - start))
+        folder.write_summary(
+            dict(base, status="diverged", error=str(err), seconds=seconds_before + time.perf_counter() - start)
+        )
         raise
     except BaseException:
         folder.write_summary(dict(base, status="interrupted", seconds=seconds_before + time.perf_counter() - start))
@@ -214,7 +248,14 @@ def run_circuit(circuit: spec.Circuit, out: str | Path, *, data_dir: str | None 
     params = trainer.engine.params
     folder.save_weights(params.arrays(groups=("W", "b", "B")))
     seconds = seconds_before + time.perf_counter() - start
-    folder.write_summary(dict(base, status="complete", resumed=resumed, seconds=round(seconds, 3),
-                              examples=trainer.pos.examples, final={k: v for k, v in final.items()
-                                                                     if k not in ("phase", "kind")}))
+    folder.write_summary(
+        dict(
+            base,
+            status="complete",
+            resumed=resumed,
+            seconds=round(seconds, 3),
+            examples=trainer.pos.examples,
+            final={k: v for k, v in final.items() if k not in ("phase", "kind")},
+        )
+    )
     return folder

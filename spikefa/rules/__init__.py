@@ -17,8 +17,15 @@ from .base import (
 
 REGISTRY: dict[str, type[Rule]] = {
     cls.name: cls
-    for cls in (Backprop, FixedFeedback, DirectFeedbackAlignment, SignSymmetry, WeightMirror, KolenPollack,
-                LocalClassifiers)
+    for cls in (
+        Backprop,
+        FixedFeedback,
+        DirectFeedbackAlignment,
+        SignSymmetry,
+        WeightMirror,
+        KolenPollack,
+        LocalClassifiers,
+    )
 }
 assert tuple(sorted(REGISTRY)) == tuple(sorted(spec.RULES))
 

@@ -52,8 +52,9 @@ class Params:
             a[...] = arrays[name]
 
 
-def draw(init: spec.Init, shape: tuple[int, int], fan: tuple[int, int], rng: np.random.Generator,
-         dtype: np.dtype) -> np.ndarray:
+def draw(
+    init: spec.Init, shape: tuple[int, int], fan: tuple[int, int], rng: np.random.Generator, dtype: np.dtype
+) -> np.ndarray:
     """Initial weights: Glorot-uniform over ``fan`` = (fan_in, fan_out), or ``init.dist``/``init.scale``."""
     if init.dist == "xavier":
         limit = np.sqrt(6.0 / sum(fan)) * (init.scale or 1.0)
@@ -82,8 +83,9 @@ class Rule:
         source = sizes[l + 1] if self.topology == "layerwise" else sizes[-1]
         return sizes[l], source
 
-    def init_feedback(self, sizes: tuple[int, ...], W: list[np.ndarray], rng: np.random.Generator,
-                      dtype: np.dtype) -> tuple[list, list]:
+    def init_feedback(
+        self, sizes: tuple[int, ...], W: list[np.ndarray], rng: np.random.Generator, dtype: np.dtype
+    ) -> tuple[list, list]:
         """(B, B0): the initial feedback matrices and any fixed data the rule keeps about them."""
         B: list[np.ndarray | None] = [None]
         for l in range(1, len(sizes) - 1):
@@ -171,8 +173,9 @@ class KolenPollack(Rule):
         o = self.optimizer
         for l in range(1, len(params.B)):
             B = params.B[l]
-            sgd_step_transposed(B, gW[l], params.vB[l], as_float(lr, B), as_float(o.momentum, B),
-                                as_float(o.weight_decay, B))
+            sgd_step_transposed(
+                B, gW[l], params.vB[l], as_float(lr, B), as_float(o.momentum, B), as_float(o.weight_decay, B)
+            )
 
 
 class WeightMirror(Rule):
