@@ -6,12 +6,16 @@ import numpy as np
 
 
 def angle(a: np.ndarray, b: np.ndarray) -> float:
-    """Angle in degrees between two arrays, flattened: acos(<a, b> / (|a| |b|)); NaN if either is zero."""
+    """Angle in degrees between two arrays, flattened: acos(<a, b> / (|a| |b|)); NaN if either is zero.
+
+    Computed as 2·atan2(|â − b̂|, |â + b̂|) on the unit vectors, which equals the acos form but stays
+    accurate near 0° and 180°, where acos loses half the digits."""
     a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
-    norm = np.linalg.norm(a) * np.linalg.norm(b)
-    if norm == 0:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
         return float("nan")
-    return float(np.degrees(np.arccos(np.clip(a @ b / norm, -1.0, 1.0))))
+    a, b = a / na, b / nb
+    return float(np.degrees(2 * np.arctan2(np.linalg.norm(a - b), np.linalg.norm(a + b))))
 
 
 def nse(prediction: np.ndarray, target: np.ndarray) -> float:

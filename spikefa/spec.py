@@ -33,8 +33,15 @@ RULES = (
     "kolen_pollack",
     "local_classifiers",
 )
+NORMALIZE = ("none", "center", "standardize")
 TASKS = ("digits", "mnist", "linear_teacher", "nonlinear_teacher")
 PHASES = ("noise_pretrain", "learn", "mirror")
+TASK_FIELDS = {
+    "digits": ("n_train", "n_test", "normalize"),
+    "mnist": ("data_dir", "n_train", "n_test", "normalize"),
+    "linear_teacher": ("n_train", "n_test", "teacher_sizes"),
+    "nonlinear_teacher": ("n_train", "n_test", "teacher_sizes"),
+}
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class Task:
     data_dir: str | None = None  # mnist: folder with the four IDX files
     n_train: int | None = None  # None: the task's full training set (teachers: 10000)
     n_test: int | None = None  # None: the task's full test set (teachers: 1000)
-    center: bool = True  # subtract the training set's mean input
+    normalize: str = "none"  # none | center (minus the mean training input) | standardize (and ÷ its std)
     teacher_sizes: tuple[int, ...] = ()  # teachers: layer sizes of the teacher network
 
 
@@ -128,6 +135,9 @@ class Circuit:
     def to_dict(self) -> dict[str, Any]:
         """The resolved config: plain YAML-able data, loadable by :func:`circuit_from_dict`."""
         d = _plain(dataclasses.asdict(self))
+        d["task"] = {k: v for k, v in d["task"].items() if k == "name" or k in TASK_FIELDS[self.task.name]}
+        if self.rule.name != "weight_mirror":
+            del d["rule"]["mirror"]
         d["phases"] = [{p.kind: _phase_fields(p)} for p in self.phases]
         return d
 
@@ -278,12 +288,7 @@ def _network(f: _Fields) -> Network:
 
 def _task(f: _Fields) -> Task:
     name = f.get("name", str, choices=TASKS)
-    allowed = {
-        "digits": ("n_train", "n_test", "center"),
-        "mnist": ("data_dir", "n_train", "n_test", "center"),
-        "linear_teacher": ("n_train", "n_test", "teacher_sizes"),
-        "nonlinear_teacher": ("n_train", "n_test", "teacher_sizes"),
-    }[name]
+    allowed = TASK_FIELDS[name]
     _allowed(f, allowed)
     teacher_default = {"linear_teacher": (30, 10), "nonlinear_teacher": (30, 20, 10, 10)}.get(name, ())
     return Task(
@@ -291,7 +296,7 @@ def _task(f: _Fields) -> Task:
         data_dir=f.get("data_dir", str, None, optional=True),
         n_train=f.get("n_train", int, None, low=1, optional=True),
         n_test=f.get("n_test", int, None, low=1, optional=True),
-        center=f.get("center", bool, False),
+        normalize=f.get("normalize", str, "none", choices=NORMALIZE),
         teacher_sizes=f.int_list("teacher_sizes", teacher_default, min_len=2) if teacher_default else (),
     )
 

@@ -169,7 +169,10 @@ def load_task(task: spec.Task, rng: np.random.Generator, data_dir: str | None = 
             raise SpikefaError(f"task.{what}: {size} is more than the {n_avail} examples {task.name} has")
     data.x_train, data.y_train = data.x_train[: task.n_train], data.y_train[: task.n_train]
     data.x_test, data.y_test = data.x_test[: task.n_test], data.y_test[: task.n_test]
-    if task.center:
+    if task.normalize != "none":
         mean = data.x_train.mean(axis=0)
         data.x_train, data.x_test = data.x_train - mean, data.x_test - mean
+    if task.normalize == "standardize":
+        std = data.x_train.std()
+        data.x_train, data.x_test = data.x_train / std, data.x_test / std
     return data

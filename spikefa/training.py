@@ -103,25 +103,27 @@ class Trainer:
         return True
 
     # --- phases -------------------------------------------------------------------------------
-    def batches(self, phase: spec.Phase):
-        """(x, y) batches of one epoch: shuffled data, or noise inputs with random labels."""
-        bs, d = self.circuit.optimizer.batch_size, self.data
-        if phase.kind == "learn":
-            order = self.rng.permutation(len(d.x_train))
-            for start in range(0, len(order), bs):
-                idx = order[start : start + bs]
-                yield d.x_train[idx], d.y_train[idx]
-            return
-        for start in range(0, phase.samples_per_epoch, bs):  # noise_pretrain (Cheon et al. 2024)
-            n = min(bs, phase.samples_per_epoch - start)
-            x = (self.rng.standard_normal((n, d.n_in)) * phase.noise_std).astype(d.x_train.dtype)
-            y = np.zeros((n, d.n_out), d.y_train.dtype)
-            y[np.arange(n), self.rng.integers(0, d.n_out, n)] = 1.0
-            yield x, y
+    def noise_set(self, phase: spec.Phase) -> tuple[np.ndarray, np.ndarray]:
+        """The noise phase's training set (Cheon et al. 2024): inputs N(0, std²), uniformly random labels.
+        Drawn once per phase from (seed, phase index), so a resumed run sees the same set."""
+        d = self.data
+        rng = np.random.default_rng([self.circuit.seed, self.pos.phase])
+        x = (rng.standard_normal((phase.samples_per_epoch, d.n_in)) * phase.noise_std).astype(d.x_train.dtype)
+        y = np.zeros((phase.samples_per_epoch, d.n_out), d.y_train.dtype)
+        y[np.arange(len(y)), rng.integers(0, d.n_out, len(y))] = 1.0
+        return x, y
 
-    def run_epoch(self, phase: spec.Phase, bar) -> None:
+    def batches(self, phase: spec.Phase, x: np.ndarray, y: np.ndarray):
+        """The (x, y) batches of one epoch, in a fresh random order."""
+        bs = self.circuit.optimizer.batch_size
+        order = self.rng.permutation(len(x))
+        for start in range(0, len(order), bs):
+            idx = order[start : start + bs]
+            yield x[idx], y[idx]
+
+    def run_epoch(self, phase: spec.Phase, data: tuple[np.ndarray, np.ndarray], bar) -> None:
         p, every = self.pos, self.circuit.record.every
-        for x, y in self.batches(phase):
+        for x, y in self.batches(phase, *data):
             loss, out = self.engine.train_batch(x, y, self.lr(phase.kind), self.rng)
             if not math.isfinite(loss):
                 raise DivergenceError(
@@ -178,8 +180,9 @@ class Trainer:
                     disable=None if self.progress else True,
                     leave=False,
                 ) as bar:
+                    data = (self.data.x_train, self.data.y_train) if phase.kind == "learn" else self.noise_set(phase)
                     while p.epoch < phase.epochs:
-                        self.run_epoch(phase, bar)
+                        self.run_epoch(phase, data, bar)
                         p.epoch += 1
                         if not c.record.every:
                             row = self.record(phase.kind)

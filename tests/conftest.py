@@ -1,0 +1,45 @@
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = Path(os.environ.get("SPIKEFA_DATA", ROOT.parent / "shared" / "data" / "mnist"))
+
+
+def tiny_circuit(rule_name="feedback_alignment", sizes=(5, 4, 3), hidden="tanh", output="softmax", **extra):
+    """A raw circuit mapping for a tiny network; keyword groups are merged into it."""
+    raw = {
+        "name": "tiny",
+        "seed": 3,
+        "network": {"sizes": list(sizes), "hidden": hidden, "output": output},
+        "task": {"name": "digits"},
+        "rule": {"name": rule_name},
+        "optimizer": {"lr": 0.1, "batch_size": 8},
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key].update(value)
+        else:
+            raw[key] = value
+    return raw
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def spikefa_cli(tmp_path):
+    """Run the spikefa command in a subprocess from the repository root; returns CompletedProcess."""
+    import subprocess
+
+    def run(*args, cwd=ROOT):
+        return subprocess.run(
+            [sys.executable, "-m", "spikefa.cli", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300
+        )
+
+    return run

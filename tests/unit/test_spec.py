@@ -1,0 +1,77 @@
+import pytest
+import yaml
+
+from spikefa import SpikefaError, circuit_from_dict, load_circuit
+from spikefa.spec import apply_overrides
+from tests.conftest import ROOT, tiny_circuit
+
+
+def test_every_circuit_file_is_valid():
+    files = sorted((ROOT / "circuits").glob("*.yaml"))
+    assert len(files) >= 8
+    for f in files:
+        c = load_circuit(f)
+        assert c.name == f.stem
+
+
+def test_resolved_config_round_trips():
+    c = load_circuit(ROOT / "circuits" / "digits_fa.yaml")
+    again = circuit_from_dict(yaml.safe_load(yaml.safe_dump(c.to_dict())))
+    assert again == c
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"rule": {"name": "hebbian"}}, "rule.name: unknown value 'hebbian'; allowed: backprop"),
+        ({"network": {"sizes": [5, "x", 3]}}, "network.sizes: must be a list of at least 2 positive integers"),
+        ({"network": {"sizes": [5]}}, "network.sizes: must be a list of at least 2"),
+        ({"optimizer": {"lr": -0.1}}, "optimizer.lr: must be > 0, got -0.1"),
+        ({"optimizer": {"momentum": 1.0}}, "optimizer.momentum: must be < 1"),
+        ({"optimizer": {"lrate": 0.1}}, "optimizer.lrate: unknown field"),
+        ({"network": {"hidden": "softmax"}}, "network.hidden: unknown value 'softmax'; allowed: tanh, sigmoid"),
+        ({"network": {"output": "linear", "loss": "cross_entropy"}}, "network.loss: cross_entropy goes with"),
+        ({"phases": [{"mirror": {"steps": 10}}]}, "a mirror phase needs rule weight_mirror"),
+        ({"phases": [{"sleep": {}}]}, "phases[0]: unknown phase 'sleep'"),
+        ({"phases": [{"learn": {"epochs": -1}}]}, "phases[0].learn.epochs: must be >= 0"),
+        ({"seed": "one"}, "seed: must be an integer"),
+        ({"engine": "nest"}, "engine: unknown value 'nest'"),
+        ({"rule": {"name": "backprop", "mirror": {"lr": 1}}}, "rule.mirror: unknown field; allowed: feedback_init"),
+        (
+            {"task": {"name": "linear_teacher"}, "phases": [{"noise_pretrain": {"samples_per_epoch": 10}}]},
+            "noise_pretrain needs a classification task",
+        ),
+    ],
+)
+def test_bad_fields_name_the_field_and_what_is_allowed(change, message):
+    raw = tiny_circuit()
+    raw.update(change)
+    if "network" in change:
+        raw["network"] = {**tiny_circuit()["network"], **change["network"]}
+    with pytest.raises(SpikefaError) as err:
+        circuit_from_dict(raw, "x.yaml")
+    text = str(err.value)
+    assert text.startswith("x.yaml: ") and message in text and "\n" not in text
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("network:\n  sizes: [1, 2\nrule: x\n")
+    with pytest.raises(SpikefaError, match=r"bad.yaml: malformed YAML \(line \d+, column \d+\)"):
+        load_circuit(f)
+    with pytest.raises(SpikefaError, match="no such circuit file"):
+        load_circuit(tmp_path / "missing.yaml")
+
+
+def test_overrides_set_nested_fields_and_rule_names():
+    raw = tiny_circuit(rule={"name": "weight_mirror", "mirror": {"lr": 0.2}})
+    apply_overrides(raw, ["rule=kolen_pollack", "optimizer.lr=0.5", "network.sizes=[5, 6, 3]"])
+    assert raw["rule"] == {"name": "kolen_pollack", "mirror": {"lr": 0.2}}
+    assert raw["optimizer"]["lr"] == 0.5 and raw["network"]["sizes"] == [5, 6, 3]
+    raw = tiny_circuit(phases=[{"learn": {"epochs": 3}}])
+    apply_overrides(raw, ["phases.0.learn.epochs=1"])
+    assert circuit_from_dict(raw).phases[0].epochs == 1
+    with pytest.raises(SpikefaError, match="--set lr: .*KEY=VALUE|--set lr: must be"):
+        apply_overrides(raw, ["lr"])
+    with pytest.raises(SpikefaError, match="index 4 is out of range"):
+        apply_overrides(raw, ["phases.4=learn"])
