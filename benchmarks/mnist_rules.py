@@ -52,16 +52,25 @@ def main(argv: list[str] | None = None) -> dict:
             angles.append(final.get("angle_B1", float("nan")))
             seconds.append(run.summary["seconds"])
             print(f"{rule} seed {seed}: {accs[-1]:.2f} %, angle {angles[-1]:.1f}°, {seconds[-1]:.0f} s", flush=True)
-        rows[rule] = {"test_acc": mean_sd(accs), "angle_B1": mean_sd(angles), "seconds": statistics.fmean(seconds),
-                      "seeds": args.seeds, "circuit": f"circuits/{FILES[rule]}.yaml"}
+        rows[rule] = {
+            "test_acc": mean_sd(accs),
+            "angle_B1": mean_sd(angles),
+            "seconds": statistics.fmean(seconds),
+            "seeds": args.seeds,
+            "circuit": f"circuits/{FILES[rule]}.yaml",
+        }
     bp = rows.get("backprop", {}).get("test_acc", (float("nan"),))[0]
-    print("\n| rule | test accuracy % | vs BP (points) | output-layer angle B–Wᵀ (°) | Akrout et al. logs, epoch 20 "
-          "| seconds |")
+    print(
+        "\n| rule | test accuracy % | vs BP (points) | output-layer angle B–Wᵀ (°) | Akrout et al. logs, epoch 20 "
+        "| seconds |"
+    )
     print("|---|---|---|---|---|---|")
     for rule, r in rows.items():
         (acc, acc_sd), (ang, ang_sd) = r["test_acc"], r["angle_B1"]
-        print(f"| {rule} | {acc:.2f} ± {acc_sd:.2f} | {acc - bp:+.2f} | {ang:.1f} ± {ang_sd:.1f} | "
-              f"{AUTHORS_20_EPOCHS.get(rule, '–')} | {r['seconds']:.0f} |")
+        print(
+            f"| {rule} | {acc:.2f} ± {acc_sd:.2f} | {acc - bp:+.2f} | {ang:.1f} ± {ang_sd:.1f} | "
+            f"{AUTHORS_20_EPOCHS.get(rule, '–')} | {r['seconds']:.0f} |"
+        )
     out = ROOT / "benchmarks" / "results" / "mnist_rules.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"overrides": args.set, "rows": rows}, indent=2) + "\n")

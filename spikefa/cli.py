@@ -45,6 +45,8 @@ def cmd_run(args) -> int:
     except DivergenceError as err:
         print(f"spikefa: run diverged: {err}. Metrics recorded so far are in {out}", file=sys.stderr)
         return 3
+    if folder.reused:
+        print(f"{out} already holds this finished run; showing it (--overwrite runs it again)")
     summary = folder.summary()
     figure = plot_run(folder.path)
     final = summary["final"]

@@ -98,15 +98,17 @@ class ReferenceEngine:
         """One learning step on a batch; returns (mean loss, output activity) before the step."""
         A, H = self.forward(x)
         gW, gb = self.gradients(H, self.deltas(A, H, y))
-        self.apply(gW, gb, lr)
-        self.rule.after_step(self.params, gW, lr, rng)
+        decay = self.circuit.optimizer.weight_decay * lr / self.circuit.optimizer.lr
+        self.apply(gW, gb, lr, decay)
+        self.rule.after_step(self.params, gW, lr, decay, rng)
         return self.loss(H[-1], y), H[-1]
 
-    def apply(self, gW: list, gb: list, lr: float) -> None:
+    def apply(self, gW: list, gb: list, lr: float, decay: float) -> None:
+        """Momentum SGD with decoupled weight decay on every W (not on biases)."""
         o, p = self.circuit.optimizer, self.params
         cast = p.W[0].dtype.type
         for l in range(self.L):
-            sgd_step(p.W[l], gW[l], p.vW[l], cast(lr), cast(o.momentum), cast(o.weight_decay))
+            sgd_step(p.W[l], gW[l], p.vW[l], cast(lr), cast(o.momentum), cast(decay))
             sgd_step_vector(p.b[l], gb[l], p.vb[l], cast(lr), cast(o.momentum), as_float(0.0, p.b[l]))
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:

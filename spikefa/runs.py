@@ -64,6 +64,7 @@ class RunFolder:
         self.circuit = circuit
         self.columns: list[str] | None = None
         self.rows: list[dict] = []
+        self.reused = False  # True when the folder already held this circuit's finished run
 
     @classmethod
     def open(cls, path: str | Path, circuit: spec.Circuit, overwrite: bool = False) -> RunFolder:

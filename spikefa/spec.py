@@ -94,7 +94,10 @@ class Rule:
 
 @dataclass(frozen=True)
 class Optimizer:
-    """SGD: v ← μ v + g;  W ← (1 − λ) W − η v  (λ: weight decay per step, as in Akrout eq. 16)."""
+    """SGD: v ← μ v + g;  W ← (1 − λ_t) W − η_t v  (λ: weight decay per step, as in Akrout eq. 16).
+
+    The decay follows the learning-rate schedule, λ_t = λ η_t / η, so a cosine schedule does not leave
+    the decay alone to shrink the weights once the learning rate has gone to zero."""
 
     lr: float = 0.05
     momentum: float = 0.0

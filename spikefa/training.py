@@ -86,6 +86,12 @@ class Trainer:
         row.update(e.norms())
         p.loss_sum, p.correct, p.seen = 0.0, 0, 0
         self.folder.append(row)
+        bad = [k for k, v in row.items() if k.startswith("norm_") and not math.isfinite(v)]
+        if bad:
+            raise DivergenceError(
+                f"{', '.join(bad)} became non-finite at step {p.step} (phase {p.phase}, {kind}); "
+                "lower the learning rates"
+            )
         return row
 
     def checkpoint(self) -> None:
@@ -225,6 +231,7 @@ def run_circuit(
     check_sizes(circuit, data, source)
     folder = RunFolder.open(out, circuit, overwrite)
     if folder.summary().get("status") == "complete":
+        folder.reused = True
         return folder
     trainer = Trainer(circuit, data, folder, progress)
     resumed = trainer.resume()

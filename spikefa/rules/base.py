@@ -97,8 +97,10 @@ class Rule:
         """The matrix that carries the error into hidden layer l."""
         return params.B[l]
 
-    def after_step(self, params: Params, gW: list[np.ndarray], lr: float, rng: np.random.Generator) -> None:
-        """Called after every W update, with the gradients that drove it."""
+    def after_step(
+        self, params: Params, gW: list[np.ndarray], lr: float, decay: float, rng: np.random.Generator
+    ) -> None:
+        """Called after every W update, with the gradients, learning rate and decay that drove it."""
 
 
 class FixedFeedback(Rule):
@@ -130,8 +132,10 @@ class DirectFeedbackAlignment(Rule):
 
 
 class LocalClassifiers(Rule):
-    """Local errors (Mostafa et al. 2018): a fixed random classifier z_l = B_lᵀ h_l per hidden layer;
-    its own loss gives e_l, and δ_l = (B_l e_l) ⊙ f'(a_l). No error passes between layers."""
+    """Local errors (Mostafa et al. 2018): a fixed random classifier per hidden layer gives its error.
+
+    Layer l's classifier reads z_l = B_lᵀ h_l; its own loss gives e_l, and δ_l = (B_l e_l) ⊙ f'(a_l).
+    No error passes between layers; the output layer learns from the network's error."""
 
     name = "local_classifiers"
     topology = "local"
@@ -156,7 +160,7 @@ class SignSymmetry(Rule):
         for l in range(1, len(B)):
             sign_copy(B[l], W[l], B0[l])
 
-    def after_step(self, params, gW, lr, rng):
+    def after_step(self, params, gW, lr, decay, rng):
         self._copy_signs(params.B, params.W, params.B0)
 
 
@@ -169,20 +173,19 @@ class KolenPollack(Rule):
     topology = "layerwise"
     learns_feedback = True
 
-    def after_step(self, params, gW, lr, rng):
+    def after_step(self, params, gW, lr, decay, rng):
         o = self.optimizer
         for l in range(1, len(params.B)):
             B = params.B[l]
-            sgd_step_transposed(
-                B, gW[l], params.vB[l], as_float(lr, B), as_float(o.momentum, B), as_float(o.weight_decay, B)
-            )
+            sgd_step_transposed(B, gW[l], params.vB[l], as_float(lr, B), as_float(o.momentum, B), as_float(decay, B))
 
 
 class WeightMirror(Rule):
-    """Weight mirror (Akrout et al. 2019, eq. 7). In mirror mode layer l fires zero-mean noise x,
-    layer l+1 responds with its synaptic drive y = W_l x, and ΔB_l = η_B ⟨x yᵀ⟩ − λ_B B_l. Since
-    ⟨x yᵀ⟩ = σ² W_lᵀ, B_l → (η_B σ² / λ_B) W_lᵀ: the decay (absent from the authors' code) fixes B's
-    scale, so B ≈ W_lᵀ at the defaults (σ = 1, η_B = λ_B)."""
+    """Weight mirror (Akrout et al. 2019, eq. 7): B learns in noise-driven mirror phases, ΔB = η_B x yᵀ − λ_B B.
+
+    In mirror mode layer l fires zero-mean noise x, layer l+1 responds with its synaptic drive
+    y = W_l x, and ΔB_l = η_B ⟨x yᵀ⟩ − λ_B B_l. Since ⟨x yᵀ⟩ = σ² W_lᵀ, B_l → (η_B σ² / λ_B) W_lᵀ: the
+    decay (absent from the authors' code) fixes B's scale, so B ≈ W_lᵀ at the defaults (σ = 1, η_B = λ_B)."""
 
     name = "weight_mirror"
     topology = "layerwise"
@@ -199,5 +202,5 @@ class WeightMirror(Rule):
                 xy = x.T @ y
                 hebbian_step(B, xy, as_float(m.lr / m.batch_size, B), as_float(m.decay, B))
 
-    def after_step(self, params, gW, lr, rng):
+    def after_step(self, params, gW, lr, decay, rng):
         self.mirror(params, rng, self.spec.mirror.steps_per_batch)

@@ -9,6 +9,10 @@ from tests.conftest import ROOT
 
 @pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff not installed (pip install -e '.[test]')")
 def test_ruff_clean():
-    r = subprocess.run([sys.executable, "-m", "ruff", "check", "spikefa", "tests", "benchmarks"], cwd=ROOT,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "spikefa", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
