@@ -23,7 +23,7 @@ def _circuit_path(name: str) -> Path:
 
 
 def cmd_run(args) -> int:
-    from .plots import plot_run
+    from .runs import FIGURE
     from .training import run_circuit
 
     path = _circuit_path(args.circuit)
@@ -48,7 +48,6 @@ def cmd_run(args) -> int:
     if folder.reused:
         print(f"{out} already holds this finished run; showing it (--overwrite runs it again)")
     summary = folder.summary()
-    figure = plot_run(folder.path)
     final = summary["final"]
     score = (
         f"test accuracy {100 * final['test_acc']:.2f} %" if "test_acc" in final else f"test NSE {final['test_nse']:.4g}"
@@ -60,7 +59,7 @@ def cmd_run(args) -> int:
         f"{score}; loss {final['test_loss']:.4f}; angles: {angles or 'none'}; "
         f"{summary['examples']} examples in {summary['seconds']:.1f} s"
     )
-    print(f"run folder: {folder.path}  (figure: {figure})")
+    print(f"run folder: {folder.path}  (figure: {folder.path / FIGURE})")
     return 0
 
 

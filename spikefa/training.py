@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from . import spec
 from .errors import DivergenceError, SpikefaError
 from .metrics import accuracy, nse
+from .plots import plot_run
 from .reference import ReferenceEngine
 from .runs import RunFolder
 from .tasks import Dataset, load_task
@@ -224,7 +225,7 @@ def run_circuit(
     source: str = "circuit",
 ) -> RunFolder:
     """Run ``circuit`` into the run folder ``out`` (resuming it if it holds a checkpoint of the same
-    circuit) and return the folder. Raises :class:`SpikefaError` for bad input before anything is
+    circuit), draw its figure, and return the folder. Raises :class:`SpikefaError` for bad input before anything is
     written, and :class:`DivergenceError` (metrics so far kept) if the run diverges."""
     data_seq = np.random.SeedSequence(circuit.seed).spawn(3)[0]
     data = load_task(circuit.task, np.random.default_rng(data_seq), data_dir).astype(np.dtype(circuit.dtype))
@@ -248,6 +249,7 @@ def run_circuit(
     try:
         final = trainer.run()
     except DivergenceError as err:
+        plot_run(folder.path)
         folder.write_summary(
             dict(base, status="diverged", error=str(err), seconds=seconds_before + time.perf_counter() - start)
         )
@@ -268,4 +270,5 @@ def run_circuit(
             final={k: v for k, v in final.items() if k not in ("phase", "kind")},
         )
     )
+    plot_run(folder.path)
     return folder

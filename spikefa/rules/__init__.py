@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from .. import spec
-from .base import (
-    Backprop,
-    DirectFeedbackAlignment,
-    FixedFeedback,
-    KolenPollack,
-    LocalClassifiers,
-    Params,
-    Rule,
-    SignSymmetry,
-    WeightMirror,
-)
+from .base import Params, Rule
+from .fixed import DirectFeedbackAlignment, FixedFeedback, LocalClassifiers
+from .learned import KolenPollack, WeightMirror
+from .transport import Backprop, SignSymmetry
 
 REGISTRY: dict[str, type[Rule]] = {
     cls.name: cls

@@ -1,0 +1,50 @@
+"""Rules whose feedback B learns by local plasticity: Kolen–Pollack and the weight mirror."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import as_float, hebbian_step, sgd_step_transposed
+from .base import Params, Rule
+
+
+class KolenPollack(Rule):
+    """Kolen–Pollack (Akrout et al. 2019, eqs. 16–17): ΔW_l = −η δ hᵀ − λW_l, ΔB_l = −η h δᵀ − λB_l.
+    B_l receives W_l's own update transposed (the same local quantities, seen from the other side),
+    with the same momentum and decay, so W_l − B_lᵀ shrinks as (1 − λ)ᵗ."""
+
+    name = "kolen_pollack"
+    topology = "layerwise"
+    learns_feedback = True
+
+    def after_step(self, params, gW, lr, decay, rng):
+        o = self.optimizer
+        for l in range(1, len(params.B)):
+            B = params.B[l]
+            sgd_step_transposed(B, gW[l], params.vB[l], as_float(lr, B), as_float(o.momentum, B), as_float(decay, B))
+
+
+class WeightMirror(Rule):
+    """Weight mirror (Akrout et al. 2019, eq. 7): B learns in noise-driven mirror phases, ΔB = η_B x yᵀ − λ_B B.
+
+    In mirror mode layer l fires zero-mean noise x, layer l+1 responds with its synaptic drive
+    y = W_l x, and ΔB_l = η_B ⟨x yᵀ⟩ − λ_B B_l. Since ⟨x yᵀ⟩ = σ² W_lᵀ, B_l → (η_B σ² / λ_B) W_lᵀ: the
+    decay (absent from the authors' code) fixes B's scale, so B ≈ W_lᵀ at the defaults (σ = 1, η_B = λ_B)."""
+
+    name = "weight_mirror"
+    topology = "layerwise"
+    learns_feedback = True
+
+    def mirror(self, params: Params, rng: np.random.Generator, steps: int) -> None:
+        m = self.spec.mirror
+        for _ in range(steps):
+            for l in range(1, len(params.B)):
+                B, W = params.B[l], params.W[l]
+                x = rng.standard_normal((m.batch_size, B.shape[0])).astype(B.dtype, copy=False)
+                x *= m.noise_std
+                y = x @ W.T
+                xy = x.T @ y
+                hebbian_step(B, xy, as_float(m.lr / m.batch_size, B), as_float(m.decay, B))
+
+    def after_step(self, params, gW, lr, decay, rng):
+        self.mirror(params, rng, self.spec.mirror.steps_per_batch)
