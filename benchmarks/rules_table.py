@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from pathlib import Path
 
@@ -32,7 +33,14 @@ AUTHORS_20_EPOCHS = {"backprop": 96.2, "feedback_alignment": 92.3}  # Akrout et 
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample s.d. (0 for one value; NaN where a value is NaN, e.g. an angle a rule lacks)."""
+    if any(math.isnan(v) for v in values):
+        return float("nan"), float("nan")
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def show(mean: float, sd: float, digits: int) -> str:
+    return "–" if math.isnan(mean) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -76,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     for rule, r in rows.items():
         (acc, acc_sd), (ang, ang_sd) = r["test_acc"], r["angle_B1"]
         print(
-            f"| {rule} | {acc:.2f} ± {acc_sd:.2f} | {acc - bp:+.2f} | {ang:.1f} ± {ang_sd:.1f} | "
+            f"| {rule} | {show(acc, acc_sd, 2)} | {acc - bp:+.2f} | {show(ang, ang_sd, 1)} | "
             f"{published.get(rule, '–')} | {r['seconds']:.0f} |"
         )
     out = ROOT / "benchmarks" / "results" / f"{args.task}_rules.json"
