@@ -38,6 +38,7 @@ def plot_run(path: str | Path) -> Path:
     axes[1].plot(x, m["train_loss"], color=color, label="train")
     axes[1].plot(x, m["test_loss"], color=color, ls="--", label="test")
     axes[1].set_ylabel("loss")
+    axes[1].set_yscale("log")
     axes[1].legend(frameon=False)
     for ax, prefix, title in ((axes[2], "angle_B", "B vs Wᵀ"), (axes[3], "angle_dW", "ΔW vs backprop ΔW")):
         cols = [c for c in m.columns if c.startswith(prefix)]

@@ -1,16 +1,16 @@
 """Running a circuit: phases, learning-rate schedule, recording, checkpoints, resume, divergence.
 
-Randomness: one ``SeedSequence(seed)`` spawns three generators — data (teachers, noise labels are
-*not* drawn from it), initial weights, and training (shuffling, noise inputs, mirror noise). The
-training generator's state is checkpointed, so a resumed run continues the same random stream and
-ends with the same numbers as an uninterrupted one.
+Randomness: one ``SeedSequence(seed)`` spawns three generators — data (teacher networks and their
+inputs), initial weights, and training (shuffling, mirror noise); a ``noise_pretrain`` phase draws
+its fixed noise set from (seed, phase index). The training generator's state is checkpointed, so a
+resumed run continues the same random stream and ends with the same numbers as an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,6 @@ class Position:
     loss_sum: float = 0.0  # running sums since the last metrics row
     correct: int = 0
     seen: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class Trainer:
@@ -149,17 +148,15 @@ class Trainer:
             bar.update(1)
 
     def run_mirror(self, phase: spec.Phase, bar) -> None:
+        """A whole mirror phase (checkpointed at its end): ``steps`` mirror steps, a row every ``record.every``."""
         every = self.circuit.record.every or phase.steps
-        done = self.pos.extra.get("mirror_steps", 0)
+        done = 0
         while done < phase.steps:
-            n = min(every - done % every, phase.steps - done)
+            n = min(every, phase.steps - done)
             self.engine.mirror(n, self.rng)
             done += n
-            self.pos.extra["mirror_steps"] = done
             bar.update(n)
-            if done % every == 0 or done == phase.steps:
-                self.record("mirror")
-        self.pos.extra.pop("mirror_steps")
+            self.record("mirror")
 
     def run(self) -> dict:
         c, p = self.circuit, self.pos
