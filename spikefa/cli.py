@@ -7,6 +7,7 @@ Exit codes: 0 success, 2 bad input (one line, naming the field or file), 3 the r
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def cmd_list(args) -> int:
 
     print("rules:")
     for name, cls in REGISTRY.items():
-        print(f"  {name:27s} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        kind = "transports W" if cls.transports_weights else "learns B" if cls.learns_feedback else "fixed B"
+        print(f"  {name:27s} [{kind}, {cls.topology}] {(cls.__doc__ or '').strip().splitlines()[0]}")
     files = sorted(Path(args.dir).glob("*.yaml"))
     print(f"circuits ({args.dir}/):" if files else f"no circuit files in {args.dir}/")
     for f in files:
@@ -115,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `spikefa list | head` ends quietly
     args = parser().parse_args(argv)
     try:
         return args.func(args)

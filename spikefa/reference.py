@@ -62,10 +62,6 @@ class ReferenceEngine:
             return float(-np.sum(y * np.log(np.clip(h, 1e-300, None))) / len(y))
         return float(0.5 * np.sum((h - y) ** 2) / len(y))
 
-    def readout(self, h: np.ndarray) -> np.ndarray:
-        """A local classifier's output for hidden activity h, through the output non-linearity."""
-        return self.f_out(h)
-
     # --- errors and updates ---------------------------------------------------------------------
     def error_input(self, rule: Rule, l: int, deltas: list, H: list, y: np.ndarray) -> np.ndarray:
         """e_l: what rule's feedback pathway delivers to hidden layer l (before ⊙ f'(a_l))."""
@@ -75,7 +71,7 @@ class ReferenceEngine:
         if rule.topology == "direct":
             return deltas[self.L] @ B.T
         z = H[l] @ B  # local classifier
-        return self.output_delta(z, self.readout(z), y) @ B.T
+        return self.output_delta(z, self.f_out(z), y) @ B.T
 
     def deltas(self, A: list, H: list, y: np.ndarray, rule: Rule | None = None) -> list:
         """δ_l for l = 1 … L (δ[0] is None), hidden errors through ``rule``'s feedback (default: own rule)."""
