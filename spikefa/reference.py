@@ -93,11 +93,16 @@ class ReferenceEngine:
     ) -> tuple[float, np.ndarray]:
         """One learning step on a batch; returns (mean loss, output activity) before the step."""
         A, H = self.forward(x)
-        gW, gb = self.gradients(H, self.deltas(A, H, y))
+        self.learn(H, self.deltas(A, H, y), lr, rng)
+        return self.loss(H[-1], y), H[-1]
+
+    def learn(self, H: list, deltas: list, lr: float, rng: np.random.Generator) -> None:
+        """One step from given activities and errors, whichever engine computed them: W (and b) by
+        momentum SGD, then the rule's own hook (KP's B update, SS's sign copy, WM's mirror steps)."""
+        gW, gb = self.gradients(H, deltas)
         decay = self.circuit.optimizer.weight_decay * lr / self.circuit.optimizer.lr
         self.apply(gW, gb, lr, decay)
         self.rule.after_step(self.params, gW, lr, decay, rng)
-        return self.loss(H[-1], y), H[-1]
 
     def apply(self, gW: list, gb: list, lr: float, decay: float) -> None:
         """Momentum SGD with decoupled weight decay on every W (not on biases)."""

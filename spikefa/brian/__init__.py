@@ -1,0 +1,7 @@
+"""Brian2 circuits: each layer a ``NeuronGroup``, each forward projection W and each feedback
+projection B a separate ``Synapses`` group. The rules and kernels are those of the reference engine;
+only the way activity and errors are computed differs (see :mod:`.circuit`)."""
+
+from .circuit import RateCircuit
+
+__all__ = ["RateCircuit"]

@@ -1,0 +1,115 @@
+"""A rate circuit in Brian2, learning with the reference engine's rules and kernels in place.
+
+Presentation: many examples run inside one ``Network.run``. A ``network_operation`` at the start of
+every step keeps a per-example schedule of T = 2L steps (L forward projections):
+
+- step 0: the input rates are set to the example; the forward pathway settles one layer per step;
+- step L: the output population's drive is read, the output error δ_L = ∂loss/∂a is written into its
+  ``delta``; the feedback pathway carries it back, one layer per step, into the error compartments;
+- step T (= step 0 of the next example): each synapse group changes by the rule, from the activities
+  and errors it sees (pre rate, post delta), through the shared kernels, in place on Brian2's arrays.
+
+With dt = tau every population is at its steady state when read, so one example gives the reference
+engine's activities, errors and weight changes (tested to 1e-6 relative).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Network, NetworkOperation, Quantity, ms, prefs
+
+from ..errors import SpikefaError
+from ..reference import ReferenceEngine
+from .pathways import feedback_pathway, forward_pathway, matrix_view
+from .populations import hidden_population, input_population, output_population
+
+TARGETS = ("cython", "numpy")
+
+
+class RateCircuit:
+    """Brian2 populations and pathways for ``engine``'s network; ``engine.params`` is rebound to views
+    of the synapse and bias arrays, so ``engine.learn`` changes the circuit's synapses directly."""
+
+    def __init__(self, engine: ReferenceEngine, tau: Quantity = 1 * ms, dt: Quantity = 1 * ms, target: str = "cython"):
+        if target not in TARGETS:
+            raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(TARGETS)}")
+        if engine.rule.topology == "local":
+            raise SpikefaError("rule: local_classifiers has no Brian2 circuit yet; use engine: reference")
+        prefs.codegen.target = target
+        self.engine, self.L, self.dt = engine, engine.L, dt
+        net, p = engine.circuit.network, engine.params
+        sizes = engine.sizes
+        self.groups = [input_population(sizes[0], dt, "layer0")]
+        self.groups += [hidden_population(n, net.hidden, tau, dt, f"layer{l}") for l, n in enumerate(sizes[1:-1], 1)]
+        self.groups.append(output_population(sizes[-1], net.output, tau, dt, f"layer{self.L}"))
+        self.forward = [forward_pathway(self.groups[l], self.groups[l + 1], dt, f"W{l}") for l in range(self.L)]
+        source = {"layerwise": lambda l: self.groups[l + 1], "direct": lambda l: self.groups[self.L]}[
+            engine.rule.topology
+        ]
+        self.feedback = [None] + [feedback_pathway(source(l), self.groups[l], dt, f"B{l}") for l in range(1, self.L)]
+        # Copy the engine's parameters in, then make the engine's arrays views of Brian2's.
+        for l, syn in enumerate(self.forward):
+            view = matrix_view(syn)
+            view[...] = p.W[l]
+            p.W[l] = view
+            bias = self.groups[l + 1].variables["b"].get_value()
+            bias[...] = p.b[l]
+            p.b[l] = bias
+        self.B = [None] + [matrix_view(syn) for syn in self.feedback[1:]]
+        for l in range(1, self.L):
+            if p.B[l] is not None:
+                self.B[l][...] = p.B[l]
+                p.B[l] = self.B[l]
+        self.transport()
+        self.steps = 2 * self.L
+        self.network = Network(
+            *self.groups, *self.forward, *self.feedback[1:], NetworkOperation(self._tick, dt=dt, when="start")
+        )
+
+    def transport(self) -> None:
+        """Copy into each feedback group whatever the rule's feedback matrix is when it is not the group's
+        own array — only backprop's Wᵀ, the weight transport that rule is defined by."""
+        for l in range(1, self.L):
+            fb = self.engine.rule.feedback(l, self.engine.params)
+            if fb is not self.B[l]:
+                self.B[l][...] = fb
+
+    # --- presentation ---------------------------------------------------------------------------
+    def present(
+        self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator, learn: bool = True
+    ) -> list[tuple[list, list, list]]:
+        """Present the examples (rows of x, y) in one Brian2 run, learning after each if ``learn``.
+        Returns, per example, (A, H, deltas) as the circuit computed them, before its weight change."""
+        self._x, self._y, self._lr, self._rng, self._learn = x, y, lr, rng, learn
+        self._step, self._seen = 0, []
+        self.network.run(len(x) * self.steps * self.dt)
+        if len(self._seen) < len(x):
+            self._finish()
+        return self._seen
+
+    def _tick(self) -> None:
+        k, phase = divmod(self._step, self.steps)
+        self._step += 1
+        if k >= len(self._x):
+            return
+        if phase == 0:
+            if k > 0:
+                self._finish()
+            self.groups[0].variables["r"].get_value()[:] = self._x[k]
+            self.groups[self.L].variables["delta"].get_value()[:] = 0.0
+        elif phase == self.L:
+            a = self.groups[self.L].variables["v"].get_value()[None, :]
+            delta = self.engine.output_delta(a, self.engine.f_out(a), self._y[k][None, :])
+            self.groups[self.L].variables["delta"].get_value()[:] = delta[0]
+
+    def _finish(self) -> None:
+        """Read the settled activities and errors of the example just presented, and learn from them."""
+        k = len(self._seen)
+        g = self.groups
+        A = [None] + [np.array(grp.v[:])[None, :] for grp in g[1:]]  # copies, not views of the state
+        H = [self._x[k][None, :]] + [np.array(grp.r[:])[None, :] for grp in g[1:-1]] + [self.engine.f_out(A[-1])]
+        deltas = [None] + [np.array(grp.delta[:])[None, :] for grp in g[1:]]
+        self._seen.append((A, H, deltas))
+        if self._learn:
+            self.engine.learn(H, deltas, self._lr, self._rng)
+            self.transport()

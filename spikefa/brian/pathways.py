@@ -1,0 +1,37 @@
+"""Pathways: every projection is its own all-to-all ``Synapses`` group with a weight ``w``.
+
+Forward (W_l, layer l → l+1) sums ``w · r_pre`` into the soma's ``I_ff``; feedback (B_l, error
+source → layer l) sums ``w · delta_pre`` into the error compartment ``err``. Nothing but B reaches ``err``.
+
+Brian2 orders all-to-all synapses presynaptic-major (k = i·n_post + j), so a synapse group's weight
+array reshaped to (n_pre, n_post) is the transposed weight matrix: :func:`matrix_view` returns the
+matrix as a *view* of Brian2's own array, and the shared kernels update it in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup, Quantity, Synapses
+
+
+def forward_pathway(pre: NeuronGroup, post: NeuronGroup, dt: Quantity, name: str) -> Synapses:
+    syn = Synapses(pre, post, "w : 1\nI_ff_post = w * r_pre : 1 (summed)", dt=dt, name=name)
+    syn.connect()
+    return syn
+
+
+def feedback_pathway(source: NeuronGroup, target: NeuronGroup, dt: Quantity, name: str) -> Synapses:
+    syn = Synapses(source, target, "w : 1\nerr_post = w * delta_pre : 1 (summed)", dt=dt, name=name)
+    syn.connect()
+    return syn
+
+
+def matrix_view(syn: Synapses) -> np.ndarray:
+    """The (n_post, n_pre) weight matrix of an all-to-all group, a live view of ``syn.w``."""
+    n_pre, n_post = len(syn.source), len(syn.target)
+    i, j = syn.variables["_synaptic_pre"].get_value(), syn.variables["_synaptic_post"].get_value()
+    if not (
+        np.array_equal(i, np.repeat(np.arange(n_pre), n_post)) and np.array_equal(j, np.tile(np.arange(n_post), n_pre))
+    ):
+        raise RuntimeError(f"{syn.name}: synapses are not in presynaptic-major all-to-all order")
+    return syn.variables["w"].get_value().reshape(n_pre, n_post).T

@@ -1,0 +1,86 @@
+"""A Brian2 rate circuit at steady state (dt = tau) against the reference engine: same weights, same
+example ⇒ same activities, errors and weight changes (ANCHORS.md: NEST's e-prop tests use 1e-7)."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from spikefa import SpikefaError, circuit_from_dict
+from spikefa.brian import RateCircuit
+from spikefa.reference import ReferenceEngine
+from tests.conftest import tiny_circuit
+
+RULES = [
+    "backprop",
+    "feedback_alignment",
+    "direct_feedback_alignment",
+    "sign_symmetry",
+    "kolen_pollack",
+    "weight_mirror",
+]
+
+
+def pair(rule, hidden="tanh", output="softmax", sizes=(6, 5, 4, 3), target="numpy"):
+    raw = tiny_circuit(rule, sizes, hidden, output, optimizer={"lr": 0.1, "momentum": 0.5, "weight_decay": 0.01})
+    if rule == "weight_mirror":
+        raw["rule"]["mirror"] = {"steps_per_batch": 0}
+    circuit = circuit_from_dict(raw)
+    reference = ReferenceEngine(circuit, np.random.default_rng(4))
+    twin = ReferenceEngine(circuit, np.random.default_rng(99))
+    twin.params = copy.deepcopy(reference.params)
+    return reference, RateCircuit(twin, target=target)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_rate_circuit_matches_reference_engine(rule):
+    reference, circuit = pair(rule)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 6))
+    y = np.eye(3)[[0, 2, 1]]
+    seen = circuit.present(x, y, 0.1, np.random.default_rng(0))
+    for k in range(3):  # three examples in one run, each learned from before the next
+        A, H = reference.forward(x[k : k + 1])
+        deltas = reference.deltas(A, H, y[k : k + 1])
+        bA, bH, bdeltas = seen[k]
+        for l in range(1, 4):
+            np.testing.assert_allclose(bA[l], A[l], rtol=1e-6, atol=1e-12)
+            np.testing.assert_allclose(bH[l], H[l], rtol=1e-6, atol=1e-12)
+            np.testing.assert_allclose(bdeltas[l], deltas[l], rtol=1e-6, atol=1e-12)
+        reference.learn(H, deltas, 0.1, np.random.default_rng(0))
+    p, q = reference.params, circuit.engine.params
+    for l in range(3):
+        np.testing.assert_allclose(q.W[l], p.W[l], rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(q.b[l], p.b[l], rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(circuit.forward[l].w[:], p.W[l].T.ravel(), rtol=1e-6, atol=1e-12)
+    for l in (1, 2):
+        fb = reference.rule.feedback(l, p)
+        np.testing.assert_allclose(circuit.B[l], fb, rtol=1e-6, atol=1e-12)  # the feedback synapses' own weights
+
+
+def test_weights_are_views_of_the_synapses():
+    _, circuit = pair("kolen_pollack", hidden="relu", output="linear")
+    W = circuit.engine.params.W[1]
+    W[0, 0] = 123.0
+    assert circuit.forward[1].w[0] == 123.0
+    assert circuit.engine.params.B[1] is circuit.B[1]
+
+
+def test_local_classifiers_say_they_have_no_circuit_yet():
+    circuit = circuit_from_dict(tiny_circuit("local_classifiers"))
+    with pytest.raises(SpikefaError, match="local_classifiers has no Brian2 circuit yet"):
+        RateCircuit(ReferenceEngine(circuit, np.random.default_rng(0)), target="numpy")
+
+
+def test_cython_target_gives_the_same_numbers():
+    _, numpy_circuit = pair("feedback_alignment", hidden="sigmoid", output="sigmoid")
+    _, cython_circuit = pair("feedback_alignment", hidden="sigmoid", output="sigmoid", target="cython")
+    x, y = np.random.default_rng(2).standard_normal((2, 6)), np.eye(3)[[1, 2]]
+    a = numpy_circuit.present(x, y, 0.1, np.random.default_rng(0))
+    b = cython_circuit.present(x, y, 0.1, np.random.default_rng(0))
+    for (A1, H1, d1), (A2, H2, d2) in zip(a, b):
+        np.testing.assert_allclose(A2[-1], A1[-1], rtol=1e-9)
+        for l in range(1, 4):
+            np.testing.assert_allclose(H2[l], H1[l], rtol=1e-9)
+            np.testing.assert_allclose(d2[l], d1[l], rtol=1e-9)
+    np.testing.assert_allclose(cython_circuit.engine.params.W[0], numpy_circuit.engine.params.W[0], rtol=1e-9)
