@@ -9,6 +9,7 @@ run folder; loading it again gives the same circuit.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ import yaml
 
 from .errors import SpikefaError
 
-ENGINES = ("reference",)
+ENGINES = ("reference", "brian2")
+NEURONS = ("rate",)
+BRIAN_TARGETS = ("cython", "numpy")
+TIME_UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "us": 1e-6}
 DTYPES = ("float64", "float32")
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "tanh", "softmax")
@@ -122,6 +126,25 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Brian:
+    """The Brian2 engine's settings; times are strings with units (``"1 ms"``), as Brian2 users write them.
+
+    ``neurons: rate`` with ``dt == tau`` puts every population at its steady state each step, where
+    the circuit computes exactly what the reference engine does."""
+
+    neurons: str = "rate"
+    tau: str = "1 ms"
+    dt: str = "1 ms"
+    target: str = "cython"
+
+
+def seconds(text: str) -> float:
+    """``"1.5 ms"`` → 0.0015. Raises ValueError for anything else."""
+    number, _, unit = text.strip().partition(" ")
+    return float(number) * TIME_UNITS[unit.strip()]
+
+
+@dataclass(frozen=True)
 class Circuit:
     name: str
     network: Network
@@ -134,6 +157,7 @@ class Circuit:
     engine: str = "reference"
     dtype: str = "float64"
     description: str = ""
+    brian: Brian = field(default_factory=Brian)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config: plain YAML-able data, loadable by :func:`circuit_from_dict`."""
@@ -142,6 +166,8 @@ class Circuit:
         if self.rule.name != "weight_mirror":
             del d["rule"]["mirror"]
         d["phases"] = [{p.kind: _phase_fields(p)} for p in self.phases]
+        if self.engine != "brian2":
+            del d["brian"]
         return d
 
 
@@ -397,6 +423,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     rec = top.sub("record")
     record = Record(every=rec.get("every", int, 0, low=0), checkpoint_every=rec.get("checkpoint_every", int, 1, low=1))
     rec.done()
+    brian = _brian(top.sub("brian"), engine, rule.name)
     top.done()
     if task.name == "nonlinear_teacher" or task.name == "linear_teacher":
         if any(p.kind == "noise_pretrain" for p in phases):
@@ -416,7 +443,45 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
         optimizer=optimizer,
         phases=phases,
         record=record,
+        brian=brian,
     )
+
+
+def _time(f: _Fields, key: str, default: str) -> str:
+    value = f.get(key, str, default)
+    try:
+        ok = seconds(value) > 0
+    except (ValueError, KeyError):
+        ok = False
+    if not ok:
+        f.fail(
+            f.name(key), f"must be a positive time with a unit ({', '.join(TIME_UNITS)}), e.g. '1 ms'; got {value!r}"
+        )
+    return value
+
+
+def _brian(f: _Fields, engine: str, rule: str) -> Brian:
+    if engine != "brian2" and f.raw:
+        f.fail("brian", "only for engine: brian2")
+    if engine == "brian2" and rule in ("local_classifiers", "weight_mirror"):
+        f.fail(
+            "rule",
+            f"{rule} has no Brian2 circuit yet; allowed with engine brian2: "
+            "backprop, feedback_alignment, direct_feedback_alignment, sign_symmetry, kolen_pollack",
+        )
+    b = Brian(
+        neurons=f.get("neurons", str, "rate", choices=NEURONS),
+        tau=_time(f, "tau", Brian.tau),
+        dt=_time(f, "dt", Brian.dt),
+        target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
+    )
+    f.done()
+    if not math.isclose(seconds(b.tau), seconds(b.dt)):
+        f.fail(
+            f.name("dt"),
+            f"rate circuits present each layer for one step and need dt == tau; got dt {b.dt!r}, tau {b.tau!r}",
+        )
+    return b
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:

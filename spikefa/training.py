@@ -46,6 +46,11 @@ class Trainer:
         self.circuit, self.data, self.folder, self.progress = circuit, data, folder, progress
         _, init_seq, train_seq = np.random.SeedSequence(circuit.seed).spawn(3)
         self.engine = ReferenceEngine(circuit, np.random.default_rng(init_seq))
+        self.learner = self.engine  # what computes activity and errors while learning
+        if circuit.engine == "brian2":
+            from .brian import RateCircuit
+
+            self.learner = RateCircuit.for_engine(self.engine)
         self.rng = np.random.default_rng(train_seq)
         self.pos = Position()
         probe = slice(0, min(PROBE_SIZE, len(data.x_train)))
@@ -130,7 +135,7 @@ class Trainer:
     def run_epoch(self, phase: spec.Phase, data: tuple[np.ndarray, np.ndarray], bar) -> None:
         p, every = self.pos, self.circuit.record.every
         for x, y in self.batches(phase, *data):
-            loss, out = self.engine.train_batch(x, y, self.lr(phase.kind), self.rng)
+            loss, out = self.learner.train_batch(x, y, self.lr(phase.kind), self.rng)
             if not math.isfinite(loss):
                 raise DivergenceError(
                     f"the loss became {loss} at step {p.step} (phase {p.phase}, {phase.kind}, "

@@ -16,10 +16,11 @@ engine's activities, errors and weight changes (tested to 1e-6 relative).
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Network, NetworkOperation, Quantity, ms, prefs
+from brian2 import Network, NetworkOperation, Quantity, ms, prefs, second
 
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
+from ..spec import seconds
 from .pathways import feedback_pathway, forward_pathway, matrix_view
 from .populations import hidden_population, input_population, output_population
 
@@ -74,7 +75,23 @@ class RateCircuit:
             if fb is not self.B[l]:
                 self.B[l][...] = fb
 
+    @classmethod
+    def for_engine(cls, engine: ReferenceEngine) -> RateCircuit:
+        """The circuit the engine's circuit file asks for (its ``brian`` block)."""
+        b = engine.circuit.brian
+        return cls(engine, tau=seconds(b.tau) * second, dt=seconds(b.dt) * second, target=b.target)
+
     # --- presentation ---------------------------------------------------------------------------
+    def train_batch(
+        self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator
+    ) -> tuple[float, np.ndarray]:
+        """The reference engine's ``train_batch`` contract for a block of examples presented in one run,
+        each learned from on its own (batch size 1, learning rate ``lr`` per example): returns the mean
+        loss and the outputs, each before its example's weight change."""
+        seen = self.present(x, y, lr, rng)
+        out = np.vstack([H[-1] for _, H, _ in seen])
+        return float(np.mean([self.engine.loss(H[-1], y[k : k + 1]) for k, (_, H, _) in enumerate(seen)])), out
+
     def present(
         self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator, learn: bool = True
     ) -> list[tuple[list, list, list]]:
@@ -106,9 +123,13 @@ class RateCircuit:
         """Read the settled activities and errors of the example just presented, and learn from them."""
         k = len(self._seen)
         g = self.groups
-        A = [None] + [np.array(grp.v[:])[None, :] for grp in g[1:]]  # copies, not views of the state
-        H = [self._x[k][None, :]] + [np.array(grp.r[:])[None, :] for grp in g[1:-1]] + [self.engine.f_out(A[-1])]
-        deltas = [None] + [np.array(grp.delta[:])[None, :] for grp in g[1:]]
+        # Read the state arrays directly (Brian2's indexing machinery costs ~1 ms per read) and apply the
+        # populations' own r = f(v) and delta = err · f'(v) with the engine's functions.
+        e = self.engine
+        A = [None] + [grp.variables["v"].get_value()[None, :].copy() for grp in g[1:]]
+        H = [self._x[k][None, :]] + [e.f(a) for a in A[1:-1]] + [e.f_out(A[-1])]
+        deltas = [None] + [g[l].variables["err"].get_value()[None, :] * e.df(A[l], H[l]) for l in range(1, self.L)]
+        deltas.append(g[self.L].variables["delta"].get_value()[None, :].copy())
         self._seen.append((A, H, deltas))
         if self._learn:
             self.engine.learn(H, deltas, self._lr, self._rng)
