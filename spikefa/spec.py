@@ -463,12 +463,8 @@ def _time(f: _Fields, key: str, default: str) -> str:
 def _brian(f: _Fields, engine: str, rule: str) -> Brian:
     if engine != "brian2" and f.raw:
         f.fail("brian", "only for engine: brian2")
-    if engine == "brian2" and rule in ("local_classifiers", "weight_mirror"):
-        f.fail(
-            "rule",
-            f"{rule} has no Brian2 circuit yet; allowed with engine brian2: "
-            "backprop, feedback_alignment, direct_feedback_alignment, sign_symmetry, kolen_pollack",
-        )
+    if engine == "brian2" and rule == "local_classifiers":
+        f.fail("rule", "local_classifiers has no Brian2 circuit yet; use engine: reference")
     b = Brian(
         neurons=f.get("neurons", str, "rate", choices=NEURONS),
         tau=_time(f, "tau", Brian.tau),

@@ -47,6 +47,8 @@ class Trainer:
         _, init_seq, train_seq = np.random.SeedSequence(circuit.seed).spawn(3)
         self.engine = ReferenceEngine(circuit, np.random.default_rng(init_seq))
         self.learner = self.engine  # what computes activity and errors while learning
+        mirror = circuit.rule.mirror.steps_per_batch if circuit.rule.name == "weight_mirror" else 0
+        self.interleaved_mirror = mirror  # weight mirror: mirror steps after every learning batch
         if circuit.engine == "brian2":
             from .brian import RateCircuit
 
@@ -136,6 +138,8 @@ class Trainer:
         p, every = self.pos, self.circuit.record.every
         for x, y in self.batches(phase, *data):
             loss, out = self.learner.train_batch(x, y, self.lr(phase.kind), self.rng)
+            if self.interleaved_mirror:
+                self.learner.mirror(self.interleaved_mirror, self.rng)
             if not math.isfinite(loss):
                 raise DivergenceError(
                     f"the loss became {loss} at step {p.step} (phase {p.phase}, {phase.kind}, "
@@ -158,7 +162,7 @@ class Trainer:
         done = 0
         while done < phase.steps:
             n = min(every, phase.steps - done)
-            self.engine.mirror(n, self.rng)
+            self.learner.mirror(n, self.rng)
             done += n
             bar.update(n)
             self.record("mirror")

@@ -41,7 +41,10 @@ class RateCircuit:
         net, p = engine.circuit.network, engine.params
         sizes = engine.sizes
         self.groups = [input_population(sizes[0], dt, "layer0")]
-        self.groups += [hidden_population(n, net.hidden, tau, dt, f"layer{l}") for l, n in enumerate(sizes[1:-1], 1)]
+        mirrors = engine.rule.name == "weight_mirror"
+        self.groups += [
+            hidden_population(n, net.hidden, tau, dt, f"layer{l}", mirrors) for l, n in enumerate(sizes[1:-1], 1)
+        ]
         self.groups.append(output_population(sizes[-1], net.output, tau, dt, f"layer{self.L}"))
         self.forward = [forward_pathway(self.groups[l], self.groups[l + 1], dt, f"W{l}") for l in range(self.L)]
         source = {"layerwise": lambda l: self.groups[l + 1], "direct": lambda l: self.groups[self.L]}[
@@ -63,6 +66,7 @@ class RateCircuit:
                 p.B[l] = self.B[l]
         self.transport()
         self.steps = 2 * self.L
+        self._mirror = None  # mirror-mode state while a mirror phase runs
         self.network = Network(
             *self.groups, *self.forward, *self.feedback[1:], NetworkOperation(self._tick, dt=dt, when="start")
         )
@@ -104,7 +108,51 @@ class RateCircuit:
             self._finish()
         return self._seen
 
+    def mirror(self, steps: int, rng: np.random.Generator) -> None:
+        """Weight-mirror mode (Akrout et al. 2019, eq. 7) as a circuit: for ``steps`` × batch_size time
+        steps every hidden population fires N(0, σ²) noise rates (no data, no labels), the layer above
+        responds through W with its synaptic drive ``I_ff``, and after every batch_size samples each
+        feedback synapse changes by its own post (noise) and pre (response) activity."""
+        m = self.engine.rule.spec.mirror
+        layers = range(1, self.L)
+        self._mirror = {
+            "rng": rng,
+            "sigma": m.noise_std,
+            "n": steps * m.batch_size,
+            "t": 0,
+            "x": {l: np.empty((m.batch_size, len(self.groups[l]))) for l in layers},
+            "y": {l: np.empty((m.batch_size, len(self.groups[l + 1]))) for l in layers},
+        }
+        for l in layers:
+            self.groups[l].mirroring = 1
+        try:
+            self.network.run((self._mirror["n"] + 1) * self.dt)
+        finally:
+            for l in layers:
+                self.groups[l].mirroring = 0
+            self._mirror = None
+
+    def _tick_mirror(self) -> None:
+        s, bs = self._mirror, len(next(iter(self._mirror["x"].values())))
+        t = s["t"]
+        s["t"] += 1
+        if t > s["n"]:
+            return
+        if t > 0:  # the responses to the noise fired at step t − 1
+            for l, y in s["y"].items():
+                y[(t - 1) % bs] = self.groups[l + 1].variables["I_ff"].get_value()
+            if t % bs == 0:
+                for l in s["x"]:
+                    self.engine.rule.mirror_update(self.B[l], s["x"][l], s["y"][l])
+        if t < s["n"]:
+            for l, x in s["x"].items():
+                x[t % bs] = s["rng"].standard_normal(len(x[0])) * s["sigma"]
+                self.groups[l].variables["noise"].get_value()[:] = x[t % bs]
+
     def _tick(self) -> None:
+        if self._mirror is not None:
+            self._tick_mirror()
+            return
         k, phase = divmod(self._step, self.steps)
         self._step += 1
         if k >= len(self._x):

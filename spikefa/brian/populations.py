@@ -31,10 +31,15 @@ def input_population(n: int, dt: Quantity, name: str) -> NeuronGroup:
     return NeuronGroup(n, "r : 1", dt=dt, name=name)
 
 
-def hidden_population(n: int, activation: str, tau: Quantity, dt: Quantity, name: str) -> NeuronGroup:
-    """A hidden layer: soma driven by W, error compartment ``err`` driven by B, local error ``delta``."""
+def hidden_population(
+    n: int, activation: str, tau: Quantity, dt: Quantity, name: str, mirror: bool = False
+) -> NeuronGroup:
+    """A hidden layer: soma driven by W, error compartment ``err`` driven by B, local error ``delta``.
+    With ``mirror``, the population can be switched (shared ``mirroring = 1``) to fire the noise
+    rates ``noise`` instead of f(v): the weight mirror's mirror mode."""
     f, fprime = RATE[activation]
-    eqs = SOMA + f"r = {f} : 1\nerr : 1\ndelta = err * ({fprime}) : 1\n"
+    rate = f"(1 - mirroring) * {f} + mirroring * noise : 1\nnoise : 1\nmirroring : 1 (shared)" if mirror else f"{f} : 1"
+    eqs = SOMA + f"r = {rate}\nerr : 1\ndelta = err * ({fprime}) : 1\n"
     return NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, dt=dt, name=name)
 
 

@@ -99,4 +99,6 @@ class Rule:
     def after_step(
         self, params: Params, gW: list[np.ndarray], lr: float, decay: float, rng: np.random.Generator
     ) -> None:
-        """Called after every W update, with the gradients, learning rate and decay that drove it."""
+        """Called after every W update, with the gradients, learning rate and decay that drove it.
+        (The weight mirror's interleaved mirror steps are the trainer's: they run on the engine's own
+        activity, simulated or not.)"""

@@ -36,15 +36,17 @@ class WeightMirror(Rule):
     learns_feedback = True
 
     def mirror(self, params: Params, rng: np.random.Generator, steps: int) -> None:
+        """``steps`` mirror steps at matrix level: each hidden layer fires a batch of noise x, y = x W_lᵀ."""
         m = self.spec.mirror
         for _ in range(steps):
             for l in range(1, len(params.B)):
                 B, W = params.B[l], params.W[l]
                 x = rng.standard_normal((m.batch_size, B.shape[0])).astype(B.dtype, copy=False)
                 x *= m.noise_std
-                y = x @ W.T
-                xy = x.T @ y
-                hebbian_step(B, xy, as_float(m.lr / m.batch_size, B), as_float(m.decay, B))
+                self.mirror_update(B, x, x @ W.T)
 
-    def after_step(self, params, gW, lr, decay, rng):
-        self.mirror(params, rng, self.spec.mirror.steps_per_batch)
+    def mirror_update(self, B: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        """Eq. 7 with decay on one batch: x (n, n_l) the noise layer l fired, y (n, n_{l+1}) the responses.
+        Each synapse of B_l sees only its own post (x) and pre (y) activity."""
+        m = self.spec.mirror
+        hebbian_step(B, x.T @ y, as_float(m.lr / len(x), B), as_float(m.decay, B))

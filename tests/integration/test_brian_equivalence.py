@@ -84,3 +84,35 @@ def test_cython_target_gives_the_same_numbers():
             np.testing.assert_allclose(H2[l], H1[l], rtol=1e-9)
             np.testing.assert_allclose(d2[l], d1[l], rtol=1e-9)
     np.testing.assert_allclose(cython_circuit.engine.params.W[0], numpy_circuit.engine.params.W[0], rtol=1e-9)
+
+
+def mirror_pair(batch_size, rate=0.05, seed=5, sizes=(20, 30, 15, 10)):
+    raw = tiny_circuit("weight_mirror", sizes, "tanh", "softmax")
+    raw["rule"]["mirror"] = {"batch_size": batch_size, "lr": rate, "decay": rate, "noise_std": 0.7}
+    reference = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(seed))
+    twin = ReferenceEngine(reference.circuit, np.random.default_rng(seed))
+    return reference, RateCircuit(twin, target="numpy")
+
+
+def test_mirror_mode_circuit_makes_the_hebbian_update_of_its_own_noise():
+    reference, circuit = mirror_pair(batch_size=8)
+    circuit.mirror(2, np.random.default_rng(3))
+    draws, p = np.random.default_rng(3), reference.params
+    for _ in range(2):  # the circuit draws one noise vector per hidden layer per time step
+        x = {1: np.empty((8, 30)), 2: np.empty((8, 15))}
+        for t in range(8):
+            for l in (1, 2):
+                x[l][t] = draws.standard_normal(x[l].shape[1]) * 0.7
+        for l in (1, 2):
+            reference.rule.mirror_update(p.B[l], x[l], x[l] @ p.W[l].T)  # y: the drive W x of the layer above
+    for l in (1, 2):
+        np.testing.assert_allclose(circuit.B[l], p.B[l], rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(circuit.engine.params.W[l], p.W[l])  # only B learns in mirror mode
+
+
+def test_mirror_mode_circuit_aligns_feedback_without_labels():
+    _, circuit = mirror_pair(batch_size=16, rate=0.01)
+    assert all(a > 75 for a in circuit.engine.feedback_angles().values())
+    circuit.mirror(400, np.random.default_rng(1))
+    after = circuit.engine.feedback_angles()
+    assert all(a < 10.0 for a in after.values()), after

@@ -1,17 +1,30 @@
 """Brian2 rate circuits learning end to end through the run machinery."""
 
+import pytest
+
 from spikefa import load_circuit, load_run, run_circuit
 from tests.conftest import ROOT
 
 FILE = ROOT / "circuits" / "brian_digits_fa.yaml"
 
 
-def test_brian_rate_circuit_learns_the_digits_with_fa(tmp_path):
-    run = load_run(run_circuit(load_circuit(FILE), tmp_path / "fa", progress=False).path)
+@pytest.mark.parametrize(
+    "file, overrides, angle",
+    [
+        ("brian_digits_fa", [], 65),
+        ("brian_digits_fa", ["rule=direct_feedback_alignment"], 65),
+        ("brian_digits_kolen_pollack", [], 30),
+        ("brian_digits_weight_mirror", [], 25),
+    ],
+)
+def test_brian_rate_circuit_learns_the_digits(tmp_path, file, overrides, angle):
+    run = load_run(
+        run_circuit(load_circuit(ROOT / "circuits" / f"{file}.yaml", overrides), tmp_path / "run", progress=False).path
+    )
     m = run.metrics
     assert run.config["engine"] == "brian2" and run.config["brian"]["tau"] == "1 ms"
     assert m["test_acc"].iloc[-1] >= 0.95
-    assert m["angle_B1"].iloc[0] > 80 and m["angle_B1"].iloc[-1] < 65  # W comes to align with B
+    assert m["angle_B1"].iloc[0] > 80 and m["angle_B1"].iloc[-1] < angle  # W and B come to align
 
 
 def test_brian_runs_are_deterministic(tmp_path):
