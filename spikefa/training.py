@@ -47,8 +47,8 @@ class Trainer:
         _, init_seq, train_seq = np.random.SeedSequence(circuit.seed).spawn(3)
         self.engine = ReferenceEngine(circuit, np.random.default_rng(init_seq))
         self.learner = self.engine  # what computes activity and errors while learning
-        mirror = circuit.rule.mirror.steps_per_batch if circuit.rule.name == "weight_mirror" else 0
-        self.interleaved_mirror = mirror  # weight mirror: mirror steps after every learning batch
+        # weight mirror: mirror steps after every learning batch, on whichever engine learns
+        self.interleaved_mirror = circuit.rule.mirror.steps_per_batch if circuit.rule.name == "weight_mirror" else 0
         if circuit.engine == "brian2":
             from .brian import RateCircuit
 
