@@ -1,0 +1,95 @@
+"""Brian2 rate circuit speed: examples per second for 784-500-10 on MNIST-sized input, and where the
+time per example goes (simulation vs plasticity), against the reference engine in the same process.
+
+    python -m benchmarks.brian_speed [--examples 2000] [--target cython]
+
+Input: random MNIST-sized vectors (784 values); the rule is FA, one example per learning step in both
+engines, so the ratio compares like with like. Writes ``benchmarks/results/brian_speed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from spikefa import circuit_from_dict
+from spikefa.brian import RateCircuit
+from spikefa.reference import ReferenceEngine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def circuit(target: str):
+    return circuit_from_dict(
+        {
+            "name": "speed",
+            "seed": 0,
+            "engine": "brian2",
+            "brian": {"target": target},
+            "network": {"sizes": [784, 500, 10], "hidden": "tanh"},
+            "task": "mnist",
+            "rule": "feedback_alignment",
+            "optimizer": {"lr": 0.01},
+        }
+    )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--examples", type=int, default=2000)
+    p.add_argument("--target", default="cython", choices=["cython", "numpy"])
+    args = p.parse_args(argv)
+    c = circuit(args.target)
+    rng = np.random.default_rng(0)
+    x = rng.random((args.examples, 784))
+    y = np.eye(10)[rng.integers(0, 10, args.examples)]
+
+    engine = ReferenceEngine(c, np.random.default_rng(1))
+    rate = RateCircuit.for_engine(engine)
+    rate.train_batch(x[:20], y[:20], 0.01, rng)  # compile and warm up
+    learn_seconds = [0.0]
+    learn = engine.learn
+
+    def timed_learn(*a):
+        start = time.perf_counter()
+        learn(*a)
+        learn_seconds[0] += time.perf_counter() - start
+
+    engine.learn = timed_learn
+    start = time.perf_counter()
+    rate.train_batch(x, y, 0.01, rng)
+    total = time.perf_counter() - start
+
+    ref = ReferenceEngine(c, np.random.default_rng(1))
+    start = time.perf_counter()
+    for k in range(args.examples):
+        ref.train_batch(x[k : k + 1], y[k : k + 1], 0.01, rng)
+    ref_total = time.perf_counter() - start
+
+    n = args.examples
+    result = {
+        "network": "784-500-10 tanh, FA, one example per step",
+        "target": args.target,
+        "examples": n,
+        "brian_examples_per_s": n / total,
+        "brian_ms_per_example": 1e3 * total / n,
+        "plasticity_ms_per_example": 1e3 * learn_seconds[0] / n,
+        "simulation_and_overhead_ms_per_example": 1e3 * (total - learn_seconds[0]) / n,
+        "reference_examples_per_s": n / ref_total,
+        "brian_over_reference_time": total / ref_total,
+    }
+    print("| measure | value |\n|---|---|")
+    for k, v in result.items():
+        print(f"| {k} | {v:.3g} |" if isinstance(v, float) else f"| {k} | {v} |")
+    out = ROOT / "benchmarks" / "results" / "brian_speed.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
