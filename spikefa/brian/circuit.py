@@ -3,7 +3,8 @@
 Presentation: many examples run inside one ``Network.run``. A ``network_operation`` at the start of
 every step keeps a per-example schedule of T = 2L steps (L forward projections):
 
-- step 0: the input rates are set to the example; the forward pathway settles one layer per step;
+- step 0: the populations are put at rest (v = 0) and the input rates set to the example; the forward
+  pathway settles one layer per step;
 - step L: the output population's drive is read, the output error δ_L = ∂loss/∂a is written into its
   ``delta``; the feedback pathway carries it back, one layer per step, into the error compartments;
 - step T (= step 0 of the next example): each synapse group changes by the rule, from the activities
@@ -162,6 +163,8 @@ class RateCircuit:
                 self._finish()
             self.groups[0].variables["r"].get_value()[:] = self._x[k]
             self.groups[self.L].variables["delta"].get_value()[:] = 0.0
+            for grp in self.groups[1:]:  # each example starts from rest: no rounding carried between them
+                grp.variables["v"].get_value()[:] = 0.0
         elif phase == self.L:
             a = self.groups[self.L].variables["v"].get_value()[None, :]
             delta = self.engine.output_delta(a, self.engine.f_out(a), self._y[k][None, :])
