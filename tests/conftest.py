@@ -43,3 +43,25 @@ def spikefa_cli(tmp_path):
         )
 
     return run
+
+
+def interrupted_and_whole(circuit, tmp_path, monkeypatch, die_at: int):
+    """Run ``circuit`` once uninterrupted and once killed (KeyboardInterrupt) in its ``die_at``-th epoch,
+    then resumed by the same call; returns the two run folders (whole, resumed)."""
+    from spikefa import run_circuit
+    from spikefa.training import Trainer
+
+    whole = run_circuit(circuit, tmp_path / "whole", progress=False).path
+    real, calls = Trainer.run_epoch, {"n": 0}
+
+    def dying(self, phase, data, bar):
+        calls["n"] += 1
+        if calls["n"] == die_at:
+            raise KeyboardInterrupt
+        return real(self, phase, data, bar)
+
+    monkeypatch.setattr(Trainer, "run_epoch", dying)
+    with pytest.raises(KeyboardInterrupt):
+        run_circuit(circuit, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(Trainer, "run_epoch", real)
+    return whole, run_circuit(circuit, tmp_path / "cut", progress=False).path

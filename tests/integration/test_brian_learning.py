@@ -3,7 +3,7 @@
 import pytest
 
 from spikefa import load_circuit, load_run, run_circuit
-from tests.conftest import ROOT
+from tests.conftest import ROOT, interrupted_and_whole
 
 FILE = ROOT / "circuits" / "brian_digits_fa.yaml"
 
@@ -35,21 +35,6 @@ def test_brian_runs_are_deterministic(tmp_path):
 
 
 def test_brian_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
-    from spikefa.training import Trainer
-
     c = load_circuit(FILE, ["phases.0.learn.epochs=3", "optimizer.batch_size=500"])
-    whole = run_circuit(c, tmp_path / "whole", progress=False).path
-    real, calls = Trainer.run_epoch, {"n": 0}
-
-    def dying(self, phase, data, bar):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(self, phase, data, bar)
-
-    monkeypatch.setattr(Trainer, "run_epoch", dying)
-    with pytest.raises(KeyboardInterrupt):
-        run_circuit(c, tmp_path / "cut", progress=False)
-    monkeypatch.setattr(Trainer, "run_epoch", real)
-    cut = run_circuit(c, tmp_path / "cut", progress=False).path
+    whole, cut = interrupted_and_whole(c, tmp_path, monkeypatch, die_at=2)
     assert (cut / "metrics.csv").read_bytes() == (whole / "metrics.csv").read_bytes()

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from spikefa import SpikefaError, load_circuit, load_run, run_circuit
-from spikefa.training import Trainer
-from tests.conftest import ROOT
+from tests.conftest import ROOT, interrupted_and_whole
 
 FILE = ROOT / "circuits" / "digits_weight_mirror.yaml"
 SHORT = ["phases.0.mirror.steps=20", "phases.1.learn.epochs=4", "record.every=40"]
@@ -21,22 +20,8 @@ def test_same_seed_same_bytes_and_other_seed_other_numbers(tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
-    c = load_circuit(FILE, SHORT)
-    whole = run_circuit(c, tmp_path / "whole", progress=False).path
-    calls = {"n": 0}
-    real = Trainer.run_epoch
-
-    def dying(self, phase, data, bar):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt  # killed in the middle of the third epoch, after two checkpoints
-        return real(self, phase, data, bar)
-
-    monkeypatch.setattr(Trainer, "run_epoch", dying)
-    with pytest.raises(KeyboardInterrupt):
-        run_circuit(c, tmp_path / "cut", progress=False)
-    monkeypatch.setattr(Trainer, "run_epoch", real)
-    cut = run_circuit(c, tmp_path / "cut", progress=False).path
+    # killed in the middle of the third epoch, after two checkpoints
+    whole, cut = interrupted_and_whole(load_circuit(FILE, SHORT), tmp_path, monkeypatch, die_at=3)
     assert (cut / "summary.json").read_text().count('"resumed": true') == 1
     assert (cut / "metrics.csv").read_bytes() == (whole / "metrics.csv").read_bytes()
     a, b = load_run(cut).weights, load_run(whole).weights

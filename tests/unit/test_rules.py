@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from spikefa import circuit_from_dict
+from spikefa import circuit_from_dict, spec
 from spikefa.activations import DERIVATIVE, FORWARD
 from spikefa.reference import ReferenceEngine
 from tests.conftest import tiny_circuit
@@ -91,15 +91,7 @@ def expected_gradients(rule, e, x, y):
     return [d1.T @ x, d2.T @ h1, err.T @ h2]
 
 
-RULES = [
-    "backprop",
-    "feedback_alignment",
-    "direct_feedback_alignment",
-    "sign_symmetry",
-    "kolen_pollack",
-    "weight_mirror",
-    "local_classifiers",
-]
+RULES = spec.RULES
 
 
 @pytest.mark.parametrize("rule", RULES)
