@@ -8,6 +8,7 @@ A run folder holds
 - ``checkpoint.npz``  the full training state at the last checkpoint (resume continues from it)
 - ``summary.json``    status (running | complete | diverged), final metrics, wall time
 - ``training.png``    the learning curves (:mod:`spikefa.plots`)
+- ``monitors.npz``    Brian2 circuits only, on request (``brian.monitor``): recorded state variables
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ import yaml
 from . import spec
 from .errors import SpikefaError
 
-CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE = (
+CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS = (
     "config.yaml",
     "metrics.csv",
     "weights.npz",
     "checkpoint.npz",
     "summary.json",
     "training.png",
+    "monitors.npz",
 )
 
 
@@ -128,6 +130,9 @@ class RunFolder:
     def save_weights(self, arrays: dict[str, np.ndarray]) -> None:
         atomic_write(self.path / WEIGHTS, lambda p: np.savez(p, **arrays))
 
+    def save_monitors(self, arrays: dict[str, np.ndarray]) -> None:
+        atomic_write(self.path / MONITORS, lambda p: np.savez(p, **arrays))
+
     def write_summary(self, summary: dict) -> None:
         atomic_write(self.path / SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
 
@@ -145,6 +150,7 @@ class Run:
     metrics: Any  # pandas.DataFrame
     weights: dict[str, np.ndarray]
     summary: dict
+    monitors: dict[str, np.ndarray]  # Brian2 recordings (brian.monitor), empty if none
 
     @property
     def circuit(self) -> spec.Circuit:
@@ -160,9 +166,10 @@ def load_run(path: str | Path) -> Run:
         raise SpikefaError(f"{path}: not a run folder (no {CONFIG})")
     config = yaml.safe_load((path / CONFIG).read_text())
     metrics = pd.read_csv(path / METRICS) if (path / METRICS).is_file() else pd.DataFrame()
-    weights = {}
-    if (path / WEIGHTS).is_file():
-        with np.load(path / WEIGHTS) as z:
-            weights = {k: z[k] for k in z.files}
+    weights, monitors = {}, {}
+    for name, into in ((WEIGHTS, weights), (MONITORS, monitors)):
+        if (path / name).is_file():
+            with np.load(path / name) as z:
+                into.update({k: z[k] for k in z.files})
     summary = json.loads((path / SUMMARY).read_text()) if (path / SUMMARY).is_file() else {}
-    return Run(path, config, metrics, weights, summary)
+    return Run(path, config, metrics, weights, summary, monitors)

@@ -126,6 +126,19 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Monitor:
+    """Recordings of the trained circuit, every time step, while it is shown the first ``examples``
+    test examples (no learning); saved as ``monitors.npz`` in the run folder."""
+
+    layers: tuple[int, ...] = ()
+    variables: tuple[str, ...] = ("r",)
+    examples: int = 10
+
+
+MONITOR_VARIABLES = ("v", "r", "I_ff", "err", "delta")
+
+
+@dataclass(frozen=True)
 class Brian:
     """The Brian2 engine's settings; times are strings with units (``"1 ms"``), as Brian2 users write them.
 
@@ -136,6 +149,7 @@ class Brian:
     tau: str = "1 ms"
     dt: str = "1 ms"
     target: str = "cython"
+    monitor: Monitor = field(default_factory=Monitor)
 
 
 def seconds(text: str) -> float:
@@ -424,6 +438,11 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     record = Record(every=rec.get("every", int, 0, low=0), checkpoint_every=rec.get("checkpoint_every", int, 1, low=1))
     rec.done()
     brian = _brian(top.sub("brian"), engine, rule.name)
+    if any(layer >= len(network.sizes) for layer in brian.monitor.layers):
+        raise SpikefaError(
+            f"{source}: brian.monitor.layers: {list(brian.monitor.layers)} names a layer the network "
+            f"does not have (layers 0 … {len(network.sizes) - 1}, 0 is the input)"
+        )
     top.done()
     if task.name == "nonlinear_teacher" or task.name == "linear_teacher":
         if any(p.kind == "noise_pretrain" for p in phases):
@@ -460,6 +479,19 @@ def _time(f: _Fields, key: str, default: str) -> str:
     return value
 
 
+def _monitor(f: _Fields) -> Monitor:
+    layers = tuple(f.get("layers", list, []))
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in layers):
+        f.fail(f.name("layers"), f"must be a list of layer indices (0 is the input), got {list(layers)!r}")
+    variables = tuple(f.get("variables", list, ["r"]))
+    for v in variables:
+        if v not in MONITOR_VARIABLES:
+            f.fail(f.name("variables"), f"unknown variable {v!r}; allowed: {', '.join(MONITOR_VARIABLES)}")
+    m = Monitor(layers, variables, f.get("examples", int, Monitor.examples, low=1))
+    f.done()
+    return m
+
+
 def _brian(f: _Fields, engine: str, rule: str) -> Brian:
     if engine != "brian2" and f.raw:
         f.fail("brian", "only for engine: brian2")
@@ -470,6 +502,7 @@ def _brian(f: _Fields, engine: str, rule: str) -> Brian:
         tau=_time(f, "tau", Brian.tau),
         dt=_time(f, "dt", Brian.dt),
         target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
+        monitor=_monitor(f.sub("monitor")),
     )
     f.done()
     if not math.isclose(seconds(b.tau), seconds(b.dt)):

@@ -265,6 +265,12 @@ def run_circuit(
         raise
     params = trainer.engine.params
     folder.save_weights(params.arrays(groups=("W", "b", "B")))
+    monitor = circuit.brian.monitor
+    if circuit.engine == "brian2" and monitor.layers:
+        n = monitor.examples
+        folder.save_monitors(
+            trainer.learner.record(data.x_test[:n], data.y_test[:n], monitor.layers, monitor.variables)
+        )
     seconds = seconds_before + time.perf_counter() - start
     folder.write_summary(
         dict(

@@ -17,7 +17,7 @@ engine's activities, errors and weight changes (tested to 1e-6 relative).
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Network, NetworkOperation, Quantity, ms, prefs, second
+from brian2 import Network, NetworkOperation, Quantity, StateMonitor, ms, prefs, second
 
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
@@ -108,6 +108,27 @@ class RateCircuit:
         if len(self._seen) < len(x):
             self._finish()
         return self._seen
+
+    def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int, ...], variables: tuple[str, ...]) -> dict:
+        """Show the examples without learning while Brian2 ``StateMonitor``s record the chosen variables
+        of the chosen populations every time step. Returns ``t`` (seconds) and ``layer{l}_{var}`` arrays
+        (neurons × time steps), for each variable the population has (the input has only ``r``)."""
+        monitors = {}
+        for l in layers:
+            group = self.groups[l]
+            own = [v for v in variables if v in group.variables]
+            if own:
+                monitors[l] = StateMonitor(group, own, record=True, dt=self.dt, when="end")
+        self.network.add(*monitors.values())
+        try:
+            self.present(x, y, 0.0, np.random.default_rng(0), learn=False)
+        finally:
+            self.network.remove(*monitors.values())
+        out = {"t": np.asarray(next(iter(monitors.values())).t / second)} if monitors else {}
+        for l, mon in monitors.items():
+            for v in mon.record_variables:
+                out[f"layer{l}_{v}"] = np.asarray(getattr(mon, v))
+        return out
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
         """Weight-mirror mode (Akrout et al. 2019, eq. 7) as a circuit: for ``steps`` × batch_size time

@@ -109,3 +109,19 @@ def test_mirror_mode_circuit_aligns_feedback_without_labels():
     circuit.mirror(400, np.random.default_rng(1))
     after = circuit.engine.feedback_angles()
     assert all(a < 10.0 for a in after.values()), after
+
+
+def test_monitors_record_the_settled_states_the_reference_computes():
+    reference, circuit = pair("feedback_alignment")
+    x, y = np.random.default_rng(6).standard_normal((2, 6)), np.eye(3)[[2, 0]]
+    rec = circuit.record(x, y, (0, 1, 3), ("r", "err", "delta"))
+    steps = 2 * 3
+    assert set(rec) == {"t", "layer0_r", "layer1_r", "layer1_err", "layer1_delta", "layer3_r", "layer3_delta"}
+    assert rec["layer1_r"].shape == (5, 2 * steps) and len(rec["t"]) == 2 * steps
+    for k in range(2):
+        A, H = reference.forward(x[k : k + 1])
+        deltas = reference.deltas(A, H, y[k : k + 1])
+        np.testing.assert_allclose(rec["layer1_r"][:, k * steps], H[1][0], rtol=1e-9)  # settled after one step
+        np.testing.assert_allclose(rec["layer3_r"][:, k * steps + 2], A[3][0], rtol=1e-9)  # output drive, step L
+        np.testing.assert_allclose(rec["layer1_delta"][:, (k + 1) * steps - 1], deltas[1][0], rtol=1e-9)
+    np.testing.assert_array_equal(circuit.engine.params.W[0], reference.params.W[0])  # recording does not learn

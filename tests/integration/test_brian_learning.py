@@ -1,5 +1,6 @@
 """Brian2 rate circuits learning end to end through the run machinery."""
 
+import numpy as np
 import pytest
 
 from spikefa import load_circuit, load_run, run_circuit
@@ -38,3 +39,13 @@ def test_brian_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     c = load_circuit(FILE, ["phases.0.learn.epochs=3", "optimizer.batch_size=500"])
     whole, cut = interrupted_and_whole(c, tmp_path, monkeypatch, die_at=2)
     assert (cut / "metrics.csv").read_bytes() == (whole / "metrics.csv").read_bytes()
+
+
+def test_run_folder_holds_requested_monitors(tmp_path):
+    c = load_circuit(
+        FILE, ["phases.0.learn.epochs=1", "brian.monitor={layers: [1, 2], variables: [r, err], examples: 4}"]
+    )
+    run = load_run(run_circuit(c, tmp_path / "m", progress=False).path)
+    assert run.monitors["layer1_r"].shape == (100, 4 * 4) and run.monitors["layer1_err"].shape == (100, 16)
+    assert run.monitors["layer2_r"].shape == (10, 16) and "layer2_err" not in run.monitors  # output: no err
+    assert np.all(np.abs(run.monitors["layer1_r"]) <= 1) and np.ptp(run.monitors["layer1_r"]) > 0.1  # tanh rates
