@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from spikefa import load_run
+from spikefa import load_run, spec
 
 
 def test_run_writes_a_complete_run_folder(spikefa_cli, tmp_path):
@@ -29,17 +29,7 @@ def test_plot_and_list(spikefa_cli, tmp_path):
     assert r.returncode == 0 and (out / "training.png").stat().st_size > 10_000
     r = spikefa_cli("list")
     assert r.returncode == 0
-    for rule in (
-        "backprop",
-        "feedback_alignment",
-        "direct_feedback_alignment",
-        "sign_symmetry",
-        "weight_mirror",
-        "kolen_pollack",
-        "local_classifiers",
-        "digits_fa",
-        "lillicrap_linear",
-    ):
+    for rule in (*spec.RULES, "digits_fa", "lillicrap_linear", "brian_digits_fa"):
         assert rule in r.stdout
 
 
