@@ -13,7 +13,7 @@ import numpy as np
 
 from . import spec
 from .activations import DERIVATIVE, FORWARD
-from .kernels import as_float, sgd_step, sgd_step_vector
+from .kernels import sgd_step, sgd_step_vector
 from .metrics import angle
 from .rules import Params, Rule, make_rule
 from .rules.base import draw
@@ -98,7 +98,7 @@ class ReferenceEngine:
 
     def learn(self, H: list, deltas: list, lr: float, rng: np.random.Generator) -> None:
         """One step from given activities and errors, whichever engine computed them: W (and b) by
-        momentum SGD, then the rule's own hook (KP's B update, SS's sign copy, WM's mirror steps)."""
+        momentum SGD, then the rule's own hook (KP's B update, SS's sign copy)."""
         gW, gb = self.gradients(H, deltas)
         decay = self.circuit.optimizer.weight_decay * lr / self.circuit.optimizer.lr
         self.apply(gW, gb, lr, decay)
@@ -110,7 +110,7 @@ class ReferenceEngine:
         cast = p.W[0].dtype.type
         for l in range(self.L):
             sgd_step(p.W[l], gW[l], p.vW[l], cast(lr), cast(o.momentum), cast(decay))
-            sgd_step_vector(p.b[l], gb[l], p.vb[l], cast(lr), cast(o.momentum), as_float(0.0, p.b[l]))
+            sgd_step_vector(p.b[l], gb[l], p.vb[l], cast(lr), cast(o.momentum), cast(0.0))
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
         """A weight-mirror phase: noise-driven Hebbian learning of B only (no data, no labels)."""

@@ -126,7 +126,7 @@ class Trainer:
         y[np.arange(len(y)), rng.integers(0, d.n_out, len(y))] = 1.0
         return x, y
 
-    def batches(self, phase: spec.Phase, x: np.ndarray, y: np.ndarray):
+    def batches(self, x: np.ndarray, y: np.ndarray):
         """The (x, y) batches of one epoch, in a fresh random order."""
         bs = self.circuit.optimizer.batch_size
         order = self.rng.permutation(len(x))
@@ -136,7 +136,7 @@ class Trainer:
 
     def run_epoch(self, phase: spec.Phase, data: tuple[np.ndarray, np.ndarray], bar) -> None:
         p, every = self.pos, self.circuit.record.every
-        for x, y in self.batches(phase, *data):
+        for x, y in self.batches(*data):
             loss, out = self.learner.train_batch(x, y, self.lr(phase.kind), self.rng)
             if self.interleaved_mirror:
                 self.learner.mirror(self.interleaved_mirror, self.rng)
@@ -167,6 +167,10 @@ class Trainer:
             bar.update(n)
             self.record("mirror")
 
+    def bar(self, **kwargs) -> tqdm:
+        """A progress bar (shown on a terminal, never with ``progress=False``) that vanishes when done."""
+        return tqdm(disable=None if self.progress else True, leave=False, **kwargs)
+
     def run(self) -> dict:
         c, p = self.circuit, self.pos
         if not self.folder.rows:
@@ -175,9 +179,7 @@ class Trainer:
             phase = c.phases[p.phase]
             label = f"{p.phase + 1}/{len(c.phases)} {phase.kind}"
             if phase.kind == "mirror":
-                with tqdm(
-                    total=phase.steps, desc=label, unit="step", disable=None if self.progress else True, leave=False
-                ) as bar:
+                with self.bar(total=phase.steps, desc=label, unit="step") as bar:
                     self.run_mirror(phase, bar)
             else:
                 per_epoch = (
@@ -185,13 +187,8 @@ class Trainer:
                     if phase.kind == "learn"
                     else math.ceil(phase.samples_per_epoch / c.optimizer.batch_size)
                 )
-                with tqdm(
-                    total=phase.epochs * per_epoch,
-                    initial=p.epoch * per_epoch,
-                    desc=label,
-                    unit="batch",
-                    disable=None if self.progress else True,
-                    leave=False,
+                with self.bar(
+                    total=phase.epochs * per_epoch, initial=p.epoch * per_epoch, desc=label, unit="batch"
                 ) as bar:
                     data = (self.data.x_train, self.data.y_train) if phase.kind == "learn" else self.noise_set(phase)
                     while p.epoch < phase.epochs:

@@ -21,11 +21,9 @@ from brian2 import Network, NetworkOperation, Quantity, StateMonitor, ms, prefs,
 
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
-from ..spec import seconds
+from ..spec import BRIAN_TARGETS, seconds
 from .pathways import feedback_pathway, forward_pathway, matrix_view
 from .populations import hidden_population, input_population, output_population
-
-TARGETS = ("cython", "numpy")
 
 
 class RateCircuit:
@@ -33,8 +31,8 @@ class RateCircuit:
     of the synapse and bias arrays, so ``engine.learn`` changes the circuit's synapses directly."""
 
     def __init__(self, engine: ReferenceEngine, tau: Quantity = 1 * ms, dt: Quantity = 1 * ms, target: str = "cython"):
-        if target not in TARGETS:
-            raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(TARGETS)}")
+        if target not in BRIAN_TARGETS:
+            raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(BRIAN_TARGETS)}")
         if engine.rule.topology == "local":
             raise SpikefaError("rule: local_classifiers has no Brian2 circuit yet; use engine: reference")
         prefs.codegen.target = target
@@ -141,6 +139,7 @@ class RateCircuit:
             "rng": rng,
             "sigma": m.noise_std,
             "n": steps * m.batch_size,
+            "bs": m.batch_size,
             "t": 0,
             "x": {l: np.empty((m.batch_size, len(self.groups[l]))) for l in layers},
             "y": {l: np.empty((m.batch_size, len(self.groups[l + 1]))) for l in layers},
@@ -155,8 +154,8 @@ class RateCircuit:
             self._mirror = None
 
     def _tick_mirror(self) -> None:
-        s, bs = self._mirror, len(next(iter(self._mirror["x"].values())))
-        t = s["t"]
+        s = self._mirror
+        t, bs = s["t"], s["bs"]
         s["t"] += 1
         if t > s["n"]:
             return
