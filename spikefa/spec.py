@@ -19,9 +19,10 @@ import yaml
 from .errors import SpikefaError
 
 ENGINES = ("reference", "brian2")
-NEURONS = ("rate",)
+NEURONS = ("rate", "lif")
 BRIAN_TARGETS = ("cython", "numpy")
 TIME_UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "us": 1e-6}
+RATE_UNITS = {"Hz": 1.0, "kHz": 1e3}
 DTYPES = ("float64", "float32")
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "tanh", "softmax")
@@ -135,7 +136,30 @@ class Monitor:
     examples: int = 10
 
 
-MONITOR_VARIABLES = ("v", "r", "I_ff", "err", "delta")
+MONITOR_VARIABLES = ("v", "r", "I_ff", "err", "delta", "u", "spikes")
+
+
+@dataclass(frozen=True)
+class Lif:
+    """Leaky integrate-and-fire populations (``neurons: lif``); times and rates with units.
+
+    Synapses inject w / (max_rate · tau_syn) into the synaptic drive u per presynaptic spike, so the mean
+    drive is the rate model's a = W h + b with h = rate / max_rate. The membrane follows u with
+    ``tau_m``, fires at ``v_threshold``, resets to 0 and is refractory; a neuron's rate (÷ max_rate)
+    rises like relu(u) with slope ≈ 1 / (tau_m · v_threshold · max_rate) (1 with the defaults)."""
+
+    tau_m: str = "10 ms"
+    tau_syn: str = "5 ms"
+    tau_trace: str = "20 ms"  # rate and drive traces, read by plasticity and the output error
+    tau_err: str = "5 ms"  # error (apical) compartment
+    refractory: str = "2 ms"
+    v_threshold: float = 0.25
+    max_rate: str = "400 Hz"  # an input of 1 fires at this rate; the unit of h
+    error_rate: str = "500 Hz"  # an error of ±1 fires the ± error events at this rate
+    forward_time: str = "40 ms"  # per example: input on, activity settles; then the output error is set
+    error_time: str = "20 ms"  # then errors spike back through B; then W and B change
+    noise_rate: str = "50 Hz"  # mirror phase: Poisson firing of the noise-driven layers
+    mirror_window: str = "10 ms"  # mirror phase: one noise sample
 
 
 @dataclass(frozen=True)
@@ -146,16 +170,23 @@ class Brian:
     the circuit computes exactly what the reference engine does."""
 
     neurons: str = "rate"
-    tau: str = "1 ms"
-    dt: str = "1 ms"
+    tau: str = "1 ms"  # rate neurons
+    dt: str = "1 ms"  # rate: must equal tau; lif: default 0.5 ms
     target: str = "cython"
     monitor: Monitor = field(default_factory=Monitor)
+    lif: Lif = field(default_factory=Lif)
 
 
 def seconds(text: str) -> float:
     """``"1.5 ms"`` → 0.0015. Raises ValueError for anything else."""
     number, _, unit = text.strip().partition(" ")
     return float(number) * TIME_UNITS[unit.strip()]
+
+
+def hertz(text: str) -> float:
+    """``"200 Hz"`` → 200.0. Raises ValueError for anything else."""
+    number, _, unit = text.strip().partition(" ")
+    return float(number) * RATE_UNITS[unit.strip()]
 
 
 @dataclass(frozen=True)
@@ -182,6 +213,8 @@ class Circuit:
         d["phases"] = [{p.kind: _phase_fields(p)} for p in self.phases]
         if self.engine != "brian2":
             del d["brian"]
+        else:
+            del d["brian"]["lif" if self.brian.neurons == "rate" else "tau"]
         return d
 
 
@@ -437,7 +470,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     rec = top.sub("record")
     record = Record(every=rec.get("every", int, 0, low=0), checkpoint_every=rec.get("checkpoint_every", int, 1, low=1))
     rec.done()
-    brian = _brian(top.sub("brian"), engine, rule.name)
+    brian = _brian(top.sub("brian"), engine, rule.name, network.hidden)
     if any(layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
             f"{source}: brian.monitor.layers: {list(brian.monitor.layers)} names a layer the network "
@@ -492,25 +525,73 @@ def _monitor(f: _Fields) -> Monitor:
     return m
 
 
-def _brian(f: _Fields, engine: str, rule: str) -> Brian:
+def _brian(f: _Fields, engine: str, rule: str, hidden: str) -> Brian:
     if engine != "brian2" and f.raw:
         f.fail("brian", "only for engine: brian2")
     if engine == "brian2" and rule == "local_classifiers":
         f.fail("rule", "local_classifiers has no Brian2 circuit yet; use engine: reference")
+    neurons = f.get("neurons", str, "rate", choices=NEURONS)
+    rate = neurons == "rate"
+    if not rate and "tau" in f.raw:
+        f.fail(f.name("tau"), "only for neurons: rate; LIF time constants go in brian.lif")
+    if rate and "lif" in f.raw:
+        f.fail(f.name("lif"), "only for neurons: lif")
+    if engine == "brian2" and not rate and hidden != "relu":
+        f.fail(f.name("neurons"), f"lif needs network.hidden: relu (a LIF neuron's rate is rectified), got {hidden!r}")
     b = Brian(
-        neurons=f.get("neurons", str, "rate", choices=NEURONS),
-        tau=_time(f, "tau", Brian.tau),
-        dt=_time(f, "dt", Brian.dt),
+        neurons=neurons,
+        tau=_time(f, "tau", Brian.tau) if rate else Brian.tau,
+        dt=_time(f, "dt", Brian.dt if rate else "0.5 ms"),
         target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
         monitor=_monitor(f.sub("monitor")),
+        lif=Lif() if rate else _lif(f.sub("lif")),
     )
     f.done()
-    if not math.isclose(seconds(b.tau), seconds(b.dt)):
+    if rate and not math.isclose(seconds(b.tau), seconds(b.dt)):
         f.fail(
             f.name("dt"),
             f"rate circuits present each layer for one step and need dt == tau; got dt {b.dt!r}, tau {b.tau!r}",
         )
+    if not rate:
+        _check_lif_steps(f, b)
     return b
+
+
+def _lif(f: _Fields) -> Lif:
+    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory", "forward_time", "error_time", "mirror_window")
+    rates = ("max_rate", "error_rate", "noise_rate")
+    values: dict[str, Any] = {k: _time(f, k, getattr(Lif, k)) for k in times}
+    values.update({k: _rate(f, k, getattr(Lif, k)) for k in rates})
+    values["v_threshold"] = f.get("v_threshold", float, Lif.v_threshold, low=0.0, low_open=True)
+    f.done()
+    return Lif(**values)
+
+
+def _check_lif_steps(f: _Fields, b: Brian) -> None:
+    """LIF times must be whole numbers of steps, and no rate may fire more than once a step."""
+    dt = seconds(b.dt)
+    lif = b.lif
+    for key in ("refractory", "forward_time", "error_time", "mirror_window"):
+        steps = seconds(getattr(lif, key)) / dt
+        if steps < 1 - 1e-9 or not math.isclose(steps, round(steps), abs_tol=1e-6):
+            where, value = f"{f.name('lif')}.{key}", getattr(lif, key)
+            f.fail(where, f"must be a whole number (≥ 1) of dt = {b.dt} steps, got {value!r}")
+    for key in ("max_rate", "error_rate", "noise_rate"):
+        if hertz(getattr(lif, key)) * dt > 1:
+            where, value = f"{f.name('lif')}.{key}", getattr(lif, key)
+            f.fail(where, f"{value} fires more than once per dt = {b.dt}; lower it or dt")
+
+
+def _rate(f: _Fields, key: str, default: str) -> str:
+    value = f.get(key, str, default)
+    try:
+        ok = hertz(value) > 0
+    except (ValueError, KeyError):
+        ok = False
+    if not ok:
+        units = ", ".join(RATE_UNITS)
+        f.fail(f.name(key), f"must be a positive rate with a unit ({units}), e.g. '200 Hz'; got {value!r}")
+    return value
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:

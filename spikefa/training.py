@@ -50,9 +50,9 @@ class Trainer:
         # weight mirror: mirror steps after every learning batch, on whichever engine learns
         self.interleaved_mirror = circuit.rule.mirror.steps_per_batch if circuit.rule.name == "weight_mirror" else 0
         if circuit.engine == "brian2":
-            from .brian import RateCircuit
+            from .brian import Circuit
 
-            self.learner = RateCircuit.for_engine(self.engine)
+            self.learner = Circuit.for_engine(self.engine)
         self.rng = np.random.default_rng(train_seq)
         self.pos = Position()
         probe = slice(0, min(PROBE_SIZE, len(data.x_train)))
@@ -71,7 +71,7 @@ class Trainer:
     # --- recording ----------------------------------------------------------------------------
     def record(self, kind: str) -> dict:
         e, d, p = self.engine, self.data, self.pos
-        out = e.predict(d.x_test)
+        out = self.learner.predict(d.x_test)
         row = {
             "phase": p.phase,
             "kind": kind,

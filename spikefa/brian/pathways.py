@@ -35,3 +35,32 @@ def matrix_view(syn: Synapses) -> np.ndarray:
     ):
         raise RuntimeError(f"{syn.name}: synapses are not in presynaptic-major all-to-all order")
     return syn.variables["w"].get_value().reshape(n_pre, n_post).T
+
+
+def spiking_forward_pathway(pre: NeuronGroup, post: NeuronGroup, dt: Quantity, namespace: dict, name: str) -> Synapses:
+    """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u."""
+    syn = Synapses(
+        pre, post, "w : 1", on_pre="u_post += w / (max_rate * tau_syn)", namespace=namespace, dt=dt, name=name
+    )
+    syn.connect()
+    return syn
+
+
+def spiking_feedback_pathway(
+    source: NeuronGroup, target: NeuronGroup, dt: Quantity, namespace: dict, name: str
+) -> Synapses:
+    """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
+    w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
+    neuron through one synapse, so E[err] = Σ w · delta_pre at steady state."""
+    syn = Synapses(
+        source,
+        target,
+        "w : 1",
+        on_pre={"pos": "err_post += w / (error_rate * tau_err)", "neg": "err_post -= w / (error_rate * tau_err)"},
+        on_event={"pos": "err_pos", "neg": "err_neg"},
+        namespace=namespace,
+        dt=dt,
+        name=name,
+    )
+    syn.connect()
+    return syn

@@ -48,3 +48,64 @@ def output_population(n: int, activation: str, tau: Quantity, dt: Quantity, name
     by the circuit), ``delta`` the output error that the feedback pathway carries back."""
     f = "v" if activation == "softmax" else RATE[activation][0]
     return NeuronGroup(n, SOMA + f"r = {f} : 1\ndelta : 1\n", method="euler", namespace={"tau": tau}, dt=dt, name=name)
+
+
+# --- leaky integrate-and-fire -------------------------------------------------------------------
+LIF = """
+du/dt = (-u + b) / tau_syn : 1
+dv/dt = (-v + u) / tau_m : 1 (unless refractory)
+dr/dt = -r / tau_trace : 1
+dubar/dt = (u - ubar) / tau_trace : 1
+derr/dt = -err / tau_err : 1
+b : 1
+delta : 1
+count : 1
+"""
+"""A LIF neuron: synaptic drive u (the forward pathway's spikes), membrane v, a rate trace r (+1/(tau_trace ·
+max_rate) per spike, so r ≈ rate / max_rate), a drive trace ubar ≈ ⟨u⟩, an error compartment err (the
+feedback pathway's ± error events), the neuron's error ``delta`` and a spike ``count``."""
+
+
+def lif_input_population(n: int, dt: Quantity, namespace: dict, name: str) -> NeuronGroup:
+    """Poisson input: a pixel of value x ∈ [0, 1] fires at x · max_rate; r is its rate trace."""
+    return NeuronGroup(
+        n,
+        "x : 1\ndr/dt = -r / tau_trace : 1\ncount : 1",
+        threshold="rand() < x * max_rate * dt",
+        reset="r += 1 / (tau_trace * max_rate)\ncount += 1",
+        method="exact",
+        namespace=namespace,
+        dt=dt,
+        name=name,
+    )
+
+
+def lif_population(n: int, dt: Quantity, namespace: dict, name: str, output: bool, mirror: bool) -> NeuronGroup:
+    """A hidden or output LIF layer. Its signed error leaves as two non-negative Poisson event streams,
+    ``err_pos`` at error_rate · [delta]₊ and ``err_neg`` at error_rate · [−delta]₊ (the paired
+    positive and negative error units, which share each feedback synapse). A hidden neuron's delta is
+    its error compartment times relu'(ubar); the output's is set by the circuit from the teacher.
+    With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
+    noise_rate instead of integrating (the weight mirror's mirror mode)."""
+    eqs = LIF + ("" if output else "delta_local = err * int(ubar > 0) : 1\n")
+    d = "delta" if output else "delta_local"
+    fire = "v > v_threshold"
+    if mirror:
+        eqs += "mirroring : 1 (shared)\n"
+        fire = "(mirroring == 0 and v > v_threshold) or (mirroring == 1 and rand() < noise_rate * dt)"
+    group = NeuronGroup(
+        n,
+        eqs,
+        threshold=fire,
+        reset="v = 0\nr += 1 / (tau_trace * max_rate)\ncount += 1",
+        refractory="refractory",
+        events={
+            "err_pos": f"rand() < error_rate * dt * clip({d}, 0, 1)",
+            "err_neg": f"rand() < error_rate * dt * clip(-{d}, 0, 1)",
+        },
+        method="exact",
+        namespace=namespace,
+        dt=dt,
+        name=name,
+    )
+    return group

@@ -1,0 +1,266 @@
+"""A spiking circuit: Poisson input, LIF hidden and output populations, errors as ± spike events.
+
+Per example (many examples inside one ``Network.run``; a ``network_operation`` keeps the schedule):
+
+1. *forward* (``forward_time``): the populations start from rest, the input fires Poisson spikes at
+   x · max_rate, and activity settles. At its end the output's mean drive ā_L (its ``ubar`` trace) gives
+   the output error δ_L = ∂loss/∂a through the engine's loss, written into the output's ``delta``.
+2. *error* (``error_time``): every layer keeps firing; each layer with an error emits ``err_pos`` /
+   ``err_neg`` events at error_rate · [±delta]₊, which reach the error compartments of the layers below
+   only through the feedback synapses B (layer by layer, or straight from the output for DFA). A hidden
+   neuron's delta is err · relu'(ā).
+3. *learning*: each synapse group changes by the rule through the shared kernels, in place, from
+   what its synapses see: the presynaptic rate trace h = r, the postsynaptic delta.
+
+Traces start from zero with each example; a trace read t after the start is divided by its expected
+filling 1 − exp(−t / tau_trace), so that it estimates the stationary rate or drive. The spike noise
+stays: this circuit learns from noisy estimates of the reference engine's quantities (tested in
+expectation, not to 1e-6).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from brian2 import (
+    EventMonitor,
+    Hz,
+    Network,
+    NetworkOperation,
+    NeuronGroup,
+    Quantity,
+    SpikeMonitor,
+    StateMonitor,
+    Synapses,
+    second,
+)
+from brian2 import seed as brian_seed
+
+from .. import spec
+from ..errors import SpikefaError
+from ..reference import ReferenceEngine
+from .circuit import Circuit
+from .pathways import spiking_feedback_pathway, spiking_forward_pathway
+from .populations import lif_input_population, lif_population
+
+
+class LifCircuit(Circuit):
+    """Leaky integrate-and-fire populations, presented on the schedule above."""
+
+    def __init__(self, engine: ReferenceEngine, lif: spec.Lif, dt: Quantity, target: str = "cython"):
+        self.lif = lif
+        s, h = spec.seconds, spec.hertz
+        self.namespace = {
+            "tau_m": s(lif.tau_m) * second,
+            "tau_syn": s(lif.tau_syn) * second,
+            "tau_trace": s(lif.tau_trace) * second,
+            "tau_err": s(lif.tau_err) * second,
+            "refractory": s(lif.refractory) * second,
+            "v_threshold": lif.v_threshold,
+            "max_rate": h(lif.max_rate) * Hz,
+            "error_rate": h(lif.error_rate) * Hz,
+            "noise_rate": h(lif.noise_rate) * Hz,
+        }
+        super().__init__(engine, dt, target)
+        steps = {k: round(s(getattr(lif, k)) / float(dt)) for k in ("forward_time", "error_time", "mirror_window")}
+        self.period = math.gcd(steps["forward_time"], steps["error_time"])  # steps between schedule ticks
+        self.ticks = {k: steps[k] // self.period for k in ("forward_time", "error_time")}
+        self._present_op = NetworkOperation(self._tick, dt=self.period * dt, when="start")
+        self._mirror_op = NetworkOperation(self._tick_mirror, dt=steps["mirror_window"] * dt, when="start")
+        self._mirror_op.active = False
+        self.network = Network(*self.groups, *self.forward, *self.feedback[1:], self._present_op, self._mirror_op)
+
+    def populations(self) -> list[NeuronGroup]:
+        sizes, ns, dt = self.engine.sizes, self.namespace, self.dt
+        mirrors = self.engine.rule.name == "weight_mirror"
+        return [lif_input_population(sizes[0], dt, ns, "layer0")] + [
+            lif_population(n, dt, ns, f"layer{l}", output=l == self.L, mirror=mirrors and l < self.L)
+            for l, n in enumerate(sizes[1:], 1)
+        ]
+
+    def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
+        return spiking_forward_pathway(pre, post, self.dt, self.namespace, name)
+
+    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str) -> Synapses:
+        return spiking_feedback_pathway(source, target, self.dt, self.namespace, name)
+
+    def fill(self, ticks: int) -> float:
+        """Expected filling of a trace ``ticks`` schedule ticks after it started from zero."""
+        return 1.0 - math.exp(-ticks * self.period * float(self.dt) / float(self.namespace["tau_trace"]))
+
+    # --- presentation ---------------------------------------------------------------------------
+    def train_batch(
+        self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator
+    ) -> tuple[float, np.ndarray]:
+        """The reference engine's ``train_batch`` contract, learning after each example (batch size 1,
+        rate ``lr``): returns the mean loss and the outputs (softmax of the drive, before each change)."""
+        seen = self.present(x, y, lr, rng)
+        out = np.vstack([H[-1] for _, H, _ in seen])
+        return float(np.mean([self.engine.loss(o[None, :], y[k : k + 1]) for k, o in enumerate(out)])), out
+
+    def predict(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Outputs f_out(ā_L) of the spiking circuit for x, forward time only, no learning."""
+        rng = rng or np.random.default_rng(0)
+        seen = self.present(x, None, 0.0, rng, learn=False, errors=False)
+        return np.vstack([H[-1] for _, H, _ in seen])
+
+    def present(
+        self,
+        x: np.ndarray,
+        y: np.ndarray | None,
+        lr: float,
+        rng: np.random.Generator,
+        learn: bool = True,
+        errors: bool | None = None,
+    ) -> list[tuple[list, list, list]]:
+        """Present the examples in one Brian2 run (the spike noise seeded from ``rng``): with ``errors``
+        (default: ``learn``) the error phase follows each forward phase, and with ``learn`` each example's
+        weight change follows. Returns per example (Ā, H, deltas): the drive and rate estimates and the
+        errors the circuit learned from (deltas only with errors; H[L] is f_out(Ā_L))."""
+        errors = learn if errors is None else errors
+        if x.size and (x.min() < 0 or x.max() > 1):
+            raise SpikefaError(
+                f"task: LIF inputs fire at x · max_rate and need x in [0, 1], got [{x.min():.3g}, {x.max():.3g}]; "
+                "use task.normalize: none"
+            )
+        brian_seed(int(rng.integers(2**31)))
+        ticks = self.ticks["forward_time"] + (self.ticks["error_time"] if errors else 0)
+        self._run = {"x": x, "y": y, "lr": lr, "rng": rng, "learn": learn, "errors": errors, "ticks": ticks, "tick": 0}
+        self._seen = []
+        self.network.run(len(x) * ticks * self.period * self.dt, namespace={})
+        if len(self._seen) < len(x):
+            self._finish()
+        return self._seen
+
+    def _tick(self) -> None:
+        run = self._run
+        k, phase = divmod(run["tick"], run["ticks"])
+        run["tick"] += 1
+        if k >= len(run["x"]):
+            return
+        if phase == 0:
+            if k > 0:
+                self._finish()
+            self._rest()
+            self.state(0, "x")[:] = run["x"][k]
+        elif phase == self.ticks["forward_time"]:
+            e = self.engine
+            a = self.state(self.L, "ubar")[None, :] / self.fill(phase)
+            self.state(self.L, "delta")[:] = e.output_delta(a, e.f_out(a), run["y"][k][None, :])[0]
+
+    def _rest(self) -> None:
+        """Every population back to rest, traces and errors to zero."""
+        self.state(0, "r")[:] = 0.0
+        for l in range(1, self.L + 1):
+            self.state(l, "u")[:] = self.state(l, "b")
+            for name in ("v", "r", "ubar", "err", "delta", "count"):
+                self.state(l, name)[:] = 0.0
+
+    def _finish(self) -> None:
+        """Read the traces and errors of the example just presented, and learn from them."""
+        run, e = self._run, self.engine
+        fill = self.fill(run["ticks"])
+        A = [None] + [self.state(l, "ubar")[None, :] / fill for l in range(1, self.L + 1)]
+        if not run["errors"]:  # forward only: the output was read when the forward time ended
+            fill = self.fill(self.ticks["forward_time"])
+            A[self.L] = self.state(self.L, "ubar")[None, :] / fill
+        H = [self.state(l, "r")[None, :] / fill for l in range(self.L)] + [e.f_out(A[self.L])]
+        deltas = [None] * (self.L + 1)
+        if run["errors"]:
+            deltas = [None] + [self.state(l, "err")[None, :] * e.df(A[l], H[l]) for l in range(1, self.L)]
+            deltas.append(self.state(self.L, "delta")[None, :].copy())
+        self._seen.append((A, H, deltas))
+        if run["learn"]:
+            e.learn(H, deltas, run["lr"], run["rng"])
+            self.transport()
+
+    # --- weight mirror ----------------------------------------------------------------------------
+    def mirror(self, steps: int, rng: np.random.Generator) -> None:
+        """Weight-mirror mode (Akrout et al. 2019, eq. 7) as a spiking circuit: the input is silent, every
+        hidden layer fires Poisson noise at noise_rate, the layer above responds through W. Each window
+        (``mirror_window``) is one sample, from rest: x = the noise layer's spike count over its Poisson s.d.,
+        y = the responding layer's mean drive above rest; after every batch_size samples, each feedback
+        synapse changes by its own post (x, about its mean over the batch: zero-mean noise) and pre (y)
+        activity."""
+        m = self.engine.rule.spec.mirror
+        window = spec.seconds(self.lif.mirror_window)
+        scale = math.sqrt(spec.hertz(self.lif.noise_rate) * window)  # a Poisson count's s.d.
+        layers = range(1, self.L)
+        brian_seed(int(rng.integers(2**31)))
+        self._mirror = {
+            "n": steps * m.batch_size,
+            "bs": m.batch_size,
+            "t": 0,
+            "scale": scale,
+            "x": {l: np.empty((m.batch_size, len(self.groups[l]))) for l in layers},
+            "y": {l: np.empty((m.batch_size, len(self.groups[l + 1]))) for l in layers},
+        }
+        self.state(0, "x")[:] = 0.0
+        self._rest()
+        for l in layers:
+            self.groups[l].mirroring = 1
+        self._present_op.active, self._mirror_op.active = False, True
+        try:
+            self.network.run((self._mirror["n"] + 1) * self._mirror_op.clock.dt, namespace={})
+        finally:
+            for l in layers:
+                self.groups[l].mirroring = 0
+            self._present_op.active, self._mirror_op.active = True, False
+
+    def _tick_mirror(self) -> None:
+        s = self._mirror
+        t, bs = s["t"], s["bs"]
+        s["t"] += 1
+        if t == 0 or t > s["n"]:
+            self._rest_mirror()
+            return
+        i = (t - 1) % bs
+        for l in s["x"]:  # the window that just ended
+            s["x"][l][i] = self.state(l, "count") / s["scale"]
+            s["y"][l][i] = self.state(l + 1, "ubar") - self.state(l + 1, "b")
+        self._rest_mirror()
+        if t % bs == 0:  # each noise neuron's count about its own mean over the batch: zero-mean noise
+            for l, x in s["x"].items():
+                self.engine.rule.mirror_update(self.B[l], x - x.mean(0), s["y"][l])
+
+    def _rest_mirror(self) -> None:
+        """Start a noise sample: spike counts to zero, every layer's drive and its trace to rest (b), so
+        that a sample's response is to its own noise only."""
+        for l in range(1, self.L + 1):
+            self.state(l, "count")[:] = 0.0
+            self.state(l, "u")[:] = self.state(l, "b")
+            self.state(l, "ubar")[:] = self.state(l, "b")
+
+    # --- recordings -------------------------------------------------------------------------------
+    def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int, ...], variables: tuple[str, ...]) -> dict:
+        """Show the examples with their error phases but no weight change, recording the chosen layers:
+        ``spikes`` as (neuron index, time) pairs, the ± error events likewise, other variables every step.
+        Returns ``t`` (seconds) and ``layer{l}_{var}`` arrays (``layer{l}_spikes_i`` / ``_t``,
+        ``layer{l}_err_pos_i`` / ``_t``, ``layer{l}_err_neg_i`` / ``_t``)."""
+        monitors: dict[str, object] = {}
+        for l in layers:
+            group = self.groups[l]
+            if "spikes" in variables:
+                monitors[f"layer{l}_spikes"] = SpikeMonitor(group)
+                if l > 0:
+                    monitors[f"layer{l}_err_pos"] = EventMonitor(group, "err_pos")
+                    monitors[f"layer{l}_err_neg"] = EventMonitor(group, "err_neg")
+            own = [v for v in variables if v != "spikes" and v in group.variables]
+            if own:
+                monitors[f"layer{l}"] = StateMonitor(group, own, record=True, dt=self.dt, when="end")
+        self.network.add(*monitors.values())
+        try:
+            self.present(x, y, 0.0, np.random.default_rng(0), learn=False, errors=True)
+        finally:
+            self.network.remove(*monitors.values())
+        out: dict[str, np.ndarray] = {}
+        for key, mon in monitors.items():
+            if isinstance(mon, StateMonitor):
+                out.setdefault("t", np.asarray(mon.t / second))
+                for v in mon.record_variables:
+                    out[f"{key}_{v}"] = np.asarray(getattr(mon, v))
+            else:
+                out[f"{key}_i"] = np.asarray(mon.i[:])
+                out[f"{key}_t"] = np.asarray(mon.t / second)
+        return out

@@ -1,0 +1,180 @@
+"""A rate circuit in Brian2, learning with the reference engine's rules and kernels in place.
+
+Presentation: many examples run inside one ``Network.run``. A ``network_operation`` at the start of
+every step keeps a per-example schedule of T = 2L steps (L forward projections):
+
+- step 0: the populations are put at rest (v = 0) and the input rates set to the example; the forward
+  pathway settles one layer per step;
+- step L: the output population's drive is read, the output error δ_L = ∂loss/∂a is written into its
+  ``delta``; the feedback pathway carries it back, one layer per step, into the error compartments;
+- step T (= step 0 of the next example): each synapse group changes by the rule, from the activities
+  and errors it sees (pre rate, post delta), through the shared kernels, in place on Brian2's arrays.
+
+With dt = tau every population is at its steady state when read, so one example gives the reference
+engine's activities, errors and weight changes (tested to 1e-6 relative).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Network, NetworkOperation, NeuronGroup, Quantity, StateMonitor, ms, second
+
+from ..reference import ReferenceEngine
+from .circuit import Circuit
+from .pathways import feedback_pathway, forward_pathway
+from .populations import hidden_population, input_population, output_population
+
+
+class RateCircuit(Circuit):
+    """Rate populations (leaky integrators), presented on the per-example schedule above."""
+
+    def __init__(self, engine: ReferenceEngine, tau: Quantity = 1 * ms, dt: Quantity = 1 * ms, target: str = "cython"):
+        self.tau = tau
+        super().__init__(engine, dt, target)
+        self.steps = 2 * self.L
+        self._mirror = None  # mirror-mode state while a mirror phase runs
+        self.network = Network(
+            *self.groups, *self.forward, *self.feedback[1:], NetworkOperation(self._tick, dt=dt, when="start")
+        )
+
+    def populations(self) -> list[NeuronGroup]:
+        net, sizes, mirrors = self.engine.circuit.network, self.engine.sizes, self.engine.rule.name == "weight_mirror"
+        hidden = [
+            hidden_population(n, net.hidden, self.tau, self.dt, f"layer{l}", mirrors)
+            for l, n in enumerate(sizes[1:-1], 1)
+        ]
+        return [
+            input_population(sizes[0], self.dt, "layer0"),
+            *hidden,
+            output_population(sizes[-1], net.output, self.tau, self.dt, f"layer{self.L}"),
+        ]
+
+    def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str):
+        return forward_pathway(pre, post, self.dt, name)
+
+    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str):
+        return feedback_pathway(source, target, self.dt, name)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Outputs for x: the reference engine's, which this circuit computes number for number."""
+        return self.engine.predict(x)
+
+    # --- presentation ---------------------------------------------------------------------------
+    def train_batch(
+        self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator
+    ) -> tuple[float, np.ndarray]:
+        """The reference engine's ``train_batch`` contract for a block of examples presented in one run,
+        each learned from on its own (batch size 1, learning rate ``lr`` per example): returns the mean
+        loss and the outputs, each before its example's weight change."""
+        seen = self.present(x, y, lr, rng)
+        out = np.vstack([H[-1] for _, H, _ in seen])
+        return float(np.mean([self.engine.loss(H[-1], y[k : k + 1]) for k, (_, H, _) in enumerate(seen)])), out
+
+    def present(
+        self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator, learn: bool = True
+    ) -> list[tuple[list, list, list]]:
+        """Present the examples (rows of x, y) in one Brian2 run, learning after each if ``learn``.
+        Returns, per example, (A, H, deltas) as the circuit computed them, before its weight change."""
+        self._x, self._y, self._lr, self._rng, self._learn = x, y, lr, rng, learn
+        self._step, self._seen = 0, []
+        self.network.run(len(x) * self.steps * self.dt, namespace={})
+        if len(self._seen) < len(x):
+            self._finish()
+        return self._seen
+
+    def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int, ...], variables: tuple[str, ...]) -> dict:
+        """Show the examples without learning while Brian2 ``StateMonitor``s record the chosen variables
+        of the chosen populations every time step. Returns ``t`` (seconds) and ``layer{l}_{var}`` arrays
+        (neurons × time steps), for each variable the population has (the input has only ``r``)."""
+        monitors = {}
+        for l in layers:
+            group = self.groups[l]
+            own = [v for v in variables if v in group.variables]
+            if own:
+                monitors[l] = StateMonitor(group, own, record=True, dt=self.dt, when="end")
+        self.network.add(*monitors.values())
+        try:
+            self.present(x, y, 0.0, np.random.default_rng(0), learn=False)
+        finally:
+            self.network.remove(*monitors.values())
+        out = {"t": np.asarray(next(iter(monitors.values())).t / second)} if monitors else {}
+        for l, mon in monitors.items():
+            for v in mon.record_variables:
+                out[f"layer{l}_{v}"] = np.asarray(getattr(mon, v))
+        return out
+
+    def mirror(self, steps: int, rng: np.random.Generator) -> None:
+        """Weight-mirror mode (Akrout et al. 2019, eq. 7) as a circuit: for ``steps`` × batch_size time
+        steps every hidden population fires N(0, σ²) noise rates (no data, no labels), the layer above
+        responds through W with its synaptic drive ``I_ff``, and after every batch_size samples each
+        feedback synapse changes by its own post (noise) and pre (response) activity."""
+        m = self.engine.rule.spec.mirror
+        layers = range(1, self.L)
+        self._mirror = {
+            "rng": rng,
+            "sigma": m.noise_std,
+            "n": steps * m.batch_size,
+            "bs": m.batch_size,
+            "t": 0,
+            "x": {l: np.empty((m.batch_size, len(self.groups[l]))) for l in layers},
+            "y": {l: np.empty((m.batch_size, len(self.groups[l + 1]))) for l in layers},
+        }
+        for l in layers:
+            self.groups[l].mirroring = 1
+        try:
+            self.network.run((self._mirror["n"] + 1) * self.dt, namespace={})
+        finally:
+            for l in layers:
+                self.groups[l].mirroring = 0
+            self._mirror = None
+
+    def _tick_mirror(self) -> None:
+        s = self._mirror
+        t, bs = s["t"], s["bs"]
+        s["t"] += 1
+        if t > s["n"]:
+            return
+        if t > 0:  # the responses to the noise fired at step t − 1
+            for l, y in s["y"].items():
+                y[(t - 1) % bs] = self.state(l + 1, "I_ff")
+            if t % bs == 0:
+                for l in s["x"]:
+                    self.engine.rule.mirror_update(self.B[l], s["x"][l], s["y"][l])
+        if t < s["n"]:
+            for l, x in s["x"].items():
+                x[t % bs] = s["rng"].standard_normal(len(x[0])) * s["sigma"]
+                self.state(l, "noise")[:] = x[t % bs]
+
+    def _tick(self) -> None:
+        if self._mirror is not None:
+            self._tick_mirror()
+            return
+        k, phase = divmod(self._step, self.steps)
+        self._step += 1
+        if k >= len(self._x):
+            return
+        if phase == 0:
+            if k > 0:
+                self._finish()
+            self.state(0, "r")[:] = self._x[k]
+            self.state(self.L, "delta")[:] = 0.0
+            for grp in self.groups[1:]:  # each example starts from rest: no rounding carried between them
+                grp.variables["v"].get_value()[:] = 0.0
+        elif phase == self.L:
+            a = self.state(self.L, "v")[None, :]
+            delta = self.engine.output_delta(a, self.engine.f_out(a), self._y[k][None, :])
+            self.state(self.L, "delta")[:] = delta[0]
+
+    def _finish(self) -> None:
+        """Read the settled activities and errors of the example just presented, and learn from them."""
+        k = len(self._seen)
+        # Apply the populations' own r = f(v) and delta = err · f'(v) with the engine's functions.
+        e = self.engine
+        A = [None] + [self.state(l, "v")[None, :].copy() for l in range(1, self.L + 1)]
+        H = [self._x[k][None, :]] + [e.f(a) for a in A[1:-1]] + [e.f_out(A[-1])]
+        deltas = [None] + [self.state(l, "err")[None, :] * e.df(A[l], H[l]) for l in range(1, self.L)]
+        deltas.append(self.state(self.L, "delta")[None, :].copy())
+        self._seen.append((A, H, deltas))
+        if self._learn:
+            self.engine.learn(H, deltas, self._lr, self._rng)
+            self.transport()

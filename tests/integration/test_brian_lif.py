@@ -1,0 +1,128 @@
+"""The LIF circuit against the math: its neurons' f-I curve, its drive, error and weight-change
+estimates against the reference engine's quantities (in expectation: spikes are noisy), its mirror
+phase, and learning the digits end to end."""
+
+import copy
+import dataclasses
+
+import numpy as np
+import pytest
+from brian2 import ms
+
+from spikefa import SpikefaError, circuit_from_dict, load_circuit, load_run, run_circuit, spec
+from spikefa.brian import LifCircuit
+from spikefa.metrics import angle
+from spikefa.reference import ReferenceEngine
+from tests.conftest import ROOT, tiny_circuit
+
+LIF = {"engine": "brian2", "brian": {"neurons": "lif", "target": "cython"}}
+
+
+def lif_circuit(rule="feedback_alignment", sizes=(6, 8, 3), lif=None, seed=4, dt=0.5 * ms):
+    raw = tiny_circuit(rule, sizes, "relu", "softmax", **copy.deepcopy(LIF))
+    raw["brian"]["lif"] = lif or {}
+    circuit = circuit_from_dict(raw)
+    engine = ReferenceEngine(circuit, np.random.default_rng(seed))
+    return LifCircuit(engine, circuit.brian.lif, dt=dt, target="cython")
+
+
+def test_lif_rate_follows_the_f_i_curve():
+    """With a constant drive b and no input, a LIF neuron fires regularly at
+    1 / (t_ref + tau_m ln(b / (b − θ))) for b > θ, and not at all below θ (dt = 0.1 ms: spike times
+    are whole steps, which at dt = 0.5 ms shortens a 3 ms interval by up to a sixth)."""
+    c = lif_circuit(lif={"forward_time": "300 ms", "tau_trace": "100 ms"}, dt=0.1 * ms)
+    drive = np.linspace(0.0, 3.0, 8)
+    c.engine.params.b[0][:] = drive
+    _, H, _ = c.present(np.zeros((1, 6)), None, 0.0, np.random.default_rng(0), learn=False)[0]
+    theta, tau_m, t_ref = 0.25, 10e-3, 2e-3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(drive > theta, 1 / (t_ref + tau_m * np.log(drive / (drive - theta))), 0.0) / 400
+    np.testing.assert_allclose(H[1][0], expected, rtol=0.05, atol=0.01)
+
+
+def test_lif_estimates_are_the_reference_quantities_in_expectation():
+    """Averaged over many presentations of one example: the drive trace is W h + b with h the measured
+    input rates, and each hidden error is B δ_L ⊙ relu'(ā), δ_L the output error the circuit spiked."""
+    c = lif_circuit(sizes=(6, 8, 3))
+    rng = np.random.default_rng(1)
+    x = np.tile(rng.random(6), (300, 1))
+    y = np.tile(np.eye(3)[[1]], (300, 1))
+    seen = c.present(x, y, 0.0, np.random.default_rng(2), learn=False, errors=True)
+    p = c.engine.params
+    A1 = np.vstack([A[1] for A, _, _ in seen])
+    H0 = np.vstack([H[0] for _, H, _ in seen])
+    np.testing.assert_allclose(H0.mean(0), x[0], atol=0.03)  # input rate traces: x
+    np.testing.assert_allclose(A1.mean(0), H0.mean(0) @ p.W[0].T + p.b[0], atol=0.06)
+    err = np.vstack([d[1] for _, _, d in seen])
+    expected = np.vstack([(d[2] @ p.B[1].T) * (A[1] > 0) for A, _, d in seen])
+    assert np.abs(expected.mean(0)).max() > 0.05  # a real error signal to compare
+    np.testing.assert_allclose(err.mean(0), expected.mean(0), atol=0.2 * np.abs(expected.mean(0)).max())
+
+
+def test_lif_weight_change_is_the_rule_applied_to_what_the_circuit_saw():
+    c = lif_circuit("kolen_pollack", sizes=(6, 8, 3))
+    twin = copy.deepcopy(c.engine.params)
+    rng = np.random.default_rng(3)
+    x, y = rng.random((1, 6)), np.eye(3)[[2]]
+    ((_, H, deltas),) = c.present(x, y, 0.1, np.random.default_rng(0))
+    reference = ReferenceEngine(c.engine.circuit, np.random.default_rng(0))
+    reference.params = twin
+    reference.learn(H, deltas, 0.1, np.random.default_rng(0))
+    for l in range(2):
+        np.testing.assert_allclose(c.engine.params.W[l], twin.W[l], rtol=1e-12)
+        np.testing.assert_allclose(c.forward[l].w[:], twin.W[l].T.ravel(), rtol=1e-12)
+    np.testing.assert_allclose(c.B[1], twin.B[1], rtol=1e-12)
+    assert not np.allclose(twin.W[0], ReferenceEngine(c.engine.circuit, np.random.default_rng(4)).params.W[0])
+
+
+def test_lif_presentations_are_deterministic():
+    x, y = np.random.default_rng(0).random((5, 6)), np.eye(3)[[0, 1, 2, 0, 1]]
+    a, b = lif_circuit(), lif_circuit()
+    sa = a.present(x, y, 0.05, np.random.default_rng(7))
+    sb = b.present(x, y, 0.05, np.random.default_rng(7))
+    for (Aa, _, da), (Ab, _, db) in zip(sa, sb):
+        np.testing.assert_array_equal(Aa[1], Ab[1])
+        np.testing.assert_array_equal(da[1], db[1])
+    np.testing.assert_array_equal(a.engine.params.W[0], b.engine.params.W[0])
+
+
+def test_lif_mirror_phase_aligns_b_with_w_transpose():
+    """Issue target: the spiking mirror phase brings B–Wᵀ below 15° from a random start."""
+    c = lif_circuit("weight_mirror", sizes=(64, 100, 10), seed=1)
+    mirror = spec.Mirror(lr=0.5, decay=0.05, batch_size=128)
+    c.engine.rule.spec = dataclasses.replace(c.engine.rule.spec, mirror=mirror)
+    B, W = c.B[1], c.engine.params.W[1]
+    assert angle(B, W.T) > 80
+    c.mirror(60, np.random.default_rng(0))
+    assert angle(B, W.T) < 15
+    assert np.isfinite(B).all()
+
+
+def test_lif_inputs_must_be_rates():
+    c = lif_circuit()
+    with pytest.raises(SpikefaError, match="x in \\[0, 1\\]"):
+        c.present(-np.ones((1, 6)), np.eye(3)[[0]], 0.1, np.random.default_rng(0))
+
+
+def test_lif_circuit_file_checks(tmp_path):
+    bad = {"lif": {"max_rate": "3 kHz"}}
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", **copy.deepcopy(LIF))
+    raw["brian"].update(bad)
+    with pytest.raises(SpikefaError, match="brian.lif.max_rate: 3 kHz fires more than once per dt"):
+        circuit_from_dict(raw)
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "tanh", **copy.deepcopy(LIF))
+    with pytest.raises(SpikefaError, match="lif needs network.hidden: relu"):
+        circuit_from_dict(raw)
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", **copy.deepcopy(LIF))
+    raw["brian"]["lif"] = {"forward_time": "10.2 ms"}
+    with pytest.raises(SpikefaError, match="forward_time: must be a whole number"):
+        circuit_from_dict(raw)
+
+
+@pytest.mark.parametrize("overrides", [[], ["rule=direct_feedback_alignment", "network.sizes=[64, 100, 50, 10]"]])
+def test_lif_circuit_learns_the_digits(tmp_path, overrides):
+    """Issue target: the LIF circuit with FA and DFA reaches ≥ 90 % test accuracy on the digits."""
+    circuit = load_circuit(ROOT / "circuits" / "brian_digits_lif_fa.yaml", overrides)
+    run = load_run(run_circuit(circuit, tmp_path / "run", progress=False).path)
+    assert run.config["brian"]["neurons"] == "lif"
+    assert run.metrics["test_acc"].iloc[-1] >= 0.90
