@@ -1,10 +1,12 @@
-"""Brian2 rate circuit speed: examples per second for 784-500-10 on MNIST-sized input, and where the
-time per example goes (simulation vs plasticity), against the reference engine in the same process.
+"""Brian2 circuit speed: examples per second of the rate and LIF circuits for 784-500-10 on MNIST-sized
+input, and where the time per example goes (simulation vs plasticity), against the reference engine in
+the same process.
 
-    python -m benchmarks.brian_speed [--examples 2000] [--target cython]
+    python -m benchmarks.brian_speed [--neurons rate lif] [--examples 2000] [--lif-examples 300]
 
-Input: random MNIST-sized vectors (784 values); the rule is FA, one example per learning step in both
-engines, so the ratio compares like with like. Writes ``benchmarks/results/brian_speed.json``.
+Input: random MNIST-sized vectors (784 values in [0, 1]); the rule is FA, one example per learning step
+in every engine, so the ratio compares like with like. The LIF circuit runs its default schedule
+(40 ms forward + 20 ms error per example at dt = 0.5 ms). Writes ``benchmarks/results/brian_speed.json``.
 """
 
 from __future__ import annotations
@@ -17,20 +19,20 @@ from pathlib import Path
 import numpy as np
 
 from spikefa import circuit_from_dict
-from spikefa.brian import RateCircuit
+from spikefa.brian import Circuit
 from spikefa.reference import ReferenceEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def circuit(target: str):
+def circuit(neurons: str, target: str):
     return circuit_from_dict(
         {
             "name": "speed",
             "seed": 0,
             "engine": "brian2",
-            "brian": {"target": target},
-            "network": {"sizes": [784, 500, 10], "hidden": "tanh"},
+            "brian": {"neurons": neurons, "target": target},
+            "network": {"sizes": [784, 500, 10], "hidden": "tanh" if neurons == "rate" else "relu"},
             "task": "mnist",
             "rule": "feedback_alignment",
             "optimizer": {"lr": 0.01},
@@ -38,19 +40,14 @@ def circuit(target: str):
     )
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--examples", type=int, default=2000)
-    p.add_argument("--target", default="cython", choices=["cython", "numpy"])
-    args = p.parse_args(argv)
-    c = circuit(args.target)
+def measure(neurons: str, n: int, target: str) -> dict:
+    c = circuit(neurons, target)
     rng = np.random.default_rng(0)
-    x = rng.random((args.examples, 784))
-    y = np.eye(10)[rng.integers(0, 10, args.examples)]
-
+    x = rng.random((n, 784))
+    y = np.eye(10)[rng.integers(0, 10, n)]
     engine = ReferenceEngine(c, np.random.default_rng(1))
-    rate = RateCircuit.for_engine(engine)
-    rate.train_batch(x[:20], y[:20], 0.01, rng)  # compile and warm up
+    brian = Circuit.for_engine(engine)
+    brian.train_batch(x[:20], y[:20], 0.01, rng)  # compile and warm up
     learn_seconds = [0.0]
     learn = engine.learn
 
@@ -61,19 +58,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     engine.learn = timed_learn
     start = time.perf_counter()
-    rate.train_batch(x, y, 0.01, rng)
+    brian.train_batch(x, y, 0.01, rng)
     total = time.perf_counter() - start
 
     ref = ReferenceEngine(c, np.random.default_rng(1))
     start = time.perf_counter()
-    for k in range(args.examples):
+    for k in range(n):
         ref.train_batch(x[k : k + 1], y[k : k + 1], 0.01, rng)
     ref_total = time.perf_counter() - start
-
-    n = args.examples
-    result = {
-        "network": "784-500-10 tanh, FA, one example per step",
-        "target": args.target,
+    return {
+        "network": f"784-500-10 {c.network.hidden}, {neurons} neurons, FA, one example per step",
+        "target": target,
         "examples": n,
         "brian_examples_per_s": n / total,
         "brian_ms_per_example": 1e3 * total / n,
@@ -82,13 +77,26 @@ def main(argv: list[str] | None = None) -> dict:
         "reference_examples_per_s": n / ref_total,
         "brian_over_reference_time": total / ref_total,
     }
-    print("| measure | value |\n|---|---|")
-    for k, v in result.items():
-        print(f"| {k} | {v:.3g} |" if isinstance(v, float) else f"| {k} | {v} |")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--neurons", nargs="+", default=["rate", "lif"], choices=["rate", "lif"])
+    p.add_argument("--examples", type=int, default=2000, help="rate circuit")
+    p.add_argument("--lif-examples", type=int, default=300)
+    p.add_argument("--target", default="cython", choices=["cython", "numpy"])
+    args = p.parse_args(argv)
+    results = {}
+    for neurons in args.neurons:
+        n = args.examples if neurons == "rate" else args.lif_examples
+        results[neurons] = result = measure(neurons, n, args.target)
+        print(f"\n{neurons}\n| measure | value |\n|---|---|")
+        for k, v in result.items():
+            print(f"| {k} | {v:.3g} |" if isinstance(v, float) else f"| {k} | {v} |")
     out = ROOT / "benchmarks" / "results" / "brian_speed.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    return results
 
 
 if __name__ == "__main__":

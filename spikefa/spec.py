@@ -528,8 +528,6 @@ def _monitor(f: _Fields) -> Monitor:
 def _brian(f: _Fields, engine: str, rule: str, hidden: str) -> Brian:
     if engine != "brian2" and f.raw:
         f.fail("brian", "only for engine: brian2")
-    if engine == "brian2" and rule == "local_classifiers":
-        f.fail("rule", "local_classifiers has no Brian2 circuit yet; use engine: reference")
     neurons = f.get("neurons", str, "rate", choices=NEURONS)
     rate = neurons == "rate"
     if not rate and "tau" in f.raw:

@@ -24,18 +24,28 @@ class Circuit:
     def __init__(self, engine: ReferenceEngine, dt: Quantity, target: str):
         if target not in BRIAN_TARGETS:
             raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(BRIAN_TARGETS)}")
-        if engine.rule.topology == "local":
-            raise SpikefaError("rule: local_classifiers has no Brian2 circuit yet; use engine: reference")
         prefs.codegen.target = target
         self.engine, self.L, self.dt = engine, engine.L, dt
         self.groups = self.populations()
         self.forward = [self.forward_pathway(self.groups[l], self.groups[l + 1], f"W{l}") for l in range(self.L)]
-        source = {"layerwise": lambda l: self.groups[l + 1], "direct": lambda l: self.groups[self.L]}[
-            engine.rule.topology
-        ]
+        # Local errors (Mostafa et al. 2018): hidden layer l drives its own classifier population through
+        # fixed synapses B_lᵀ, and the classifier's error returns through fixed synapses B_l: two
+        # synapse groups drawn alike, neither of which ever changes.
+        self.classifiers, self.readouts = {}, {}
+        if engine.rule.topology == "local":
+            for l in range(1, self.L):
+                self.classifiers[l] = self.classifier_population(l)
+                self.readouts[l] = self.forward_pathway(self.groups[l], self.classifiers[l], f"C{l}")
+        source = {
+            "layerwise": lambda l: self.groups[l + 1],
+            "direct": lambda l: self.groups[self.L],
+            "local": lambda l: self.classifiers[l],
+        }[engine.rule.topology]
         self.feedback = [None] + [self.feedback_pathway(source(l), self.groups[l], f"B{l}") for l in range(1, self.L)]
         # Copy the engine's parameters in, then make the engine's arrays views of Brian2's.
         p = engine.params
+        for l, syn in self.readouts.items():
+            matrix_view(syn)[...] = p.B[l].T
         for l, syn in enumerate(self.forward):
             view = matrix_view(syn)
             view[...] = p.W[l]
@@ -54,6 +64,10 @@ class Circuit:
     def populations(self) -> list[NeuronGroup]:
         raise NotImplementedError
 
+    def classifier_population(self, l: int) -> NeuronGroup:
+        """Layer l's local classifier: a population like the output layer's, without a bias."""
+        raise NotImplementedError
+
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
         raise NotImplementedError
 
@@ -61,6 +75,23 @@ class Circuit:
         raise NotImplementedError
 
     # --- shared ---------------------------------------------------------------------------------
+    def objects(self) -> list:
+        """Every population and synapse group, for the subclass's ``Network``."""
+        return [*self.groups, *self.classifiers.values(), *self.forward, *self.readouts.values(), *self.feedback[1:]]
+
+    def teachable(self) -> list[NeuronGroup]:
+        """The populations that compare their drive with the teacher: the output layer and any local
+        classifiers."""
+        return [self.groups[self.L], *self.classifiers.values()]
+
+    def teach(self, y: np.ndarray, drive: str, fill: float = 1.0) -> None:
+        """Write into every teachable population its error δ = ∂loss/∂a for the teacher row y, from its
+        drive (the state variable ``drive``, divided by ``fill``)."""
+        e = self.engine
+        for group in self.teachable():
+            a = group.variables[drive].get_value()[None, :] / fill
+            group.variables["delta"].get_value()[:] = e.output_delta(a, e.f_out(a), y[None, :])[0]
+
     def transport(self) -> None:
         """Copy into each feedback group whatever the rule's feedback matrix is when it is not the group's
         own array — only backprop's Wᵀ, the weight transport that rule is defined by."""

@@ -69,7 +69,7 @@ class LifCircuit(Circuit):
         self._present_op = NetworkOperation(self._tick, dt=self.period * dt, when="start")
         self._mirror_op = NetworkOperation(self._tick_mirror, dt=steps["mirror_window"] * dt, when="start")
         self._mirror_op.active = False
-        self.network = Network(*self.groups, *self.forward, *self.feedback[1:], self._present_op, self._mirror_op)
+        self.network = Network(*self.objects(), self._present_op, self._mirror_op)
 
     def populations(self) -> list[NeuronGroup]:
         sizes, ns, dt = self.engine.sizes, self.namespace, self.dt
@@ -78,6 +78,11 @@ class LifCircuit(Circuit):
             lif_population(n, dt, ns, f"layer{l}", output=l == self.L, mirror=mirrors and l < self.L)
             for l, n in enumerate(sizes[1:], 1)
         ]
+
+    def classifier_population(self, l: int) -> NeuronGroup:
+        return lif_population(
+            self.engine.sizes[-1], self.dt, self.namespace, f"classifier{l}", output=True, mirror=False
+        )
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
         return spiking_forward_pathway(pre, post, self.dt, self.namespace, name)
@@ -145,17 +150,15 @@ class LifCircuit(Circuit):
             self._rest()
             self.state(0, "x")[:] = run["x"][k]
         elif phase == self.ticks["forward_time"]:
-            e = self.engine
-            a = self.state(self.L, "ubar")[None, :] / self.fill(phase)
-            self.state(self.L, "delta")[:] = e.output_delta(a, e.f_out(a), run["y"][k][None, :])[0]
+            self.teach(run["y"][k], "ubar", self.fill(phase))
 
     def _rest(self) -> None:
         """Every population back to rest, traces and errors to zero."""
         self.state(0, "r")[:] = 0.0
-        for l in range(1, self.L + 1):
-            self.state(l, "u")[:] = self.state(l, "b")
+        for group in self.groups[1:] + list(self.classifiers.values()):
+            group.variables["u"].get_value()[:] = group.variables["b"].get_value()
             for name in ("v", "r", "ubar", "err", "delta", "count"):
-                self.state(l, name)[:] = 0.0
+                group.variables[name].get_value()[:] = 0.0
 
     def _finish(self) -> None:
         """Read the traces and errors of the example just presented, and learn from them."""

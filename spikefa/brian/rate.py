@@ -33,9 +33,7 @@ class RateCircuit(Circuit):
         super().__init__(engine, dt, target)
         self.steps = 2 * self.L
         self._mirror = None  # mirror-mode state while a mirror phase runs
-        self.network = Network(
-            *self.groups, *self.forward, *self.feedback[1:], NetworkOperation(self._tick, dt=dt, when="start")
-        )
+        self.network = Network(*self.objects(), NetworkOperation(self._tick, dt=dt, when="start"))
 
     def populations(self) -> list[NeuronGroup]:
         net, sizes, mirrors = self.engine.circuit.network, self.engine.sizes, self.engine.rule.name == "weight_mirror"
@@ -48,6 +46,10 @@ class RateCircuit(Circuit):
             *hidden,
             output_population(sizes[-1], net.output, self.tau, self.dt, f"layer{self.L}"),
         ]
+
+    def classifier_population(self, l: int) -> NeuronGroup:
+        n, output = self.engine.sizes[-1], self.engine.circuit.network.output
+        return output_population(n, output, self.tau, self.dt, f"classifier{l}")
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str):
         return forward_pathway(pre, post, self.dt, name)
@@ -157,13 +159,12 @@ class RateCircuit(Circuit):
             if k > 0:
                 self._finish()
             self.state(0, "r")[:] = self._x[k]
-            self.state(self.L, "delta")[:] = 0.0
-            for grp in self.groups[1:]:  # each example starts from rest: no rounding carried between them
-                grp.variables["v"].get_value()[:] = 0.0
+            for group in self.teachable():
+                group.variables["delta"].get_value()[:] = 0.0
+            for group in self.groups[1:] + list(self.classifiers.values()):  # each example starts from rest
+                group.variables["v"].get_value()[:] = 0.0
         elif phase == self.L:
-            a = self.state(self.L, "v")[None, :]
-            delta = self.engine.output_delta(a, self.engine.f_out(a), self._y[k][None, :])
-            self.state(self.L, "delta")[:] = delta[0]
+            self.teach(self._y[k], "v")
 
     def _finish(self) -> None:
         """Read the settled activities and errors of the example just presented, and learn from them."""

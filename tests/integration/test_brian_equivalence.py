@@ -6,12 +6,12 @@ import copy
 import numpy as np
 import pytest
 
-from spikefa import SpikefaError, circuit_from_dict, spec
+from spikefa import circuit_from_dict, spec
 from spikefa.brian import RateCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import tiny_circuit
 
-RULES = [r for r in spec.RULES if r != "local_classifiers"]  # local classifiers: no circuit yet
+RULES = spec.RULES
 
 
 def pair(rule, hidden="tanh", output="softmax", sizes=(6, 5, 4, 3), target="numpy"):
@@ -59,10 +59,18 @@ def test_weights_are_views_of_the_synapses():
     assert circuit.engine.params.B[1] is circuit.B[1]
 
 
-def test_local_classifiers_say_they_have_no_circuit_yet():
-    circuit = circuit_from_dict(tiny_circuit("local_classifiers"))
-    with pytest.raises(SpikefaError, match="local_classifiers has no Brian2 circuit yet"):
-        RateCircuit(ReferenceEngine(circuit, np.random.default_rng(0)), target="numpy")
+def test_local_classifiers_are_populations_with_fixed_synapses_both_ways():
+    reference, circuit = pair("local_classifiers")
+    p = circuit.engine.params
+    for l in (1, 2):
+        assert len(circuit.classifiers[l]) == 3
+        np.testing.assert_array_equal(circuit.readouts[l].w[:], p.B[l].ravel())  # h_l → classifier: B_lᵀ
+        assert p.B[l] is circuit.B[l]  # classifier → error compartment: B_l
+    before = [b.copy() for b in p.B[1:]]
+    circuit.present(np.ones((2, 6)), np.eye(3)[[0, 1]], 0.1, np.random.default_rng(0))
+    for l in (1, 2):
+        np.testing.assert_array_equal(circuit.B[l], before[l - 1])
+        np.testing.assert_array_equal(circuit.readouts[l].w[:], before[l - 1].ravel())
 
 
 def test_cython_target_gives_the_same_numbers():
