@@ -156,8 +156,6 @@ class Lif:
     v_threshold: float = 0.25
     max_rate: str = "400 Hz"  # an input of 1 fires at this rate; the unit of h
     error_rate: str = "500 Hz"  # an error of ±1 fires the ± error events at this rate
-    forward_time: str = "40 ms"  # per example: input on, activity settles; then the output error is set
-    error_time: str = "20 ms"  # then errors spike back through B; then W and B change
     noise_rate: str = "50 Hz"  # mirror phase: Poisson firing of the noise-driven layers
     mirror_window: str = "10 ms"  # mirror phase: one noise sample
 
@@ -171,7 +169,11 @@ class Brian:
 
     neurons: str = "rate"
     tau: str = "1 ms"  # rate neurons
-    dt: str = "1 ms"  # rate: must equal tau; lif: default 0.5 ms
+    dt: str = "1 ms"  # lif: default 0.5 ms
+    # Per example: the input is on for forward_time, then the output error is set and errors flow back
+    # for error_time, then W and B change. Defaults: rate, L steps each (exact at dt = tau); lif, 40 + 20 ms.
+    forward_time: str = ""
+    error_time: str = ""
     target: str = "cython"
     monitor: Monitor = field(default_factory=Monitor)
     lif: Lif = field(default_factory=Lif)
@@ -470,7 +472,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     rec = top.sub("record")
     record = Record(every=rec.get("every", int, 0, low=0), checkpoint_every=rec.get("checkpoint_every", int, 1, low=1))
     rec.done()
-    brian = _brian(top.sub("brian"), engine, rule.name, network.hidden)
+    brian = _brian(top.sub("brian"), engine, rule.name, network)
     if any(layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
             f"{source}: brian.monitor.layers: {list(brian.monitor.layers)} names a layer the network "
@@ -525,7 +527,7 @@ def _monitor(f: _Fields) -> Monitor:
     return m
 
 
-def _brian(f: _Fields, engine: str, rule: str, hidden: str) -> Brian:
+def _brian(f: _Fields, engine: str, rule: str, network: Network) -> Brian:
     if engine != "brian2" and f.raw:
         f.fail("brian", "only for engine: brian2")
     neurons = f.get("neurons", str, "rate", choices=NEURONS)
@@ -534,29 +536,30 @@ def _brian(f: _Fields, engine: str, rule: str, hidden: str) -> Brian:
         f.fail(f.name("tau"), "only for neurons: rate; LIF time constants go in brian.lif")
     if rate and "lif" in f.raw:
         f.fail(f.name("lif"), "only for neurons: lif")
-    if engine == "brian2" and not rate and hidden != "relu":
-        f.fail(f.name("neurons"), f"lif needs network.hidden: relu (a LIF neuron's rate is rectified), got {hidden!r}")
+    if engine == "brian2" and not rate and network.hidden != "relu":
+        got = network.hidden
+        f.fail(f.name("neurons"), f"lif needs network.hidden: relu (a LIF neuron's rate is rectified), got {got!r}")
+    dt = _time(f, "dt", Brian.dt if rate else "0.5 ms")
+    L = len(network.sizes) - 1
     b = Brian(
         neurons=neurons,
         tau=_time(f, "tau", Brian.tau) if rate else Brian.tau,
-        dt=_time(f, "dt", Brian.dt if rate else "0.5 ms"),
+        dt=dt,
+        forward_time=_time(f, "forward_time", f"{L * seconds(dt) * 1e3:g} ms" if rate else "40 ms"),
+        error_time=_time(f, "error_time", f"{L * seconds(dt) * 1e3:g} ms" if rate else "20 ms"),
         target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
         monitor=_monitor(f.sub("monitor")),
         lif=Lif() if rate else _lif(f.sub("lif")),
     )
     f.done()
-    if rate and not math.isclose(seconds(b.tau), seconds(b.dt)):
-        f.fail(
-            f.name("dt"),
-            f"rate circuits present each layer for one step and need dt == tau; got dt {b.dt!r}, tau {b.tau!r}",
-        )
-    if not rate:
-        _check_lif_steps(f, b)
+    if rate and seconds(b.dt) > seconds(b.tau) * (1 + 1e-9):
+        f.fail(f.name("dt"), f"must be at most tau for rate neurons (Euler steps), got dt {b.dt!r}, tau {b.tau!r}")
+    _check_steps(f, b, L)
     return b
 
 
 def _lif(f: _Fields) -> Lif:
-    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory", "forward_time", "error_time", "mirror_window")
+    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory", "mirror_window")
     rates = ("max_rate", "error_rate", "noise_rate")
     values: dict[str, Any] = {k: _time(f, k, getattr(Lif, k)) for k in times}
     values.update({k: _rate(f, k, getattr(Lif, k)) for k in rates})
@@ -565,18 +568,24 @@ def _lif(f: _Fields) -> Lif:
     return Lif(**values)
 
 
-def _check_lif_steps(f: _Fields, b: Brian) -> None:
-    """LIF times must be whole numbers of steps, and no rate may fire more than once a step."""
+def _check_steps(f: _Fields, b: Brian, L: int) -> None:
+    """Times must be whole numbers of steps, the pathways need a step per layer, and no rate may fire
+    more than once a step."""
     dt = seconds(b.dt)
-    lif = b.lif
-    for key in ("refractory", "forward_time", "error_time", "mirror_window"):
-        steps = seconds(getattr(lif, key)) / dt
-        if steps < 1 - 1e-9 or not math.isclose(steps, round(steps), abs_tol=1e-6):
-            where, value = f"{f.name('lif')}.{key}", getattr(lif, key)
-            f.fail(where, f"must be a whole number (≥ 1) of dt = {b.dt} steps, got {value!r}")
-    for key in ("max_rate", "error_rate", "noise_rate"):
-        if hertz(getattr(lif, key)) * dt > 1:
-            where, value = f"{f.name('lif')}.{key}", getattr(lif, key)
+    lif = b.lif if b.neurons == "lif" else None
+    times = {"forward_time": (b.forward_time, L), "error_time": (b.error_time, L - 1 if L > 1 else 1)}
+    if lif:
+        times.update(refractory=(lif.refractory, 1), mirror_window=(lif.mirror_window, 1))
+    for key, (value, least) in times.items():
+        where = f.name(key) if key in ("forward_time", "error_time") else f"{f.name('lif')}.{key}"
+        steps = seconds(value) / dt
+        if not math.isclose(steps, round(steps), abs_tol=1e-6):
+            f.fail(where, f"must be a whole number of dt = {b.dt} steps, got {value!r}")
+        if round(steps) < least:
+            f.fail(where, f"must be at least {least} steps of dt = {b.dt} (one per layer it crosses), got {value!r}")
+    for key in ("max_rate", "error_rate", "noise_rate") if lif else ():
+        where, value = f"{f.name('lif')}.{key}", getattr(lif, key)
+        if hertz(value) * dt > 1:
             f.fail(where, f"{value} fires more than once per dt = {b.dt}; lower it or dt")
 
 

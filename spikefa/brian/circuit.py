@@ -9,7 +9,7 @@ presented (:class:`~spikefa.brian.rate.RateCircuit`, :class:`~spikefa.brian.lif.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import NeuronGroup, Quantity, Synapses, prefs, second
+from brian2 import NeuronGroup, Synapses, prefs, second
 
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
@@ -21,11 +21,16 @@ class Circuit:
     """Brian2 populations and pathways for ``engine``'s network; ``engine.params`` is rebound to views
     of the synapse and bias arrays, so ``engine.learn`` changes the circuit's synapses directly."""
 
-    def __init__(self, engine: ReferenceEngine, dt: Quantity, target: str):
+    def __init__(self, engine: ReferenceEngine, target: str | None = None):
+        b = engine.circuit.brian
+        target = target or b.target
         if target not in BRIAN_TARGETS:
             raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(BRIAN_TARGETS)}")
         prefs.codegen.target = target
-        self.engine, self.L, self.dt = engine, engine.L, dt
+        self.engine, self.L, self.dt = engine, engine.L, seconds(b.dt) * second
+        # schedule of one example, in steps: forward pathway on its own, then errors flowing back too
+        self.forward_steps = round(seconds(b.forward_time) / seconds(b.dt))
+        self.error_steps = round(seconds(b.error_time) / seconds(b.dt))
         self.groups = self.populations()
         self.forward = [self.forward_pathway(self.groups[l], self.groups[l + 1], f"W{l}") for l in range(self.L)]
         # Local errors (Mostafa et al. 2018): hidden layer l drives its own classifier population through
@@ -105,13 +110,10 @@ class Circuit:
         return self.groups[l].variables[name].get_value()
 
     @staticmethod
-    def for_engine(engine: ReferenceEngine) -> Circuit:
-        """The circuit the engine's circuit file asks for (its ``brian`` block)."""
+    def for_engine(engine: ReferenceEngine, target: str | None = None) -> Circuit:
+        """The circuit the engine's circuit file asks for (its ``brian`` block; ``target`` overrides its
+        code-generation target)."""
         from .lif import LifCircuit
         from .rate import RateCircuit
 
-        b = engine.circuit.brian
-        dt = seconds(b.dt) * second
-        if b.neurons == "lif":
-            return LifCircuit(engine, b.lif, dt=dt, target=b.target)
-        return RateCircuit(engine, tau=seconds(b.tau) * second, dt=dt, target=b.target)
+        return (LifCircuit if engine.circuit.brian.neurons == "lif" else RateCircuit)(engine, target)

@@ -29,7 +29,6 @@ from brian2 import (
     Network,
     NetworkOperation,
     NeuronGroup,
-    Quantity,
     SpikeMonitor,
     StateMonitor,
     Synapses,
@@ -48,8 +47,8 @@ from .populations import lif_input_population, lif_population
 class LifCircuit(Circuit):
     """Leaky integrate-and-fire populations, presented on the schedule above."""
 
-    def __init__(self, engine: ReferenceEngine, lif: spec.Lif, dt: Quantity, target: str = "cython"):
-        self.lif = lif
+    def __init__(self, engine: ReferenceEngine, target: str | None = None):
+        self.lif = lif = engine.circuit.brian.lif
         s, h = spec.seconds, spec.hertz
         self.namespace = {
             "tau_m": s(lif.tau_m) * second,
@@ -62,12 +61,13 @@ class LifCircuit(Circuit):
             "error_rate": h(lif.error_rate) * Hz,
             "noise_rate": h(lif.noise_rate) * Hz,
         }
-        super().__init__(engine, dt, target)
-        steps = {k: round(s(getattr(lif, k)) / float(dt)) for k in ("forward_time", "error_time", "mirror_window")}
-        self.period = math.gcd(steps["forward_time"], steps["error_time"])  # steps between schedule ticks
-        self.ticks = {k: steps[k] // self.period for k in ("forward_time", "error_time")}
+        super().__init__(engine, target)
+        dt = self.dt
+        self.period = math.gcd(self.forward_steps, self.error_steps)  # steps between schedule ticks
+        self.ticks = {"forward_time": self.forward_steps // self.period, "error_time": self.error_steps // self.period}
+        window = round(s(lif.mirror_window) / float(dt))
         self._present_op = NetworkOperation(self._tick, dt=self.period * dt, when="start")
-        self._mirror_op = NetworkOperation(self._tick_mirror, dt=steps["mirror_window"] * dt, when="start")
+        self._mirror_op = NetworkOperation(self._tick_mirror, dt=window * dt, when="start")
         self._mirror_op.active = False
         self.network = Network(*self.objects(), self._present_op, self._mirror_op)
 

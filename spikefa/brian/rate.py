@@ -1,25 +1,28 @@
 """A rate circuit in Brian2, learning with the reference engine's rules and kernels in place.
 
 Presentation: many examples run inside one ``Network.run``. A ``network_operation`` at the start of
-every step keeps a per-example schedule of T = 2L steps (L forward projections):
+every step keeps a per-example schedule of F + E steps (``brian.forward_time`` and ``error_time``;
+by default L steps each, L forward projections):
 
 - step 0: the populations are put at rest (v = 0) and the input rates set to the example; the forward
-  pathway settles one layer per step;
-- step L: the output population's drive is read, the output error δ_L = ∂loss/∂a is written into its
+  pathway settles (one layer per step when dt = tau, exponentially with time constant tau otherwise);
+- step F: the output population's drive is read, the output error δ_L = ∂loss/∂a is written into its
   ``delta``; the feedback pathway carries it back, one layer per step, into the error compartments;
-- step T (= step 0 of the next example): each synapse group changes by the rule, from the activities
-  and errors it sees (pre rate, post delta), through the shared kernels, in place on Brian2's arrays.
+- step F + E (= step 0 of the next example): each synapse group changes by the rule, from the
+  activities and errors it sees (pre rate, post delta), through the shared kernels, in place.
 
 With dt = tau every population is at its steady state when read, so one example gives the reference
-engine's activities, errors and weight changes (tested to 1e-6 relative).
+engine's activities, errors and weight changes (tested to 1e-6 relative); with dt < tau the circuit
+relaxes towards that state, and reaches it to e^(−F/tau)-ish precision.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Network, NetworkOperation, NeuronGroup, Quantity, StateMonitor, ms, second
+from brian2 import Network, NetworkOperation, NeuronGroup, StateMonitor, second
 
 from ..reference import ReferenceEngine
+from ..spec import seconds
 from .circuit import Circuit
 from .pathways import feedback_pathway, forward_pathway
 from .populations import hidden_population, input_population, output_population
@@ -28,12 +31,12 @@ from .populations import hidden_population, input_population, output_population
 class RateCircuit(Circuit):
     """Rate populations (leaky integrators), presented on the per-example schedule above."""
 
-    def __init__(self, engine: ReferenceEngine, tau: Quantity = 1 * ms, dt: Quantity = 1 * ms, target: str = "cython"):
-        self.tau = tau
-        super().__init__(engine, dt, target)
-        self.steps = 2 * self.L
+    def __init__(self, engine: ReferenceEngine, target: str | None = None):
+        self.tau = seconds(engine.circuit.brian.tau) * second
+        super().__init__(engine, target)
+        self.steps = self.forward_steps + self.error_steps
         self._mirror = None  # mirror-mode state while a mirror phase runs
-        self.network = Network(*self.objects(), NetworkOperation(self._tick, dt=dt, when="start"))
+        self.network = Network(*self.objects(), NetworkOperation(self._tick, dt=self.dt, when="start"))
 
     def populations(self) -> list[NeuronGroup]:
         net, sizes, mirrors = self.engine.circuit.network, self.engine.sizes, self.engine.rule.name == "weight_mirror"
@@ -163,7 +166,7 @@ class RateCircuit(Circuit):
                 group.variables["delta"].get_value()[:] = 0.0
             for group in self.groups[1:] + list(self.classifiers.values()):  # each example starts from rest
                 group.variables["v"].get_value()[:] = 0.0
-        elif phase == self.L:
+        elif phase == self.forward_steps:
             self.teach(self._y[k], "v")
 
     def _finish(self) -> None:

@@ -6,7 +6,7 @@ import copy
 import numpy as np
 import pytest
 
-from spikefa import circuit_from_dict, spec
+from spikefa import SpikefaError, circuit_from_dict, spec
 from spikefa.brian import RateCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import tiny_circuit
@@ -133,3 +133,29 @@ def test_monitors_record_the_settled_states_the_reference_computes():
         np.testing.assert_allclose(rec["layer3_r"][:, k * steps + 2], A[3][0], rtol=1e-9)  # output drive, step L
         np.testing.assert_allclose(rec["layer1_delta"][:, (k + 1) * steps - 1], deltas[1][0], rtol=1e-9)
     np.testing.assert_array_equal(circuit.engine.params.W[0], reference.params.W[0])  # recording does not learn
+
+
+def test_rate_circuit_with_dt_below_tau_relaxes_to_the_reference():
+    """tau dv/dt = −v + I_ff integrated at dt = tau / 10: after 30 tau of forward time the activities,
+    errors and weight changes are the reference engine's to 1e-6 relative."""
+    raw = tiny_circuit("feedback_alignment", (6, 5, 4, 3), "tanh", optimizer={"lr": 0.1})
+    raw.update(engine="brian2", brian={"tau": "1 ms", "dt": "0.1 ms", "forward_time": "30 ms", "target": "numpy"})
+    circuit = circuit_from_dict(raw)
+    reference = ReferenceEngine(circuit, np.random.default_rng(4))
+    twin = ReferenceEngine(circuit, np.random.default_rng(99))
+    twin.params = copy.deepcopy(reference.params)
+    brian = RateCircuit(twin)
+    assert brian.forward_steps == 300 and brian.error_steps == 3  # error_time: L steps by default
+    x, y = np.random.default_rng(1).standard_normal((2, 6)), np.eye(3)[[0, 2]]
+    seen = brian.present(x, y, 0.1, np.random.default_rng(0))
+    for k in range(2):
+        A, H = reference.forward(x[k : k + 1])
+        deltas = reference.deltas(A, H, y[k : k + 1])
+        for l in range(1, 4):
+            np.testing.assert_allclose(seen[k][0][l], A[l], rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(seen[k][2][l], deltas[l], rtol=1e-6, atol=1e-9)
+        reference.learn(H, deltas, 0.1, np.random.default_rng(0))
+    np.testing.assert_allclose(twin.params.W[0], reference.params.W[0], rtol=1e-6)
+    short = dict(raw, brian=dict(raw["brian"], forward_time="0.2 ms"))
+    with pytest.raises(SpikefaError, match="brian.forward_time: must be at least 3 steps"):
+        circuit_from_dict(short)

@@ -7,7 +7,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from brian2 import ms
 
 from spikefa import SpikefaError, circuit_from_dict, load_circuit, load_run, run_circuit, spec
 from spikefa.brian import LifCircuit
@@ -18,19 +17,18 @@ from tests.conftest import ROOT, tiny_circuit
 LIF = {"engine": "brian2", "brian": {"neurons": "lif", "target": "cython"}}
 
 
-def lif_circuit(rule="feedback_alignment", sizes=(6, 8, 3), lif=None, seed=4, dt=0.5 * ms):
+def lif_circuit(rule="feedback_alignment", sizes=(6, 8, 3), lif=None, seed=4, **brian):
     raw = tiny_circuit(rule, sizes, "relu", "softmax", **copy.deepcopy(LIF))
-    raw["brian"]["lif"] = lif or {}
-    circuit = circuit_from_dict(raw)
-    engine = ReferenceEngine(circuit, np.random.default_rng(seed))
-    return LifCircuit(engine, circuit.brian.lif, dt=dt, target="cython")
+    raw["brian"].update(brian, lif=lif or {})
+    engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(seed))
+    return LifCircuit(engine)
 
 
 def test_lif_rate_follows_the_f_i_curve():
     """With a constant drive b and no input, a LIF neuron fires regularly at
     1 / (t_ref + tau_m ln(b / (b − θ))) for b > θ, and not at all below θ (dt = 0.1 ms: spike times
     are whole steps, which at dt = 0.5 ms shortens a 3 ms interval by up to a sixth)."""
-    c = lif_circuit(lif={"forward_time": "300 ms", "tau_trace": "100 ms"}, dt=0.1 * ms)
+    c = lif_circuit(lif={"tau_trace": "100 ms"}, dt="0.1 ms", forward_time="300 ms")
     drive = np.linspace(0.0, 3.0, 8)
     c.engine.params.b[0][:] = drive
     _, H, _ = c.present(np.zeros((1, 6)), None, 0.0, np.random.default_rng(0), learn=False)[0]
@@ -120,8 +118,8 @@ def test_lif_circuit_file_checks(tmp_path):
     with pytest.raises(SpikefaError, match="lif needs network.hidden: relu"):
         circuit_from_dict(raw)
     raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", **copy.deepcopy(LIF))
-    raw["brian"]["lif"] = {"forward_time": "10.2 ms"}
-    with pytest.raises(SpikefaError, match="forward_time: must be a whole number"):
+    raw["brian"]["forward_time"] = "10.2 ms"
+    with pytest.raises(SpikefaError, match="brian.forward_time: must be a whole number"):
         circuit_from_dict(raw)
 
 

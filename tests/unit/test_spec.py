@@ -41,6 +41,21 @@ def test_resolved_config_round_trips():
             {"task": {"name": "linear_teacher"}, "phases": [{"noise_pretrain": {"samples_per_epoch": 10}}]},
             "noise_pretrain needs a classification task",
         ),
+        ({"brian": {"dt": "1 ms"}}, "brian: only for engine: brian2"),
+        ({"engine": "brian2", "brian": {"neurons": "izhikevich"}}, "brian.neurons: unknown value 'izhikevich'"),
+        ({"engine": "brian2", "brian": {"tau": "1 ms", "dt": "2 ms"}}, "brian.dt: must be at most tau"),
+        ({"engine": "brian2", "brian": {"dt": "1 parsec"}}, "brian.dt: must be a positive time with a unit"),
+        ({"engine": "brian2", "brian": {"error_time": "0 ms"}}, "brian.error_time: must be a positive time"),
+        ({"engine": "brian2", "brian": {"lif": {}}}, "brian.lif: only for neurons: lif"),
+        ({"engine": "brian2", "brian": {"neurons": "lif"}}, "lif needs network.hidden: relu"),
+        (
+            {
+                "engine": "brian2",
+                "brian": {"neurons": "lif", "lif": {"noise_rate": "fast"}},
+                "network": {"hidden": "relu"},
+            },
+            "brian.lif.noise_rate: must be a positive rate with a unit (Hz, kHz)",
+        ),
     ],
 )
 def test_bad_fields_name_the_field_and_what_is_allowed(change, message):
