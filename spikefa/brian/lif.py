@@ -262,8 +262,8 @@ class LifCircuit(Circuit):
             if isinstance(mon, StateMonitor):
                 out.setdefault("t", np.asarray(mon.t / second))
                 for v in mon.record_variables:
-                    out[f"{key}_{v}"] = np.asarray(getattr(mon, v))
+                    out[f"{key}_{v}"] = np.array(getattr(mon, v))
             else:
-                out[f"{key}_i"] = np.asarray(mon.i[:])
+                out[f"{key}_i"] = np.array(mon.i[:])  # a copy: the monitor and its buffers go
                 out[f"{key}_t"] = np.asarray(mon.t / second)
         return out

@@ -105,7 +105,7 @@ class RateCircuit(Circuit):
         out = {"t": np.asarray(next(iter(monitors.values())).t / second)} if monitors else {}
         for l, mon in monitors.items():
             for v in mon.record_variables:
-                out[f"layer{l}_{v}"] = np.asarray(getattr(mon, v))
+                out[f"layer{l}_{v}"] = np.array(getattr(mon, v))  # a copy: the monitor goes
         return out
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:

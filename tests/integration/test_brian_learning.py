@@ -16,6 +16,7 @@ FILE = ROOT / "circuits" / "brian_digits_fa.yaml"
         ("brian_digits_fa", ["rule=direct_feedback_alignment"], 65),
         ("brian_digits_kolen_pollack", [], 30),
         ("brian_digits_weight_mirror", [], 25),
+        ("brian_digits_fa", ["rule=local_classifiers"], None),
     ],
 )
 def test_brian_rate_circuit_learns_the_digits(tmp_path, file, overrides, angle):
@@ -25,7 +26,8 @@ def test_brian_rate_circuit_learns_the_digits(tmp_path, file, overrides, angle):
     m = run.metrics
     assert run.config["engine"] == "brian2" and run.config["brian"]["tau"] == "1 ms"
     assert m["test_acc"].iloc[-1] >= 0.95
-    assert m["angle_B1"].iloc[0] > 80 and m["angle_B1"].iloc[-1] < angle  # W and B come to align
+    if angle is not None:
+        assert m["angle_B1"].iloc[0] > 80 and m["angle_B1"].iloc[-1] < angle  # W and B come to align
 
 
 def test_brian_runs_are_deterministic(tmp_path):

@@ -102,6 +102,24 @@ def test_lif_mirror_phase_aligns_b_with_w_transpose():
     assert np.isfinite(B).all()
 
 
+def test_lif_monitors_record_spikes_error_events_and_states():
+    c = lif_circuit(sizes=(6, 8, 3))
+    x, y = np.random.default_rng(0).random((2, 6)), np.eye(3)[[0, 1]]
+    rec = c.record(x, y, (0, 1, 2), ("spikes", "v", "err"))
+    T = 2 * 0.060  # two examples of 40 ms forward + 20 ms error time
+    assert rec["layer1_v"].shape == (8, round(T / 0.5e-3)) and "layer0_v" not in rec
+    for key in ("layer0_spikes", "layer1_spikes", "layer2_spikes"):
+        assert len(rec[f"{key}_i"]) == len(rec[f"{key}_t"]) > 0 and rec[f"{key}_t"].max() < T
+    # the output's error events: + for the teacher's class, − for the others, only in error phases
+    pos_i, pos_t = rec["layer2_err_pos_i"], rec["layer2_err_pos_t"]
+    neg_t = rec["layer2_err_neg_t"]
+    assert len(pos_t) > 0 and len(neg_t) > 0
+    in_error_phase = lambda t: (t % 0.060) >= 0.040 - 1e-9  # noqa: E731
+    assert in_error_phase(pos_t).all() and in_error_phase(neg_t).all()
+    first = pos_t < 0.060
+    assert set(pos_i[first]) <= {1, 2}  # softmax − one-hot is negative only for the teacher's class 0
+
+
 def test_lif_inputs_must_be_rates():
     c = lif_circuit()
     with pytest.raises(SpikefaError, match="x in \\[0, 1\\]"):
