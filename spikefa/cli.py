@@ -1,4 +1,4 @@
-"""The ``spikefa`` command: run | list | plot.
+"""The ``spikefa`` command: run | list | plot | figure.
 
 Exit codes: 0 success, 2 bad input (one line, naming the field or file), 3 the run diverged
 (metrics recorded so far are kept), 130 interrupted.
@@ -92,6 +92,25 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_figure(args) -> int:
+    import time
+
+    from .figures import FIGURES, Runner, make_figure
+
+    names = list(FIGURES) if args.all else args.names
+    if not names:
+        raise SpikefaError(f"figure: name one or more figures or pass --all; allowed: {', '.join(FIGURES)}")
+    unknown = [n for n in names if n not in FIGURES]
+    if unknown:
+        raise SpikefaError(f"figure: unknown figure {unknown[0]!r}; allowed: {', '.join(FIGURES)}")
+    runner = Runner(args.runs, data_dir=args.data_dir, quick=args.quick, progress=not args.quiet)
+    for name in names:
+        start = time.perf_counter()
+        paths = make_figure(name, runner, args.out)
+        print(f"{name}: {', '.join(map(str, paths))} ({time.perf_counter() - start:.0f} s)", flush=True)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="spikefa", description="Learning without weight transport, in rate and spiking circuits."
@@ -113,6 +132,15 @@ def parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="draw a run folder's learning curves")
     pl.add_argument("run_dir")
     pl.set_defaults(func=cmd_plot)
+    fg = sub.add_parser("figure", help="run the circuits a paper figure needs and draw it (figures/NAME.png, .pdf)")
+    fg.add_argument("names", nargs="*", metavar="NAME", help="figure names (spikefa figure --all makes every one)")
+    fg.add_argument("--all", action="store_true", help="every figure")
+    fg.add_argument("--out", default="figures", help="folder for the figures (default: figures)")
+    fg.add_argument("--runs", default="runs/figures", help="folder of the run folders, reused when unchanged")
+    fg.add_argument("--quick", action="store_true", help="small configurations (seconds): a preview, not the result")
+    fg.add_argument("--data-dir", help="folder with the MNIST IDX files (else SPIKEFA_DATA, else task.data_dir)")
+    fg.add_argument("--quiet", action="store_true", help="no progress bars")
+    fg.set_defaults(func=cmd_figure)
     return p
 
 

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from .runs import FIGURE, load_run  # noqa: E402
 
 RULE_COLORS = {
+    "shallow": "#7f7f7f",
     "backprop": "#000000",
     "feedback_alignment": "#1f77b4",
     "direct_feedback_alignment": "#ff7f0e",

@@ -14,7 +14,7 @@ import numpy as np
 from . import spec
 from .activations import DERIVATIVE, FORWARD
 from .kernels import sgd_step, sgd_step_vector
-from .metrics import angle
+from .metrics import accuracy, angle
 from .rules import Params, Rule, make_rule
 from .rules.base import draw
 
@@ -70,6 +70,8 @@ class ReferenceEngine:
             return deltas[l + 1] @ B.T
         if rule.topology == "direct":
             return deltas[self.L] @ B.T
+        if rule.topology == "none":
+            return np.zeros_like(H[l])
         z = H[l] @ B  # local classifier
         return self.output_delta(z, self.f_out(z), y) @ B.T
 
@@ -121,14 +123,16 @@ class ReferenceEngine:
         return self.forward(x)[1][-1]
 
     def feedback_angles(self) -> dict[str, float]:
-        """angle_B{l}: B_l against W_lᵀ, for every hidden layer whose B_l has W_lᵀ's shape."""
+        """angle_B{l} (degrees) and dist_B{l} (‖B_l − W_lᵀ‖): B_l against W_lᵀ, for every hidden layer
+        whose B_l has W_lᵀ's shape."""
         out = {}
-        if self.rule.topology == "local":
+        if self.rule.topology in ("local", "none"):
             return out
         for l in range(1, self.L):
             B = self.rule.feedback(l, self.params)
             if B.shape == self.params.W[l].T.shape:
                 out[f"angle_B{l}"] = angle(B, self.params.W[l].T)
+                out[f"dist_B{l}"] = float(np.linalg.norm(B - self.params.W[l].T))
         return out
 
     def update_angles(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -136,7 +140,17 @@ class ReferenceEngine:
         A, H = self.forward(x)
         ours, _ = self.gradients(H, self.deltas(A, H, y))
         bp, _ = self.gradients(H, self.deltas(A, H, y, self.backprop))
+        if self.rule.topology == "none":  # hidden layers never learn
+            return {}
         return {f"angle_dW{l}": angle(ours[l], bp[l]) for l in range(self.L - 1)}
+
+    def local_accuracies(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """local_acc{l}: test accuracy of hidden layer l's fixed random classifier, argmax of h_l B_l
+        (local classifiers only; Mostafa et al. 2018)."""
+        if self.rule.topology != "local":
+            return {}
+        _, H = self.forward(x)
+        return {f"local_acc{l}": accuracy(H[l] @ self.params.B[l], y) for l in range(1, self.L)}
 
     def norms(self) -> dict[str, float]:
         out = {f"norm_W{l}": float(np.linalg.norm(w)) for l, w in enumerate(self.params.W)}

@@ -30,6 +30,7 @@ LOSSES = ("mse", "cross_entropy")
 SCHEDULES = ("constant", "cosine")
 INIT_DISTS = ("uniform", "normal")
 RULES = (
+    "shallow",
     "backprop",
     "feedback_alignment",
     "direct_feedback_alignment",

@@ -85,6 +85,7 @@ class Trainer:
             row["train_acc"] = p.correct / p.seen if p.seen else float("nan")
             row["test_loss"] = e.loss(out, d.y_test)
             row["test_acc"] = accuracy(out, d.y_test)
+            row.update(e.local_accuracies(d.x_test, d.y_test))
         else:
             row["test_loss"] = e.loss(out, d.y_test)
             row["test_nse"] = nse(out, d.y_test)

@@ -45,8 +45,11 @@ class Circuit:
             "layerwise": lambda l: self.groups[l + 1],
             "direct": lambda l: self.groups[self.L],
             "local": lambda l: self.classifiers[l],
+            "none": lambda l: None,  # shallow learning: no feedback pathway at all
         }[engine.rule.topology]
-        self.feedback = [None] + [self.feedback_pathway(source(l), self.groups[l], f"B{l}") for l in range(1, self.L)]
+        self.feedback = [None] + [
+            self.feedback_pathway(source(l), self.groups[l], f"B{l}") if source(l) else None for l in range(1, self.L)
+        ]
         # Copy the engine's parameters in, then make the engine's arrays views of Brian2's.
         p = engine.params
         for l, syn in self.readouts.items():
@@ -58,7 +61,7 @@ class Circuit:
             bias = self.groups[l + 1].variables["b"].get_value()
             bias[...] = p.b[l]
             p.b[l] = bias
-        self.B = [None] + [matrix_view(syn) for syn in self.feedback[1:]]
+        self.B = [None] + [matrix_view(syn) if syn else None for syn in self.feedback[1:]]
         for l in range(1, self.L):
             if p.B[l] is not None:
                 self.B[l][...] = p.B[l]
@@ -82,7 +85,8 @@ class Circuit:
     # --- shared ---------------------------------------------------------------------------------
     def objects(self) -> list:
         """Every population and synapse group, for the subclass's ``Network``."""
-        return [*self.groups, *self.classifiers.values(), *self.forward, *self.readouts.values(), *self.feedback[1:]]
+        feedback = [syn for syn in self.feedback if syn is not None]
+        return [*self.groups, *self.classifiers.values(), *self.forward, *self.readouts.values(), *feedback]
 
     def teachable(self) -> list[NeuronGroup]:
         """The populations that compare their drive with the teacher: the output layer and any local

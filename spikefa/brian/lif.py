@@ -21,6 +21,8 @@ expectation, not to 1e-6).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from brian2 import (
@@ -59,9 +61,11 @@ class LifCircuit(Circuit):
             "v_threshold": lif.v_threshold,
             "max_rate": h(lif.max_rate) * Hz,
             "error_rate": h(lif.error_rate) * Hz,
-            "noise_rate": h(lif.noise_rate) * Hz,
         }
         super().__init__(engine, target)
+        for group in self.groups[1:]:
+            if "noise_rate" in group.variables:
+                group.noise_rate = h(lif.noise_rate) * Hz
         dt = self.dt
         self.period = math.gcd(self.forward_steps, self.error_steps)  # steps between schedule ticks
         self.ticks = {"forward_time": self.forward_steps // self.period, "error_time": self.error_steps // self.period}
@@ -237,10 +241,19 @@ class LifCircuit(Circuit):
 
     # --- recordings -------------------------------------------------------------------------------
     def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int, ...], variables: tuple[str, ...]) -> dict:
-        """Show the examples with their error phases but no weight change, recording the chosen layers:
-        ``spikes`` as (neuron index, time) pairs, the ± error events likewise, other variables every step.
-        Returns ``t`` (seconds) and ``layer{l}_{var}`` arrays (``layer{l}_spikes_i`` / ``_t``,
-        ``layer{l}_err_pos_i`` / ``_t``, ``layer{l}_err_neg_i`` / ``_t``)."""
+        """Show the examples with their error phases but no weight change, recording the chosen layers
+        (see :meth:`monitoring`)."""
+        with self.monitoring(layers, variables) as out:
+            self.present(x, y, 0.0, np.random.default_rng(0), learn=False, errors=True)
+        return out
+
+    @contextmanager
+    def monitoring(self, layers: tuple[int, ...], variables: tuple[str, ...]) -> Iterator[dict]:
+        """Record the chosen layers while the ``with`` block runs the circuit (learning, mirror mode, …):
+        ``spikes`` as (neuron index, time) pairs ``layer{l}_spikes_i`` / ``_t``, each layer's ± error
+        events likewise (``layer{l}_err_pos_i`` / ``_t``, ``layer{l}_err_neg_…``), other variables every
+        step as ``layer{l}_{var}`` (neurons × steps) with times ``t``. Times in seconds from the start of
+        the block. The yielded dict is filled when the block ends."""
         monitors: dict[str, object] = {}
         for l in layers:
             group = self.groups[l]
@@ -252,18 +265,18 @@ class LifCircuit(Circuit):
             own = [v for v in variables if v != "spikes" and v in group.variables]
             if own:
                 monitors[f"layer{l}"] = StateMonitor(group, own, record=True, dt=self.dt, when="end")
+        start = float(self.network.t)
         self.network.add(*monitors.values())
+        out: dict[str, np.ndarray] = {}
         try:
-            self.present(x, y, 0.0, np.random.default_rng(0), learn=False, errors=True)
+            yield out
         finally:
             self.network.remove(*monitors.values())
-        out: dict[str, np.ndarray] = {}
-        for key, mon in monitors.items():
+        for key, mon in monitors.items():  # copies: the monitors and their buffers go
             if isinstance(mon, StateMonitor):
-                out.setdefault("t", np.asarray(mon.t / second))
+                out.setdefault("t", np.asarray(mon.t / second) - start)
                 for v in mon.record_variables:
                     out[f"{key}_{v}"] = np.array(getattr(mon, v))
             else:
-                out[f"{key}_i"] = np.array(mon.i[:])  # a copy: the monitor and its buffers go
-                out[f"{key}_t"] = np.asarray(mon.t / second)
-        return out
+                out[f"{key}_i"] = np.array(mon.i[:])
+                out[f"{key}_t"] = np.asarray(mon.t / second) - start

@@ -91,7 +91,7 @@ def lif_population(n: int, dt: Quantity, namespace: dict, name: str, output: boo
     d = "delta" if output else "delta_local"
     fire = "v > v_threshold"
     if mirror:
-        eqs += "mirroring : 1 (shared)\n"
+        eqs += "mirroring : 1 (shared)\nnoise_rate : Hz (shared)\n"  # a variable: no recompiling per rate
         fire = "(mirroring == 0 and v > v_threshold) or (mirroring == 1 and rand() < noise_rate * dt)"
     group = NeuronGroup(
         n,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from .. import spec
 from .base import Params, Rule
-from .fixed import DirectFeedbackAlignment, FixedFeedback, LocalClassifiers
+from .fixed import DirectFeedbackAlignment, FixedFeedback, LocalClassifiers, Shallow
 from .learned import KolenPollack, WeightMirror
 from .transport import Backprop, SignSymmetry
 
 REGISTRY: dict[str, type[Rule]] = {
     cls.name: cls
     for cls in (
+        Shallow,
         Backprop,
         FixedFeedback,
         DirectFeedbackAlignment,

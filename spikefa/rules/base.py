@@ -69,7 +69,7 @@ class Rule:
     """Base class. Subclasses set ``name`` and ``topology`` and override the hooks they need."""
 
     name: ClassVar[str]
-    topology: ClassVar[str]  # "layerwise" | "direct" | "local"
+    topology: ClassVar[str]  # "layerwise" | "direct" | "local" | "none"
     learns_feedback: ClassVar[bool] = False
     transports_weights: ClassVar[bool] = False
 

@@ -1,8 +1,23 @@
-"""Rules whose feedback is fixed and random: FA, DFA and local classifiers (B never changes)."""
+"""Rules whose feedback is fixed: none at all (shallow learning), or random — FA, DFA and local
+classifiers (B never changes)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .base import Rule
+
+
+class Shallow(Rule):
+    """Shallow learning, Lillicrap et al. 2016's baseline: no feedback, only the output layer learns."""
+
+    name = "shallow"
+    topology = "none"
+
+    def init_feedback(
+        self, sizes: tuple[int, ...], W: list[np.ndarray], rng: np.random.Generator, dtype: np.dtype
+    ) -> tuple[list, list]:
+        return [None] * (len(sizes) - 1), [None] * (len(sizes) - 1)
 
 
 class FixedFeedback(Rule):

@@ -82,6 +82,9 @@ def expected_gradients(rule, e, x, y):
     elif rule == "direct_feedback_alignment":
         d2 = (err @ B[2].T) * (1 - h2**2)
         d1 = (err @ B[1].T) * (1 - h1**2)
+    elif rule == "shallow":  # Lillicrap et al. 2016's baseline: hidden layers get no error
+        d2 = np.zeros_like(h2)
+        d1 = np.zeros_like(h1)
     elif rule == "local_classifiers":
         d2 = (((softmax(h2 @ B[2]) - y) / n) @ B[2].T) * (1 - h2**2)
         d1 = (((softmax(h1 @ B[1]) - y) / n) @ B[1].T) * (1 - h1**2)

@@ -23,7 +23,7 @@ def test_resolved_config_round_trips():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"rule": {"name": "hebbian"}}, "rule.name: unknown value 'hebbian'; allowed: backprop"),
+        ({"rule": {"name": "hebbian"}}, "rule.name: unknown value 'hebbian'; allowed: shallow, backprop"),
         ({"network": {"sizes": [5, "x", 3]}}, "network.sizes: must be a list of at least 2 positive integers"),
         ({"network": {"sizes": [5]}}, "network.sizes: must be a list of at least 2"),
         ({"optimizer": {"lr": -0.1}}, "optimizer.lr: must be > 0, got -0.1"),

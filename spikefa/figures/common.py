@@ -1,0 +1,118 @@
+"""What every figure uses: a runner with a cache of run folders, the house style, mean ± s.d. curves."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .. import spec  # noqa: E402
+from ..plots import RULE_COLORS  # noqa: E402
+from ..runs import Run, load_run  # noqa: E402
+from ..training import run_circuit  # noqa: E402
+
+WIDTH = 3.4  # inches: one journal column
+STYLE = {
+    "font.size": 7,
+    "axes.titlesize": 7,
+    "axes.labelsize": 7,
+    "legend.fontsize": 6,
+    "xtick.labelsize": 6,
+    "ytick.labelsize": 6,
+    "lines.linewidth": 1.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "savefig.dpi": 300,
+}
+LABELS = {
+    "shallow": "shallow",
+    "backprop": "BP",
+    "feedback_alignment": "FA",
+    "direct_feedback_alignment": "DFA",
+    "sign_symmetry": "SS",
+    "weight_mirror": "WM",
+    "kolen_pollack": "KP",
+    "local_classifiers": "local",
+}
+COLORS = RULE_COLORS
+
+
+class Runner:
+    """Runs circuit files for figures. A run's folder is named by the circuit, seed and a hash of its
+    resolved config, so an unchanged circuit file and seed reuse the finished folder; ``quick`` applies
+    each figure's small configuration (seconds; for previews and tests)."""
+
+    def __init__(
+        self,
+        runs: str | Path = "runs/figures",
+        circuits: str | Path = "circuits",
+        data_dir: str | None = None,
+        quick: bool = False,
+        progress: bool = True,
+    ):
+        self.runs, self.circuits = Path(runs), Path(circuits)
+        self.data_dir, self.quick, self.progress = data_dir, quick, progress
+
+    def circuit(self, file: str, overrides: list[str] = (), quick: list[str] = (), seed: int | None = None):
+        """The validated circuit ``circuits/FILE.yaml`` with ``overrides`` (and ``quick`` ones in quick mode)."""
+        changes = list(overrides) + (list(quick) if self.quick else []) + ([f"seed={seed}"] if seed else [])
+        return spec.load_circuit(self.circuits / f"{file}.yaml", changes)
+
+    def run(self, file: str, overrides: list[str] = (), quick: list[str] = (), seed: int | None = None) -> Run:
+        """The finished run of a circuit file (run now, or reused from its folder)."""
+        circuit = self.circuit(file, overrides, quick, seed)
+        config = yaml.safe_dump(circuit.to_dict(), sort_keys=False).encode()
+        out = self.runs / f"{circuit.name}-seed{circuit.seed}-{hashlib.sha1(config).hexdigest()[:10]}"
+        folder = run_circuit(circuit, out, data_dir=self.data_dir, progress=self.progress, source=f"{file}.yaml")
+        return load_run(folder.path)
+
+    def seeds(self, full: int, quick: int = 2) -> range:
+        return range(1, 1 + (quick if self.quick else full))
+
+
+def figure(rows: int, cols: int = 1, height: float = 1.6, width: float = WIDTH, **kwargs) -> tuple[Figure, np.ndarray]:
+    """A single-column figure of rows × cols panels (drawn in the house style by :func:`make_figure`)."""
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width, height * rows), squeeze=False, constrained_layout=True, **kwargs
+    )
+    return fig, axes
+
+
+def save(fig: Figure, stem: Path) -> list[Path]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    for path in paths:
+        fig.savefig(path)
+    plt.close(fig)
+    return paths
+
+
+def mean_sd(
+    ax: Axes, runs: list[Run], y: str, x: str = "examples", scale: float = 1.0, rows=None, **style
+) -> tuple[np.ndarray, np.ndarray]:
+    """Plot the mean ± s.d. over runs of metric ``y`` against ``x`` (rows selected by ``rows(metrics)``);
+    returns (x, mean)."""
+    tables = [r.metrics[rows(r.metrics)] if rows else r.metrics for r in runs]
+    n = min(len(t) for t in tables)
+    values = np.array([scale * t[y].to_numpy()[:n] for t in tables])
+    xs = tables[0][x].to_numpy()[:n]
+    mean, sd = values.mean(0), values.std(0)
+    (line,) = ax.plot(xs, mean, **style)
+    if len(runs) > 1:
+        ax.fill_between(xs, mean - sd, mean + sd, color=line.get_color(), alpha=0.25, lw=0)
+    return xs, mean
+
+
+def final(runs: list[Run], y: str, scale: float = 1.0) -> tuple[float, float]:
+    """Mean and s.d. over runs of the last recorded value of metric ``y``."""
+    values = np.array([scale * r.metrics[y].iloc[-1] for r in runs])
+    return float(values.mean()), float(values.std())
