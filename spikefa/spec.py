@@ -603,11 +603,11 @@ def _rate(f: _Fields, key: str, default: str) -> str:
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:
-    """``a.b.0.c=value`` → (['a', 'b', 0, 'c'], YAML-parsed value)."""
+    """``a.b.0.c=value`` → (['a', 'b', 0, 'c'], YAML-parsed value); a negative index counts from the end."""
     if "=" not in text:
         raise SpikefaError(f"--set {text}: must be KEY=VALUE, e.g. rule=backprop or optimizer.lr=0.1")
     key, value = text.split("=", 1)
-    path: list[str | int] = [int(k) if k.isdigit() else k for k in key.strip().split(".")]
+    path: list[str | int] = [int(k) if k.removeprefix("-").isdigit() else k for k in key.strip().split(".")]
     if not key.strip() or any(k == "" for k in path):
         raise SpikefaError(f"--set {text}: the key must be a dotted field name, e.g. optimizer.lr")
     try:
@@ -625,7 +625,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         node: Any = raw
         for depth, key in enumerate(path[:-1]):
             where = ".".join(map(str, path[: depth + 1]))
-            if isinstance(node, list) and isinstance(key, int) and key < len(node):
+            if isinstance(node, list) and isinstance(key, int) and -len(node) <= key < len(node):
                 node = node[key]
             elif isinstance(node, dict):
                 if isinstance(node.get(key), str) and key in ("rule", "task"):
@@ -635,7 +635,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
                 raise SpikefaError(f"--set {text}: {where} is not a field that holds other fields")
         last = path[-1]
         if isinstance(node, list):
-            if not isinstance(last, int) or last >= len(node):
+            if not isinstance(last, int) or not -len(node) <= last < len(node):
                 raise SpikefaError(f"--set {text}: index {last} is out of range (the list has {len(node)} items)")
             node[last] = value
         elif not isinstance(node, dict):

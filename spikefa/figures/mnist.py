@@ -16,7 +16,7 @@ FILES = {
     "kolen_pollack": "mnist_kolen_pollack",
     "local_classifiers": "mnist_local_classifiers",
 }
-QUICK = ["phases.0.learn.epochs=2", "task.n_train=600", "task.n_test=300"]
+QUICK = ["phases.-1.learn.epochs=2", "task.n_train=600", "task.n_test=300"]
 
 
 def mnist_rules(runner: Runner) -> Figure:

@@ -12,11 +12,13 @@ from ..brian import LifCircuit
 from ..metrics import angle
 from ..reference import ReferenceEngine
 from ..tasks import load_task
-from .common import COLORS, WIDTH, Runner, figure
+from .common import WIDTH, Runner, figure
 
 FILE = "brian_digits_lif_weight_mirror"
 QUICK = ["phases.0.mirror.steps=5", "phases.1.learn.epochs=1", "task.n_train=300", "task.n_test=100"]
 SHOWN = 0.18  # seconds of each activity shown
+SIZES = {"input": 64, "hidden": 100, "output": 10}
+ERROR_COLORS = ("#d62728", "#9467bd")  # + and − error events
 POPULATIONS = (
     ("input", "layer0_spikes", "0.45"),
     ("hidden", "layer1_spikes", "#1f77b4"),
@@ -41,51 +43,53 @@ def spiking_circuit(runner: Runner) -> Figure:
     after = trained.weights["W1"], trained.weights["B1"].T
 
     fig, axes = figure(4, 2, height=1.0, width=WIDTH, gridspec_kw={"height_ratios": [2.4, 1.1, 0.7, 0.7]})
-    for col, (rec, title) in enumerate(
-        ((learning, "learning (forward 40 ms, errors 20 ms)"), (mirroring, "mirror phase (noise in hidden)"))
-    ):
-        raster(axes[0, col], rec)
-        rates(axes[1, col], rec, n_neurons={"input": 64, "hidden": 100, "output": 10})
+    for col, (rec, title) in enumerate(((learning, "learning"), (mirroring, "mirror phase"))):
+        raster(axes[0, col], rec, labels=col == 0)
+        rates(axes[1, col], rec, legend=col == 0)
         axes[0, col].set_title(title)
         axes[1, col].set_xlabel("time (ms)")
-    axes[0, 0].set_ylabel("neuron")
+    for ax in axes[:2, 0]:  # shade the error phases: 40–60 ms of every 60 ms example
+        for start in np.arange(0.04, SHOWN, 0.06):
+            ax.axvspan(1e3 * start, 1e3 * (start + 0.02), color="0.92", lw=0, zorder=0)
     axes[1, 0].set_ylabel("rate (Hz)")
     for row, (label, (W, Bt)) in enumerate((("before", before), ("after", after)), start=2):
-        lim = np.abs(np.concatenate([W.ravel(), Bt.ravel()])).max()
         for col, (M, name) in enumerate(((W, "W₁"), (Bt, "B₁ᵀ"))):
             ax = axes[row, col]
+            lim = np.abs(M).max()  # each matrix on its own scale: its direction is what aligns
             ax.imshow(M, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_ylabel(f"{name} {label}", fontsize=6)
-        axes[row, 1].set_title(f"angle {angle(W, Bt):.0f}°", fontsize=6, loc="right")
+        axes[row, 1].set_title(f"angle to W₁: {angle(W, Bt):.0f}°", fontsize=6, loc="right")
     return fig
 
 
-def raster(ax: Axes, rec: dict) -> None:
-    """Spikes of input (0–63), hidden (64–163), output (164–173) and the output's ± error events above."""
-    offset = 0
+def raster(ax: Axes, rec: dict, labels: bool) -> None:
+    """Spikes of the input, hidden and output populations, and the output's ± error events above them."""
+    offset, ticks = 0, []
     for name, key, color in POPULATIONS:
         t, i = rec[f"{key}_t"], rec[f"{key}_i"]
         keep = t < SHOWN
-        ax.scatter(1e3 * t[keep], offset + i[keep], s=0.4, c=color, lw=0, label=name)
-        offset += {"input": 64, "hidden": 100, "output": 10}[name]
-    for sign, color in (("pos", COLORS["kolen_pollack"]), ("neg", COLORS["feedback_alignment"])):
+        ax.scatter(1e3 * t[keep], offset + i[keep], s=0.4, c=color, lw=0)
+        ticks.append((offset + SIZES[name] / 2, name))
+        offset += SIZES[name] + 3
+    for sign, color in zip(("pos", "neg"), ERROR_COLORS):
         t, i = rec[f"layer2_err_{sign}_t"], rec[f"layer2_err_{sign}_i"]
         keep = t < SHOWN
-        ax.scatter(
-            1e3 * t[keep], offset + 2 + i[keep], s=1.2, c=color, lw=0, label=f"error {'+' if sign == 'pos' else '−'}"
-        )
+        ax.scatter(1e3 * t[keep], offset + i[keep], s=1.5, c=color, lw=0)
+    ticks.append((offset + 5, "error ±"))
     ax.set_xlim(0, 1e3 * SHOWN)
-    ax.set_ylim(-2, offset + 13)
+    ax.set_ylim(-2, offset + 12)
     ax.set_xticks([])
+    ax.set_yticks([y for y, _ in ticks], [name for _, name in ticks] if labels else [])
 
 
-def rates(ax: Axes, rec: dict, n_neurons: dict, bin_s: float = 0.005) -> None:
+def rates(ax: Axes, rec: dict, legend: bool, bin_s: float = 0.005) -> None:
     """Population rates (spikes per neuron per second) in 5 ms bins."""
     edges = np.arange(0, SHOWN + bin_s / 2, bin_s)
     for name, key, color in POPULATIONS:
         counts, _ = np.histogram(rec[f"{key}_t"], edges)
-        ax.step(1e3 * edges[:-1], counts / (n_neurons[name] * bin_s), where="post", color=color, label=name)
+        ax.step(1e3 * edges[:-1], counts / (SIZES[name] * bin_s), where="post", color=color, label=name)
     ax.set_xlim(0, 1e3 * SHOWN)
-    ax.legend(loc="upper right", ncol=3, fontsize=5)
+    if legend:
+        ax.legend(loc="lower left", ncol=3, fontsize=5, bbox_to_anchor=(0, 1.0), borderaxespad=0)
