@@ -1,4 +1,4 @@
-"""The ``spikefa`` command: run | list | plot | figure.
+"""The ``spikefa`` command: run | list | plot | figure | sweep.
 
 Exit codes: 0 success, 2 bad input (one line, naming the field or file), 3 the run diverged
 (metrics recorded so far are kept), 130 interrupted.
@@ -111,6 +111,31 @@ def cmd_figure(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from .sweeps import parse_grid, run_sweep
+
+    path = _circuit_path(args.circuit)
+    grid = parse_grid(args.grid or [])
+    if args.seeds is not None and args.seeds < 1:
+        raise SpikefaError(f"--seeds: must be a positive integer, got {args.seeds}")
+    out = Path(args.out) if args.out else Path("runs") / "sweeps" / path.stem
+    table = run_sweep(
+        path,
+        grid,
+        args.seeds or 0,
+        out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        data_dir=args.data_dir,
+        progress=not args.quiet,
+    )
+    failed = table[table["status"] != "complete"]
+    print(f"{len(table)} runs, {len(failed)} failed → {out / 'results.csv'}, {out / 'sweep.png'}")
+    for _, row in failed.iterrows():
+        print(f"  failed: {row.to_dict()}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="spikefa", description="Learning without weight transport, in rate and spiking circuits."
@@ -141,6 +166,16 @@ def parser() -> argparse.ArgumentParser:
     fg.add_argument("--data-dir", help="folder with the MNIST IDX files (else SPIKEFA_DATA, else task.data_dir)")
     fg.add_argument("--quiet", action="store_true", help="no progress bars")
     fg.set_defaults(func=cmd_figure)
+    sw = sub.add_parser("sweep", help="run a grid of circuit fields × seeds on Dask, one run folder per point")
+    sw.add_argument("circuit", help="circuit file, or a name in circuits/ (its sweep: block is used too)")
+    sw.add_argument("--grid", action="append", metavar="KEY=V1,V2", help="a swept field and its values")
+    sw.add_argument("--seeds", type=int, help="seeds 1 … N per grid point (default: the file's, else 1)")
+    sw.add_argument("--out", help="sweep folder (default: runs/sweeps/NAME); re-running it resumes")
+    sw.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
+    sw.add_argument("--workers", type=int, help="local cluster: worker processes (default: one per core)")
+    sw.add_argument("--data-dir", help="folder with the MNIST IDX files (else SPIKEFA_DATA, else task.data_dir)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
     return p
 
 

@@ -448,6 +448,7 @@ def _phases(raw: Any, source: str, rule: str) -> tuple[Phase, ...]:
 def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     """Validate a raw circuit mapping (as read from YAML); ``source`` names it in error messages."""
     top = _Fields(raw, "", source)
+    top.raw.pop("sweep", None)  # a sweep block is for `spikefa sweep` (spikefa.sweeps); a run ignores it
     name = top.get("name", str, Path(source).stem)
     description = top.get("description", str, "")
     seed = top.get("seed", int, 0, low=0)

@@ -97,18 +97,23 @@ def save(fig: Figure, stem: Path) -> list[Path]:
 
 
 def mean_sd(
-    ax: Axes, runs: list[Run], y: str, x: str = "examples", scale: float = 1.0, rows=None, **style
+    ax: Axes, runs: list[Run], y: str, x: str = "examples", scale: float = 1.0, rows=None, log=False, **style
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Plot the mean ± s.d. over runs of metric ``y`` against ``x`` (rows selected by ``rows(metrics)``);
-    returns (x, mean)."""
+    """Plot the mean ± s.d. over runs of metric ``y`` against ``x`` (rows selected by ``rows(metrics)``;
+    ``log``: geometric mean ×÷ geometric s.d., on a log axis); returns (x, mean)."""
     tables = [r.metrics[rows(r.metrics)] if rows else r.metrics for r in runs]
     n = min(len(t) for t in tables)
     values = np.array([scale * t[y].to_numpy()[:n] for t in tables])
     xs = tables[0][x].to_numpy()[:n]
+    values = np.log10(values) if log else values
     mean, sd = values.mean(0), values.std(0)
+    low, high = mean - sd, mean + sd
+    if log:
+        mean, low, high = 10**mean, 10**low, 10**high
+        ax.set_yscale("log")
     (line,) = ax.plot(xs, mean, **style)
     if len(runs) > 1:
-        ax.fill_between(xs, mean - sd, mean + sd, color=line.get_color(), alpha=0.25, lw=0)
+        ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.25, lw=0)
     return xs, mean
 
 

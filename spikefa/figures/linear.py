@@ -19,11 +19,10 @@ def teacher_figure(runner: Runner, file: str, title: str) -> Figure:
     for rule in RULES:
         runs = [runner.run(file, [f"rule={rule}"], quick, seed) for seed in seeds]
         fa_runs = runs if rule == "feedback_alignment" else fa_runs
-        mean_sd(top, runs, "test_nse", color=COLORS[rule], label=LABELS[rule])
-    top.set_yscale("log")
+        mean_sd(top, runs, "test_nse", log=True, color=COLORS[rule], label=LABELS[rule])
     top.set_ylabel("normalised squared error")
-    top.set_title(f"{title} (mean ± s.d., {len(seeds)} seeds)")
-    top.legend(loc="upper right")
+    top.set_title(f"{title} ({len(seeds)} seeds; geometric mean ×÷ s.d.)")
+    top.legend(loc="lower left")
     hidden = sorted(c for c in fa_runs[0].metrics.columns if c.startswith("angle_dW"))
     for i, column in enumerate(hidden):
         mean_sd(bottom, fa_runs, column, color=COLORS["feedback_alignment"], alpha=1 - 0.35 * i, label=f"W{column[-1]}")
