@@ -118,6 +118,7 @@ class BrianWorker(WorkerPlugin):
             Path.home() / ".cython" / "spikefa-workers" / f"{os.uname().nodename}-{os.getpid()}"
         )
 
+
 def connect(scheduler: str | None, workers: int | None):
     """A Dask client: to ``scheduler`` (an address) or to a new local cluster of processes."""
     from distributed import Client, LocalCluster

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -121,3 +122,11 @@ def final(runs: list[Run], y: str, scale: float = 1.0) -> tuple[float, float]:
     """Mean and s.d. over runs of the last recorded value of metric ``y``."""
     values = np.array([scale * r.metrics[y].iloc[-1] for r in runs])
     return float(values.mean()), float(values.std())
+
+
+def learning_rows(m: pd.DataFrame) -> pd.DataFrame:
+    """The learn phase's rows, starting from the state it started from (the row before it, if any),
+    numbered by data epoch from 0."""
+    learn = np.flatnonzero(m["kind"].to_numpy() == "learn")
+    rows = m.iloc[max(learn[0] - 1, 0) : learn[-1] + 1]
+    return rows.assign(epoch=np.arange(len(rows)))

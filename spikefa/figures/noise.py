@@ -4,11 +4,9 @@ accuracy over epochs."""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
-from .common import COLORS, Runner, figure, final, mean_sd
+from .common import COLORS, Runner, figure, final, learning_rows, mean_sd
 
 FILE = "cheon_noise_pretrain"
 QUICK = [
@@ -59,11 +57,3 @@ def noise_pretraining(runner: Runner) -> Figure:
     acc.set_ylabel("test accuracy (%)")
     acc.legend(loc="lower right")
     return fig
-
-
-def learning_rows(m: pd.DataFrame) -> pd.DataFrame:
-    """The learn phase's rows, starting from the state it started from (the row before it, if any),
-    numbered by data epoch from 0."""
-    learn = np.flatnonzero(m["kind"].to_numpy() == "learn")
-    rows = m.iloc[max(learn[0] - 1, 0) : learn[-1] + 1]
-    return rows.assign(epoch=np.arange(len(rows)))
