@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,18 +106,18 @@ def run_point(config: dict, out: str, data_dir: str | None) -> dict:
 
 
 class BrianWorker(WorkerPlugin):
-    """A Dask worker plugin: on every worker start (retried ones too), in the worker's main thread (Brian2
-    installs a signal handler when imported), import Brian2 and give the process a code cache of its
-    own, so no two processes compile into the same files."""
+    """A Dask worker plugin: on every worker start (restarted ones too), in the worker's main thread
+    (Brian2 installs a signal handler when imported), import Brian2 and give the worker a code cache of
+    its own, named by host and worker name, so no two workers of a cluster compile into the same files
+    and a worker slot reuses its cache from sweep to sweep."""
 
     name = "spikefa-brian"
 
     def setup(self, worker) -> None:
         from brian2 import prefs
 
-        prefs.codegen.runtime.cython.cache_dir = str(
-            Path.home() / ".cython" / "spikefa-workers" / f"{os.uname().nodename}-{os.getpid()}"
-        )
+        slot = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{os.uname().nodename}-{worker.name}")
+        prefs.codegen.runtime.cython.cache_dir = str(Path.home() / ".cython" / "spikefa-workers" / slot)
 
 
 def connect(scheduler: str | None, workers: int | None):
