@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks import report
 from spikefa import circuit_from_dict
 from spikefa.brian import Circuit
 from spikefa.reference import ReferenceEngine
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def circuit(neurons: str, target: str):
@@ -100,13 +97,8 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     for neurons in args.neurons:
         n = args.examples if neurons == "rate" else args.lif_examples
-        results[neurons] = result = measure(neurons, n, args.target)
-        print(f"\n{neurons}\n| measure | value |\n|---|---|")
-        for k, v in result.items():
-            print(f"| {k} | {v:.3g} |" if isinstance(v, float) else f"| {k} | {v} |")
-    out = ROOT / "benchmarks" / "results" / "brian_speed.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+        results[neurons] = measure(neurons, n, args.target)
+    report(results, "brian_speed")
     return results
 
 

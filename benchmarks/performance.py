@@ -17,16 +17,14 @@ Inputs are MNIST-sized random vectors (the speed does not depend on the pixel va
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks import report
 from spikefa import circuit_from_dict
 from spikefa.reference import ReferenceEngine
 
-ROOT = Path(__file__).resolve().parents[1]
 BATCH = 128
 
 
@@ -156,13 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--dtype", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
     args = p.parse_args(argv)
     results = {dtype: measure(args.examples, dtype, args.scale_examples) for dtype in args.dtype}
-    for dtype, r in results.items():
-        print(f"\n{dtype}\n| measure | value |\n|---|---|")
-        for k, v in r.items():
-            print(f"| {k} | {v:.3g} |" if isinstance(v, float) else f"| {k} | {v} |")
-    out = ROOT / "benchmarks" / "results" / "performance.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    report(results, "performance")
     return results
 
 

@@ -15,14 +15,19 @@ from spikefa.sweeps import run_sweep
 from tests.conftest import ROOT
 
 
+def shortened(file: str, epochs: int, folder):
+    """A copy of circuits/FILE.yaml in ``folder`` that learns for ``epochs`` epochs."""
+    raw = yaml.safe_load((ROOT / "circuits" / f"{file}.yaml").read_text())
+    raw["phases"] = [{"learn": {"epochs": epochs}}]
+    path = folder / f"{file}-{epochs}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
 @pytest.fixture
 def short_digits(tmp_path):
     """digits_fa with 3 epochs: a second or so per run."""
-    raw = yaml.safe_load((ROOT / "circuits" / "digits_fa.yaml").read_text())
-    raw["phases"] = [{"learn": {"epochs": 3}}]
-    path = tmp_path / "short.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return shortened("digits_fa", 3, tmp_path)
 
 
 def test_sweep_runs_every_point_and_does_not_redo_finished_ones(short_digits, tmp_path):
@@ -41,10 +46,7 @@ def test_sweep_runs_every_point_and_does_not_redo_finished_ones(short_digits, tm
 
 
 def test_a_diverging_point_is_recorded_failed_and_the_others_finish(tmp_path):
-    raw = yaml.safe_load((ROOT / "circuits" / "lillicrap_linear.yaml").read_text())
-    raw["phases"] = [{"learn": {"epochs": 1}}]
-    path = tmp_path / "linear.yaml"
-    path.write_text(yaml.safe_dump(raw))
+    path = shortened("lillicrap_linear", 1, tmp_path)
     table = run_sweep(path, {"optimizer.lr": [0.005, 5.0]}, 1, tmp_path / "s", workers=2, progress=False)
     status = dict(zip(table["optimizer.lr"], table["status"]))
     assert status == {0.005: "complete", 5.0: "diverged"}
@@ -64,10 +66,7 @@ def test_a_cluster_by_address_gives_what_the_default_gives(short_digits, tmp_pat
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_numbers(tmp_path):
-    raw = yaml.safe_load((ROOT / "circuits" / "digits_fa.yaml").read_text())
-    raw["phases"] = [{"learn": {"epochs": 150}}]
-    path = tmp_path / "long.yaml"
-    path.write_text(yaml.safe_dump(raw))
+    path = shortened("digits_fa", 150, tmp_path)
     command = [sys.executable, "-m", "spikefa.cli", "run", str(path), "--quiet", "--out"]
     subprocess.run([*command, str(tmp_path / "whole")], check=True, capture_output=True, cwd=ROOT, timeout=300)
     proc = subprocess.Popen([*command, str(tmp_path / "cut")], cwd=ROOT, stdout=subprocess.DEVNULL)
