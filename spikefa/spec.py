@@ -504,14 +504,23 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
 
 
 def _time(f: _Fields, key: str, default: str) -> str:
+    return _quantity(f, key, default, seconds, "time", TIME_UNITS, "'1 ms'")
+
+
+def _rate(f: _Fields, key: str, default: str) -> str:
+    return _quantity(f, key, default, hertz, "rate", RATE_UNITS, "'200 Hz'")
+
+
+def _quantity(f: _Fields, key: str, default: str, parse, kind: str, units: dict, example: str) -> str:
+    """A positive quantity written with a unit, kept as its text (``"1 ms"``, ``"200 Hz"``)."""
     value = f.get(key, str, default)
     try:
-        ok = seconds(value) > 0
+        ok = parse(value) > 0
     except (ValueError, KeyError):
         ok = False
     if not ok:
         f.fail(
-            f.name(key), f"must be a positive time with a unit ({', '.join(TIME_UNITS)}), e.g. '1 ms'; got {value!r}"
+            f.name(key), f"must be a positive {kind} with a unit ({', '.join(units)}), e.g. {example}; got {value!r}"
         )
     return value
 
@@ -589,18 +598,6 @@ def _check_steps(f: _Fields, b: Brian, L: int) -> None:
         where, value = f"{f.name('lif')}.{key}", getattr(lif, key)
         if hertz(value) * dt > 1:
             f.fail(where, f"{value} fires more than once per dt = {b.dt}; lower it or dt")
-
-
-def _rate(f: _Fields, key: str, default: str) -> str:
-    value = f.get(key, str, default)
-    try:
-        ok = hertz(value) > 0
-    except (ValueError, KeyError):
-        ok = False
-    if not ok:
-        units = ", ".join(RATE_UNITS)
-        f.fail(f.name(key), f"must be a positive rate with a unit ({units}), e.g. '200 Hz'; got {value!r}")
-    return value
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:
