@@ -69,7 +69,15 @@ def cmd_list(args) -> int:
 
     print("rules:")
     for name, cls in REGISTRY.items():
-        kind = "transports W" if cls.transports_weights else "learns B" if cls.learns_feedback else "fixed B"
+        kind = (
+            "transports W"
+            if cls.transports_weights
+            else "learns B"
+            if cls.learns_feedback
+            else "no B"
+            if cls.topology == "none"
+            else "fixed B"
+        )
         print(f"  {name:27s} [{kind}, {cls.topology}] {(cls.__doc__ or '').strip().splitlines()[0]}")
     files = sorted(Path(args.dir).glob("*.yaml"))
     print(f"circuits ({args.dir}/):" if files else f"no circuit files in {args.dir}/")
