@@ -21,8 +21,8 @@ def teacher_figure(runner: Runner, file: str, title: str) -> Figure:
         fa_runs = runs if rule == "feedback_alignment" else fa_runs
         mean_sd(top, runs, "test_nse", log=True, color=COLORS[rule], label=LABELS[rule])
     top.set_ylabel("normalised squared error")
-    top.set_title(f"{title} ({len(seeds)} seeds; geometric mean ×÷ s.d.)")
-    top.legend(loc="lower left")
+    top.set_title(f"{title}, {len(seeds)} seeds")
+    top.legend(loc="best")
     hidden = sorted(c for c in fa_runs[0].metrics.columns if c.startswith("angle_dW"))
     for i, column in enumerate(hidden):
         mean_sd(bottom, fa_runs, column, color=COLORS["feedback_alignment"], alpha=1 - 0.35 * i, label=f"W{column[-1]}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from .common import COLORS, LABELS, Runner, figure
+from .common import COLORS, LABELS, Runner, epochs_axis, figure, plain_log
 
 DEEP = "network.sizes=[784, 500, 500, 500, 10]"
 QUICK = ["phases.0.learn.epochs=2", "task.n_train=600", "task.n_test=300"]
@@ -34,6 +34,7 @@ def local_classifiers(runner: Runner) -> Figure:
     for rule, m in others.items():
         curves.plot(m["epoch"], 100 * (1 - m["test_acc"]), color=COLORS[rule], label=f"{LABELS[rule]}: output")
     curves.set_yscale("log")
+    curves.set_ylim(top=20)  # epoch 0 (chance, 90 %) is off the top
     curves.set_xlabel("epoch")
     curves.set_ylabel("test error (%)")
     curves.set_title("MNIST 784-500-500-500-10, seed 1")
@@ -47,5 +48,7 @@ def local_classifiers(runner: Runner) -> Figure:
         bars.text(x, v, f"{v:.2f}", ha="center", va="bottom", fontsize=5.5)
     bars.set_ylim(min(values) - 2, 100)
     bars.set_ylabel("final test accuracy (%)")
-    bars.set_xlabel("local classifiers of hidden layers, network output; FA and BP outputs")
+    bars.set_xlabel("local: classifiers of h1–h3, output | FA, BP: output")
+    epochs_axis(curves)
+    plain_log(curves)
     return fig

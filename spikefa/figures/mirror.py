@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .common import COLORS, Runner, figure
+from .common import COLORS, Runner, figure, plain_log
 
 NEURONS = {"rate": ("brian_digits_weight_mirror", 200, 10), "LIF": ("brian_digits_lif_weight_mirror", 100, 5)}
 SIGMAS = (0.03, 0.1, 0.3, 1.0, 3.0)
@@ -58,4 +58,5 @@ def weight_mirror(runner: Runner) -> Figure:
     kp.set_ylabel("‖W₁ − B₁ᵀ‖")
     kp.set_title(f"Kolen–Pollack, λ = {KP_DECAY}")
     kp.legend()
+    plain_log(kp)
     return fig

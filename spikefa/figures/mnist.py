@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from .common import COLORS, LABELS, Runner, figure, learning_rows
+from .common import COLORS, LABELS, Runner, epochs_axis, figure, learning_rows, plain_log
 
 FILES = {
     "backprop": "mnist_backprop",
@@ -40,4 +40,6 @@ def mnist_rules(runner: Runner) -> Figure:
     angles.set_ylabel("B₁ vs W₁ᵀ (°)")
     angles.set_xlabel("epoch")
     angles.set_ylim(-2, 95)
+    epochs_axis(error, angles)
+    plain_log(error)
     return fig

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from .common import COLORS, Runner, figure, final, learning_rows, mean_sd
+from .common import COLORS, Runner, epochs_axis, figure, final, learning_rows, mean_sd, plain_log
 
 FILE = "cheon_noise_pretrain"
 QUICK = [
@@ -25,7 +25,7 @@ def noise_pretraining(runner: Runner) -> Figure:
     scratch_phases = f"phases=[{{learn: {{epochs: {learn_phases[0].epochs}}}}}]"
     scratch = [runner.run(FILE, [scratch_phases], QUICK_SCRATCH, s) for s in seeds]
     fig, axes = figure(2, height=1.6)
-    align, acc = axes[:, 0]
+    align, err = axes[:, 0]
     mean_sd(
         align,
         pretrained,
@@ -41,19 +41,23 @@ def noise_pretraining(runner: Runner) -> Figure:
     align.set_title(f"FA, MNIST 784-500-10 (mean ± s.d., {len(seeds)} seeds)")
     for runs, label, ls in ((pretrained, "noise-pretrained", "-"), (scratch, "from scratch", "--")):
         for r in runs:
-            r.metrics = learning_rows(r.metrics)
+            r.metrics = learning_rows(r.metrics).assign(test_err=lambda m: 1 - m["test_acc"])
         mean, sd = final(runs, "test_acc", 100)
         mean_sd(
-            acc,
+            err,
             runs,
-            "test_acc",
+            "test_err",
             x="epoch",
             scale=100,
+            log=True,
             color=COLORS["feedback_alignment"],
             ls=ls,
             label=f"{label}: {mean:.2f} ± {sd:.2f} %",
         )
-    acc.set_xlabel("data epoch")
-    acc.set_ylabel("test accuracy (%)")
-    acc.legend(loc="lower right")
+    err.set_ylim(top=20)  # epoch 0 (chance) is off the top
+    err.set_xlabel("data epoch")
+    err.set_ylabel("test error (%)")
+    err.legend(loc="upper right", title="final test accuracy")
+    epochs_axis(align, err)
+    plain_log(err)
     return fig
