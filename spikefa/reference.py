@@ -122,18 +122,26 @@ class ReferenceEngine:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)[1][-1]
 
-    def feedback_angles(self) -> dict[str, float]:
-        """angle_B{l} (degrees) and dist_B{l} (‖B_l − W_lᵀ‖): B_l against W_lᵀ, for every hidden layer
-        whose B_l has W_lᵀ's shape."""
-        out = {}
+    def comparable_feedback(self) -> dict[int, np.ndarray]:
+        """l → B_l for every hidden layer whose feedback has W_lᵀ's shape (layer-by-layer rules)."""
         if self.rule.topology in ("local", "none"):
-            return out
+            return {}
+        out = {}
         for l in range(1, self.L):
             B = self.rule.feedback(l, self.params)
             if B.shape == self.params.W[l].T.shape:
-                out[f"angle_B{l}"] = angle(B, self.params.W[l].T)
-                out[f"dist_B{l}"] = float(np.linalg.norm(B - self.params.W[l].T))
+                out[l] = B
         return out
+
+    def feedback_angles(self) -> dict[str, float]:
+        """angle_B{l}: B_l against W_lᵀ (degrees)."""
+        return {f"angle_B{l}": angle(B, self.params.W[l].T) for l, B in self.comparable_feedback().items()}
+
+    def feedback_distances(self) -> dict[str, float]:
+        """dist_B{l}: ‖B_l − W_lᵀ‖ (Frobenius), what Kolen–Pollack's decay shrinks as (1 − λ)ᵗ."""
+        return {
+            f"dist_B{l}": float(np.linalg.norm(B - self.params.W[l].T)) for l, B in self.comparable_feedback().items()
+        }
 
     def update_angles(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """angle_dW{l}: the rule's update of W_l against backprop's on the same batch (hidden layers)."""

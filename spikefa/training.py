@@ -90,6 +90,7 @@ class Trainer:
             row["test_loss"] = e.loss(out, d.y_test)
             row["test_nse"] = nse(out, d.y_test)
         row.update(e.feedback_angles())
+        row.update(e.feedback_distances())
         row.update(e.update_angles(*self.probe))
         row.update(e.norms())
         p.loss_sum, p.correct, p.seen = 0.0, 0, 0

@@ -40,7 +40,7 @@ def test_bad_input_is_one_line_exit_2_and_keeps_existing_results(spikefa_cli, tm
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("network: {sizes: [64, 10\n")
     cases = [
-        (["digits_fa", "--set", "rule=hebbian"], "rule.name: unknown value 'hebbian'; allowed: backprop"),
+        (["digits_fa", "--set", "rule=hebbian"], "rule.name: unknown value 'hebbian'; allowed: shallow, backprop"),
         (["digits_fa", "--set", "network.sizes=[60, 100, 10]"], "network.sizes: [60, 100, 10] must start with 64"),
         (["digits_fa", "--set", "optimizer.lr=-1"], "optimizer.lr: must be > 0, got -1.0"),
         ([bad_yaml], "bad.yaml: malformed YAML (line"),
