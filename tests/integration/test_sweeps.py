@@ -100,3 +100,13 @@ def test_bad_sweep_input_is_one_line_exit_2_and_starts_nothing(short_digits, tmp
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_sweep_block_in_the_circuit_file_is_the_default_grid(tmp_path):
+    raw = yaml.safe_load(shortened("digits_fa", 2, tmp_path).read_text())
+    raw["sweep"] = {"grid": {"optimizer.momentum": [0.0, 0.9]}, "seeds": 1}
+    path = tmp_path / "with_sweep.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    table = run_sweep(path, {}, 0, tmp_path / "s", workers=1, progress=False)
+    assert table["optimizer.momentum"].tolist() == [0.0, 0.9] and set(table["status"]) == {"complete"}
+    assert main(["run", str(path), "--out", str(tmp_path / "single"), "--quiet"]) == 0  # a run ignores the block
