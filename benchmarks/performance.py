@@ -28,14 +28,16 @@ from spikefa.reference import ReferenceEngine
 BATCH = 128
 
 
-def circuit(hidden: int, dtype: str, rule: str = "feedback_alignment"):
+def circuit(hidden: int, dtype: str, rule: str = "feedback_alignment", noise: str = "gaussian"):
     return circuit_from_dict(
         {
             "name": "speed",
             "dtype": dtype,
             "network": {"sizes": [784, hidden, 10], "hidden": "relu"},
             "task": "mnist",
-            "rule": {"name": rule, "mirror": {"batch_size": BATCH}} if rule == "weight_mirror" else rule,
+            "rule": {"name": rule, "mirror": {"batch_size": BATCH, "noise": noise}}
+            if rule == "weight_mirror"
+            else rule,
             "optimizer": {"lr": 0.01, "momentum": 0.9, "batch_size": BATCH},
         }
     )
@@ -104,20 +106,21 @@ def torch_epoch_seconds(sizes: tuple[int, ...], x: np.ndarray, y: np.ndarray) ->
 
 
 def mirror_cost(x: np.ndarray, y: np.ndarray, dtype: str) -> dict:
-    """Seconds per weight-mirror noise sample, and a mirror step per batch as a share of an FA epoch."""
-    engine = ReferenceEngine(circuit(1000, dtype, "weight_mirror"), np.random.default_rng(0))
-    rng = np.random.default_rng(1)
-    engine.mirror(1, rng)
-    batches = len(range(0, len(x), BATCH))
-    start = time.perf_counter()
-    engine.mirror(batches, rng)
-    mirror = time.perf_counter() - start
+    """Seconds per weight-mirror noise sample, and a mirror step per batch as a share of an FA epoch,
+    for Gaussian and for binary (±σ) noise."""
     learn = epoch_seconds(ReferenceEngine(circuit(1000, dtype), np.random.default_rng(0)), x, y)
-    return {
-        "mirror_us_per_noise_sample": 1e6 * mirror / (batches * BATCH),
-        "mirror_seconds_per_epoch": mirror,
-        "mirror_share_of_epoch": mirror / learn,
-    }
+    batches = len(range(0, len(x), BATCH))
+    out = {}
+    for noise in ("gaussian", "binary"):
+        engine = ReferenceEngine(circuit(1000, dtype, "weight_mirror", noise), np.random.default_rng(0))
+        rng = np.random.default_rng(1)
+        engine.mirror(1, rng)
+        start = time.perf_counter()
+        engine.mirror(batches, rng)
+        mirror = time.perf_counter() - start
+        out[f"mirror_{noise}_us_per_noise_sample"] = 1e6 * mirror / (batches * BATCH)
+        out[f"mirror_{noise}_share_of_epoch"] = mirror / learn
+    return out
 
 
 def scaling(x: np.ndarray, y: np.ndarray, dtype: str, widths=(250, 500, 1000, 2000, 4000)) -> dict:

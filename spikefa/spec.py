@@ -40,6 +40,7 @@ RULES = (
     "local_classifiers",
 )
 NORMALIZE = ("none", "center", "standardize")
+MIRROR_NOISE = ("gaussian", "binary")
 TASKS = ("digits", "mnist", "linear_teacher", "nonlinear_teacher")
 PHASES = ("noise_pretrain", "learn", "mirror")
 TASK_FIELDS = {
@@ -85,6 +86,9 @@ class Mirror:
     """Weight-mirror plasticity of B (Akrout et al. 2019, eq. 7): ΔB = η_B x yᵀ − λ_B B."""
 
     noise_std: float = 1.0
+    # gaussian: N(0, σ²); binary: ±σ with equal chance — the same mean (0) and covariance (σ² I), so the
+    # same E[x yᵀ] = σ² Wᵀ, drawn from random bits at a fraction of the cost
+    noise: str = "gaussian"
     lr: float = 0.05
     decay: float = 0.05
     batch_size: int = 128
@@ -387,6 +391,7 @@ def _rule(f: _Fields) -> Rule:
     m = f.sub("mirror")
     mirror = Mirror(
         noise_std=m.get("noise_std", float, Mirror.noise_std, low=0, low_open=True),
+        noise=m.get("noise", str, Mirror.noise, choices=MIRROR_NOISE),
         lr=m.get("lr", float, Mirror.lr, low=0, low_open=True),
         decay=m.get("decay", float, Mirror.decay, low=0, high=1, high_open=True),
         batch_size=m.get("batch_size", int, Mirror.batch_size, low=1),

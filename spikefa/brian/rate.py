@@ -117,7 +117,6 @@ class RateCircuit(Circuit):
         layers = range(1, self.L)
         self._mirror = {
             "rng": rng,
-            "sigma": m.noise_std,
             "n": steps * m.batch_size,
             "bs": m.batch_size,
             "t": 0,
@@ -147,7 +146,7 @@ class RateCircuit(Circuit):
                     self.engine.rule.mirror_update(self.B[l], s["x"][l], s["y"][l])
         if t < s["n"]:
             for l, x in s["x"].items():
-                x[t % bs] = s["rng"].standard_normal(len(x[0])) * s["sigma"]
+                x[t % bs] = self.engine.rule.noise(s["rng"], (len(x[0]),), x.dtype)
                 self.state(l, "noise")[:] = x[t % bs]
 
     def _tick(self) -> None:

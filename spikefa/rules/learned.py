@@ -41,9 +41,22 @@ class WeightMirror(Rule):
         for _ in range(steps):
             for l in range(1, len(params.B)):
                 B, W = params.B[l], params.W[l]
-                x = rng.standard_normal((m.batch_size, B.shape[0])).astype(B.dtype, copy=False)
-                x *= m.noise_std
+                x = self.noise(rng, (m.batch_size, B.shape[0]), B.dtype)
                 self.mirror_update(B, x, x @ W.T)
+
+    def noise(self, rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """Zero-mean mirror noise of covariance σ² I: N(0, σ²), or ±σ from random bits (``binary``)."""
+        m = self.spec.mirror
+        if m.noise == "binary":
+            n = int(np.prod(shape))
+            bits = np.unpackbits(np.frombuffer(rng.bytes((n + 7) // 8), np.uint8), count=n).reshape(shape)
+            x = bits.astype(dtype)
+            x *= 2 * m.noise_std
+            x -= m.noise_std
+            return x
+        x = rng.standard_normal(shape).astype(dtype, copy=False)
+        x *= m.noise_std
+        return x
 
     def mirror_update(self, B: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         """Eq. 7 with decay on one batch: x (n, n_l) the noise layer l fired, y (n, n_{l+1}) the responses.

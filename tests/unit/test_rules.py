@@ -187,3 +187,13 @@ def test_float32_stays_float32(rng):
     x, y = batch(rng)
     e.train_batch(x.astype(np.float32), y.astype(np.float32), 0.1, rng)
     assert all(w.dtype == np.float32 for w in e.params.W + e.params.B[1:])
+
+
+def test_binary_mirror_noise_has_the_gaussian_moments_and_aligns_as_well():
+    e = engine("weight_mirror", sizes=(20, 30, 15, 10), seed=5, rule={"mirror": {"noise": "binary", "noise_std": 0.5}})
+    x = e.rule.noise(np.random.default_rng(0), (4000, 30), np.dtype("float64"))
+    assert set(np.unique(x)) == {-0.5, 0.5}
+    np.testing.assert_allclose(x.mean(0), 0, atol=0.05)
+    np.testing.assert_allclose(np.cov(x.T), 0.25 * np.eye(30), atol=0.03)
+    e.mirror(300, np.random.default_rng(1))
+    assert all(a < 5.0 for a in e.feedback_angles().values())
