@@ -145,11 +145,11 @@ class ReferenceEngine:
 
     def update_angles(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """angle_dW{l}: the rule's update of W_l against backprop's on the same batch (hidden layers)."""
+        if self.rule.topology == "none":  # hidden layers never learn
+            return {}
         A, H = self.forward(x)
         ours, _ = self.gradients(H, self.deltas(A, H, y))
         bp, _ = self.gradients(H, self.deltas(A, H, y, self.backprop))
-        if self.rule.topology == "none":  # hidden layers never learn
-            return {}
         return {f"angle_dW{l}": angle(ours[l], bp[l]) for l in range(self.L - 1)}
 
     def local_accuracies(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

@@ -479,7 +479,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     rec = top.sub("record")
     record = Record(every=rec.get("every", int, 0, low=0), checkpoint_every=rec.get("checkpoint_every", int, 1, low=1))
     rec.done()
-    brian = _brian(top.sub("brian"), engine, rule.name, network)
+    brian = _brian(top.sub("brian"), engine, network)
     if any(layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
             f"{source}: brian.monitor.layers: {list(brian.monitor.layers)} names a layer the network "
@@ -543,7 +543,7 @@ def _monitor(f: _Fields) -> Monitor:
     return m
 
 
-def _brian(f: _Fields, engine: str, rule: str, network: Network) -> Brian:
+def _brian(f: _Fields, engine: str, network: Network) -> Brian:
     if engine != "brian2" and f.raw:
         f.fail("brian", "only for engine: brian2")
     neurons = f.get("neurons", str, "rate", choices=NEURONS)
@@ -557,12 +557,13 @@ def _brian(f: _Fields, engine: str, rule: str, network: Network) -> Brian:
         f.fail(f.name("neurons"), f"lif needs network.hidden: relu (a LIF neuron's rate is rectified), got {got!r}")
     dt = _time(f, "dt", Brian.dt if rate else "0.5 ms")
     L = len(network.sizes) - 1
+    one_step_per_layer = f"{L * seconds(dt) * 1e3:g} ms"
     b = Brian(
         neurons=neurons,
         tau=_time(f, "tau", Brian.tau) if rate else Brian.tau,
         dt=dt,
-        forward_time=_time(f, "forward_time", f"{L * seconds(dt) * 1e3:g} ms" if rate else "40 ms"),
-        error_time=_time(f, "error_time", f"{L * seconds(dt) * 1e3:g} ms" if rate else "20 ms"),
+        forward_time=_time(f, "forward_time", one_step_per_layer if rate else "40 ms"),
+        error_time=_time(f, "error_time", one_step_per_layer if rate else "20 ms"),
         target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
         monitor=_monitor(f.sub("monitor")),
         lif=Lif() if rate else _lif(f.sub("lif")),

@@ -88,6 +88,10 @@ class Circuit:
         feedback = [syn for syn in self.feedback if syn is not None]
         return [*self.groups, *self.classifiers.values(), *self.forward, *self.readouts.values(), *feedback]
 
+    def driven(self) -> list[NeuronGroup]:
+        """Every population the input drives: hidden, output and any local classifiers."""
+        return [*self.groups[1:], *self.classifiers.values()]
+
     def teachable(self) -> list[NeuronGroup]:
         """The populations that compare their drive with the teacher: the output layer and any local
         classifiers."""
@@ -98,8 +102,8 @@ class Circuit:
         drive (the state variable ``drive``, divided by ``fill``)."""
         e = self.engine
         for group in self.teachable():
-            a = group.variables[drive].get_value()[None, :] / fill
-            group.variables["delta"].get_value()[:] = e.output_delta(a, e.f_out(a), y[None, :])[0]
+            a = live(group, drive)[None, :] / fill
+            live(group, "delta")[:] = e.output_delta(a, e.f_out(a), y[None, :])[0]
 
     def transport(self) -> None:
         """Copy into each feedback group whatever the rule's feedback matrix is when it is not the group's
@@ -110,8 +114,8 @@ class Circuit:
                 self.B[l][...] = fb
 
     def state(self, l: int, name: str) -> np.ndarray:
-        """Layer l's state variable ``name`` as a live array (Brian2's indexing costs ~1 ms per read)."""
-        return self.groups[l].variables[name].get_value()
+        """Layer l's state variable ``name`` as a live array."""
+        return live(self.groups[l], name)
 
     @staticmethod
     def for_engine(engine: ReferenceEngine, target: str | None = None) -> Circuit:
@@ -121,3 +125,9 @@ class Circuit:
         from .rate import RateCircuit
 
         return (LifCircuit if engine.circuit.brian.neurons == "lif" else RateCircuit)(engine, target)
+
+
+def live(group: NeuronGroup, name: str) -> np.ndarray:
+    """A population's state variable as Brian2's own array, read and written in place (Brian2's
+    indexing machinery costs ~1 ms per access)."""
+    return group.variables[name].get_value()

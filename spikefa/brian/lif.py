@@ -41,7 +41,7 @@ from brian2 import seed as brian_seed
 from .. import spec
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
-from .circuit import Circuit
+from .circuit import Circuit, live
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
 from .populations import lif_input_population, lif_population
 
@@ -159,10 +159,10 @@ class LifCircuit(Circuit):
     def _rest(self) -> None:
         """Every population back to rest, traces and errors to zero."""
         self.state(0, "r")[:] = 0.0
-        for group in self.groups[1:] + list(self.classifiers.values()):
-            group.variables["u"].get_value()[:] = group.variables["b"].get_value()
+        for group in self.driven():
+            live(group, "u")[:] = live(group, "b")
             for name in ("v", "r", "ubar", "err", "delta", "count"):
-                group.variables[name].get_value()[:] = 0.0
+                live(group, name)[:] = 0.0
 
     def _finish(self) -> None:
         """Read the traces and errors of the example just presented, and learn from them."""

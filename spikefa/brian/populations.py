@@ -93,7 +93,7 @@ def lif_population(n: int, dt: Quantity, namespace: dict, name: str, output: boo
     if mirror:
         eqs += "mirroring : 1 (shared)\nnoise_rate : Hz (shared)\n"  # a variable: no recompiling per rate
         fire = "(mirroring == 0 and v > v_threshold) or (mirroring == 1 and rand() < noise_rate * dt)"
-    group = NeuronGroup(
+    return NeuronGroup(
         n,
         eqs,
         threshold=fire,
@@ -108,4 +108,3 @@ def lif_population(n: int, dt: Quantity, namespace: dict, name: str, output: boo
         dt=dt,
         name=name,
     )
-    return group

@@ -23,7 +23,7 @@ from brian2 import Network, NetworkOperation, NeuronGroup, StateMonitor, second
 
 from ..reference import ReferenceEngine
 from ..spec import seconds
-from .circuit import Circuit
+from .circuit import Circuit, live
 from .pathways import feedback_pathway, forward_pathway
 from .populations import hidden_population, input_population, output_population
 
@@ -162,9 +162,9 @@ class RateCircuit(Circuit):
                 self._finish()
             self.state(0, "r")[:] = self._x[k]
             for group in self.teachable():
-                group.variables["delta"].get_value()[:] = 0.0
-            for group in self.groups[1:] + list(self.classifiers.values()):  # each example starts from rest
-                group.variables["v"].get_value()[:] = 0.0
+                live(group, "delta")[:] = 0.0
+            for group in self.driven():  # each example starts from rest
+                live(group, "v")[:] = 0.0
         elif phase == self.forward_steps:
             self.teach(self._y[k], "v")
 

@@ -17,7 +17,6 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from .. import spec  # noqa: E402
-from ..plots import RULE_COLORS  # noqa: E402
 from ..runs import Run, load_run  # noqa: E402
 from ..training import run_circuit  # noqa: E402
 
@@ -45,7 +44,6 @@ LABELS = {
     "kolen_pollack": "KP",
     "local_classifiers": "local",
 }
-COLORS = RULE_COLORS
 
 
 class Runner:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from .common import COLORS, LABELS, Runner, figure, mean_sd
+from ..plots import RULE_COLORS
+from .common import LABELS, Runner, figure, mean_sd
 
 RULES = ("shallow", "backprop", "feedback_alignment")
 
@@ -19,13 +20,15 @@ def teacher_figure(runner: Runner, file: str, title: str) -> Figure:
     for rule in RULES:
         runs = [runner.run(file, [f"rule={rule}"], quick, seed) for seed in seeds]
         fa_runs = runs if rule == "feedback_alignment" else fa_runs
-        mean_sd(top, runs, "test_nse", log=True, color=COLORS[rule], label=LABELS[rule])
+        mean_sd(top, runs, "test_nse", log=True, color=RULE_COLORS[rule], label=LABELS[rule])
     top.set_ylabel("normalised squared error")
     top.set_title(f"{title}, {len(seeds)} seeds")
     top.legend(loc="best")
     hidden = sorted(c for c in fa_runs[0].metrics.columns if c.startswith("angle_dW"))
     for i, column in enumerate(hidden):
-        mean_sd(bottom, fa_runs, column, color=COLORS["feedback_alignment"], alpha=1 - 0.35 * i, label=f"W{column[-1]}")
+        mean_sd(
+            bottom, fa_runs, column, color=RULE_COLORS["feedback_alignment"], alpha=1 - 0.35 * i, label=f"W{column[-1]}"
+        )
     bottom.axhline(90, color="0.6", ls=":", lw=0.8)
     bottom.set_ylim(0, 100)
     bottom.set_ylabel("FA vs BP update (°)")

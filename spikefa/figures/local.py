@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from .common import COLORS, LABELS, Runner, epochs_axis, figure, plain_log
+from ..plots import RULE_COLORS
+from .common import LABELS, Runner, epochs_axis, figure, plain_log
 
 DEEP = "network.sizes=[784, 500, 500, 500, 10]"
 QUICK = ["phases.0.learn.epochs=2", "task.n_train=600", "task.n_test=300"]
@@ -19,7 +20,7 @@ def local_classifiers(runner: Runner) -> Figure:
     }
     fig, axes = figure(2, height=1.6)
     curves, bars = axes[:, 0]
-    color = COLORS["local_classifiers"]
+    color = RULE_COLORS["local_classifiers"]
     layers = sorted(c for c in local.columns if c.startswith("local_acc"))
     for i, column in enumerate(layers):
         curves.plot(
@@ -32,7 +33,7 @@ def local_classifiers(runner: Runner) -> Figure:
         )
     curves.plot(local["epoch"], 100 * (1 - local["test_acc"]), color=color, label="local: output")
     for rule, m in others.items():
-        curves.plot(m["epoch"], 100 * (1 - m["test_acc"]), color=COLORS[rule], label=f"{LABELS[rule]}: output")
+        curves.plot(m["epoch"], 100 * (1 - m["test_acc"]), color=RULE_COLORS[rule], label=f"{LABELS[rule]}: output")
     curves.set_yscale("log")
     curves.set_ylim(top=20)  # epoch 0 (chance, 90 %) is off the top
     curves.set_xlabel("epoch")
@@ -42,7 +43,7 @@ def local_classifiers(runner: Runner) -> Figure:
     names = [f"h{c[-1]}" for c in layers] + ["out", "FA", "BP"]
     values = [100 * local[c].iloc[-1] for c in layers] + [100 * local["test_acc"].iloc[-1]]
     values += [100 * m["test_acc"].iloc[-1] for m in others.values()]
-    colors = [color] * (len(layers) + 1) + [COLORS["feedback_alignment"], COLORS["backprop"]]
+    colors = [color] * (len(layers) + 1) + [RULE_COLORS["feedback_alignment"], RULE_COLORS["backprop"]]
     bars.bar(names, values, color=colors, alpha=0.85)
     for x, v in enumerate(values):
         bars.text(x, v, f"{v:.2f}", ha="center", va="bottom", fontsize=5.5)

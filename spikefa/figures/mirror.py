@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .common import COLORS, Runner, figure, plain_log
+from ..plots import RULE_COLORS
+from .common import Runner, figure, plain_log
 
 NEURONS = {"rate": ("brian_digits_weight_mirror", 200, 10), "LIF": ("brian_digits_lif_weight_mirror", 100, 5)}
 SIGMAS = (0.03, 0.1, 0.3, 1.0, 3.0)
@@ -33,7 +34,7 @@ def weight_mirror(runner: Runner) -> Figure:
     (duration, kp), (sigma, rate) = axes
     for (label, (file, steps, every)), ls in zip(NEURONS.items(), ("-", "--")):
         x, angle = mirror_angles(runner, file, steps, every)
-        duration.plot(x, angle, color=COLORS["weight_mirror"], ls=ls, label=label)
+        duration.plot(x, angle, color=RULE_COLORS["weight_mirror"], ls=ls, label=label)
     duration.set_xlabel("mirror steps (128 samples)")
     duration.set_ylabel("B₁ vs W₁ᵀ (°)")
     duration.set_title("mirror phase, digits 64-100-10")
@@ -44,7 +45,7 @@ def weight_mirror(runner: Runner) -> Figure:
     ):
         file, steps, _ = NEURONS[neurons]
         ends = [mirror_angles(runner, file, steps, None, [key.format(v)]) for v in values]
-        ax.plot(values, [angle[-1] for _, angle in ends], ls, color=COLORS["weight_mirror"], ms=3)
+        ax.plot(values, [angle[-1] for _, angle in ends], ls, color=RULE_COLORS["weight_mirror"], ms=3)
         ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel(f"angle after {ends[0][0][-1]} steps (°)")
@@ -52,7 +53,7 @@ def weight_mirror(runner: Runner) -> Figure:
         ax.set_ylim(0, 95)
     overrides = [f"optimizer.weight_decay={KP_DECAY}", "phases.0.learn.epochs=10", "record.every=24"]
     m = runner.run("digits_kolen_pollack", overrides, ["phases.0.learn.epochs=1", "record.every=6"]).metrics
-    kp.semilogy(m["step"], m["dist_B1"], color=COLORS["kolen_pollack"], label="measured")
+    kp.semilogy(m["step"], m["dist_B1"], color=RULE_COLORS["kolen_pollack"], label="measured")
     kp.semilogy(m["step"], m["dist_B1"].iloc[0] * (1 - KP_DECAY) ** m["step"], "k:", label="(1 − λ)ᵗ")
     kp.set_xlabel("learning steps")
     kp.set_ylabel("‖W₁ − B₁ᵀ‖")

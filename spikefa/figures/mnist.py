@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from .common import COLORS, LABELS, Runner, epochs_axis, figure, learning_rows, plain_log
+from ..plots import RULE_COLORS
+from .common import LABELS, Runner, epochs_axis, figure, learning_rows, plain_log
 
 FILES = {
     "backprop": "mnist_backprop",
@@ -25,7 +26,7 @@ def mnist_rules(runner: Runner) -> Figure:
     for rule, file in FILES.items():
         m = learning_rows(runner.run(file, quick=QUICK).metrics)
         style = {
-            "color": COLORS[rule],
+            "color": RULE_COLORS[rule],
             "label": LABELS[rule],
             "ls": "--" if rule == "direct_feedback_alignment" else "-",
         }

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from .common import COLORS, Runner, epochs_axis, figure, final, learning_rows, mean_sd, plain_log
+from ..plots import RULE_COLORS
+from .common import Runner, epochs_axis, figure, final, learning_rows, mean_sd, plain_log
 
 FILE = "cheon_noise_pretrain"
 QUICK = [
@@ -32,7 +33,7 @@ def noise_pretraining(runner: Runner) -> Figure:
         "angle_B1",
         x="epoch",
         rows=lambda m: m["kind"] == "noise_pretrain",
-        color=COLORS["feedback_alignment"],
+        color=RULE_COLORS["feedback_alignment"],
         marker="o",
         ms=2,
     )
@@ -50,7 +51,7 @@ def noise_pretraining(runner: Runner) -> Figure:
             x="epoch",
             scale=100,
             log=True,
-            color=COLORS["feedback_alignment"],
+            color=RULE_COLORS["feedback_alignment"],
             ls=ls,
             label=f"{label}: {mean:.2f} ± {sd:.2f} %",
         )
