@@ -2,7 +2,8 @@
 
 The gradient-like term (an outer product summed over a batch, ``δᵀx`` or ``xᵀy``) comes from BLAS in
 the reference engine; these kernels fuse the rest of the update (momentum, decay, learning rate,
-sign copies) into one pass over the weights, threaded over rows, with no temporary arrays.
+sign copies) into one pass over the weights, threaded over rows, with no temporary arrays. For one
+example (every Brian2 circuit learns after each example) the outer product itself is fused too.
 """
 
 from __future__ import annotations
@@ -10,36 +11,72 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+Gradient = np.ndarray | tuple[np.ndarray, np.ndarray]
+"""A weight gradient: a matrix (a batch's δᵀx from BLAS), or for one example the pair (d, h) that
+stands for the outer product d hᵀ, which the kernel applies without ever forming it."""
 
-@numba.njit(parallel=True, cache=True, fastmath=False)
+
+def sgd_update(w: np.ndarray, g: Gradient, v: np.ndarray, lr: float, momentum: float, decay: float) -> None:
+    """Momentum SGD with decoupled decay, in place: v ← μ v + g;  w ← (1 − λ) w − η v.
+
+    Walks w in its memory order: a transposed view (a Brian2 synapse array, presynaptic-major) is
+    updated through its transpose, so the kernel reads and writes contiguous memory. ``v`` must share
+    w's memory order to be fast (any order is correct). With μ = 0, v is neither read nor written."""
+    if w.T.flags.c_contiguous and not w.flags.c_contiguous:
+        w, v, g = w.T, v.T, transposed(g)
+    lr, momentum, decay = as_float(lr, w), as_float(momentum, w), as_float(decay, w)
+    if isinstance(g, tuple):
+        sgd_step_outer(w, g[0], g[1], v, lr, momentum, decay)
+    else:
+        sgd_step(w, g, v, lr, momentum, decay)
+
+
+def transposed(g: Gradient) -> Gradient:
+    """gᵀ, for either form of a gradient."""
+    return (g[1], g[0]) if isinstance(g, tuple) else g.T
+
+
+@numba.njit(parallel=True, cache=True)
 def sgd_step(w, g, v, lr, momentum, decay):
-    """v ← μ v + g;  w ← (1 − λ) w − η v.  All arrays 2-D of one shape; ``g`` may be any view."""
+    """:func:`sgd_update` with a gradient matrix ``g`` (any strides)."""
     rows, cols = w.shape
-    keep = 1.0 - decay
+    keep = 1 - decay
     for r in numba.prange(rows):
-        for c in range(cols):
-            vel = momentum * v[r, c] + g[r, c]
-            v[r, c] = vel
-            w[r, c] = keep * w[r, c] - lr * vel
+        if momentum == 0:
+            for c in range(cols):
+                w[r, c] = keep * w[r, c] - lr * g[r, c]
+        else:
+            for c in range(cols):
+                vel = momentum * v[r, c] + g[r, c]
+                v[r, c] = vel
+                w[r, c] = keep * w[r, c] - lr * vel
 
 
-@numba.njit(parallel=True, cache=True)
-def sgd_step_transposed(b, g, v, lr, momentum, decay):
-    """:func:`sgd_step` on ``b`` with the transposed gradient ``gᵀ`` (Kolen–Pollack's B, eq. 17)."""
-    rows, cols = b.shape
-    keep = 1.0 - decay
-    for r in numba.prange(rows):
-        for c in range(cols):
-            vel = momentum * v[r, c] + g[c, r]
-            v[r, c] = vel
-            b[r, c] = keep * b[r, c] - lr * vel
+@numba.njit(cache=True)
+def sgd_step_outer(w, d, h, v, lr, momentum, decay):
+    """:func:`sgd_update` with the gradient of one example, g = d hᵀ, formed element by element.
+    On one thread: waking a sleeping worker costs ~60 µs (OMP_WAIT_POLICY=PASSIVE, see
+    ``spikefa/__init__.py``), more than a one-example update of a 784 × 500 matrix takes alone."""
+    rows, cols = w.shape
+    keep = 1 - decay
+    for r in range(rows):
+        a = d[r]
+        if momentum == 0:
+            step = lr * a
+            for c in range(cols):
+                w[r, c] = keep * w[r, c] - step * h[c]
+        else:
+            for c in range(cols):
+                vel = momentum * v[r, c] + a * h[c]
+                v[r, c] = vel
+                w[r, c] = keep * w[r, c] - lr * vel
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def sgd_step_vector(b, g, v, lr, momentum, decay):
-    """:func:`sgd_step` for a bias vector."""
+    """:func:`sgd_update` for a bias vector (on one thread: too little work to wake another)."""
     keep = 1.0 - decay
-    for k in numba.prange(b.shape[0]):
+    for k in range(b.shape[0]):
         vel = momentum * v[k] + g[k]
         v[k] = vel
         b[k] = keep * b[k] - lr * vel

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import spec
 from .activations import DERIVATIVE, FORWARD
-from .kernels import sgd_step, sgd_step_vector
+from .kernels import Gradient, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
 from .rules import Params, Rule, make_rule
 from .rules.base import draw
@@ -101,17 +101,21 @@ class ReferenceEngine:
     def learn(self, H: list, deltas: list, lr: float, rng: np.random.Generator) -> None:
         """One step from given activities and errors, whichever engine computed them: W (and b) by
         momentum SGD, then the rule's own hook (KP's B update, SS's sign copy)."""
-        gW, gb = self.gradients(H, deltas)
+        if len(H[0]) == 1:  # one example: each gradient as the factors of its outer product
+            gW: list[Gradient] = [(deltas[l + 1][0], H[l][0]) for l in range(self.L)]
+            gb = [deltas[l + 1][0] for l in range(self.L)]
+        else:
+            gW, gb = self.gradients(H, deltas)
         decay = self.circuit.optimizer.weight_decay * lr / self.circuit.optimizer.lr
         self.apply(gW, gb, lr, decay)
         self.rule.after_step(self.params, gW, lr, decay, rng)
 
-    def apply(self, gW: list, gb: list, lr: float, decay: float) -> None:
+    def apply(self, gW: list[Gradient], gb: list, lr: float, decay: float) -> None:
         """Momentum SGD with decoupled weight decay on every W (not on biases)."""
         o, p = self.circuit.optimizer, self.params
         cast = p.W[0].dtype.type
         for l in range(self.L):
-            sgd_step(p.W[l], gW[l], p.vW[l], cast(lr), cast(o.momentum), cast(decay))
+            sgd_update(p.W[l], gW[l], p.vW[l], lr, o.momentum, decay)
             sgd_step_vector(p.b[l], gb[l], p.vb[l], cast(lr), cast(o.momentum), cast(0.0))
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:

@@ -176,7 +176,8 @@ class Brian:
     tau: str = "1 ms"  # rate neurons
     dt: str = "1 ms"  # lif: default 0.5 ms
     # Per example: the input is on for forward_time, then the output error is set and errors flow back
-    # for error_time, then W and B change. Defaults: rate, L steps each (exact at dt = tau); lif, 40 + 20 ms.
+    # for error_time, then W and B change. Defaults: rate, L and L − 1 steps (the fewest that are exact
+    # at dt = tau: a step per layer crossed); lif, 40 + 20 ms.
     forward_time: str = ""
     error_time: str = ""
     target: str = "cython"
@@ -557,13 +558,13 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         f.fail(f.name("neurons"), f"lif needs network.hidden: relu (a LIF neuron's rate is rectified), got {got!r}")
     dt = _time(f, "dt", Brian.dt if rate else "0.5 ms")
     L = len(network.sizes) - 1
-    one_step_per_layer = f"{L * seconds(dt) * 1e3:g} ms"
+    step_ms = seconds(dt) * 1e3
     b = Brian(
         neurons=neurons,
         tau=_time(f, "tau", Brian.tau) if rate else Brian.tau,
         dt=dt,
-        forward_time=_time(f, "forward_time", one_step_per_layer if rate else "40 ms"),
-        error_time=_time(f, "error_time", one_step_per_layer if rate else "20 ms"),
+        forward_time=_time(f, "forward_time", f"{L * step_ms:g} ms" if rate else "40 ms"),
+        error_time=_time(f, "error_time", f"{max(L - 1, 1) * step_ms:g} ms" if rate else "20 ms"),
         target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
         monitor=_monitor(f.sub("monitor")),
         lif=Lif() if rate else _lif(f.sub("lif")),

@@ -57,7 +57,7 @@ class Circuit:
         for l, syn in enumerate(self.forward):
             view = matrix_view(syn)
             view[...] = p.W[l]
-            p.W[l] = view
+            p.W[l], p.vW[l] = view, same_order(p.vW[l], view)
             bias = self.groups[l + 1].variables["b"].get_value()
             bias[...] = p.b[l]
             p.b[l] = bias
@@ -66,6 +66,8 @@ class Circuit:
             if p.B[l] is not None:
                 self.B[l][...] = p.B[l]
                 p.B[l] = self.B[l]
+                if p.vB[l] is not None:
+                    p.vB[l] = same_order(p.vB[l], self.B[l])
         self.transport()
 
     # --- what a subclass provides ---------------------------------------------------------------
@@ -131,3 +133,11 @@ def live(group: NeuronGroup, name: str) -> np.ndarray:
     """A population's state variable as Brian2's own array, read and written in place (Brian2's
     indexing machinery costs ~1 ms per access)."""
     return group.variables[name].get_value()
+
+
+def same_order(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A copy of a laid out in memory like ``like`` (an optimiser buffer beside a synapse array, so the
+    kernels walk both contiguously)."""
+    out = np.empty_like(like)
+    out[...] = a
+    return out

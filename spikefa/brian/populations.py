@@ -3,6 +3,7 @@ a separate error (apical) compartment ``err`` fed only by the feedback pathway:
 
     tau dv/dt = −v + I_ff + b          r = f(v)          delta = err · f'(v)
 
+(r is set from v after every step and whenever the circuit moves v.)
 The output population's ``delta`` is set from the teacher signal; the input population only holds
 rates ``r``. With dt = tau (Euler), v reaches its steady state W r + b in one step, which is what
 makes a rate circuit comparable, number for number, with the reference engine.
@@ -35,12 +36,18 @@ def hidden_population(
     n: int, activation: str, tau: Quantity, dt: Quantity, name: str, mirror: bool = False
 ) -> NeuronGroup:
     """A hidden layer: soma driven by W, error compartment ``err`` driven by B, local error ``delta``.
-    With ``mirror``, the population can be switched (shared ``mirroring = 1``) to fire the noise
-    rates ``noise`` instead of f(v): the weight mirror's mirror mode."""
+    With ``mirror``, the population can be switched (shared ``mirroring = 1``) to keep whatever rates
+    the circuit writes into ``r`` (noise) instead of f(v): the weight mirror's mirror mode."""
     f, fprime = RATE[activation]
-    rate = f"(1 - mirroring) * {f} + mirroring * noise : 1\nnoise : 1\nmirroring : 1 (shared)" if mirror else f"{f} : 1"
-    eqs = SOMA + f"r = {rate}\nerr : 1\ndelta = err * ({fprime}) : 1\n"
-    return NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, dt=dt, name=name)
+    eqs = SOMA + f"r : 1\nerr : 1\ndelta = err * ({fprime}) : 1\n"
+    rate = f"(1 - mirroring) * {f} + mirroring * r" if mirror else f
+    if mirror:
+        eqs += "mirroring : 1 (shared)\n"
+    group = NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, dt=dt, name=name)
+    # r is stored, set right after every state update: the forward pathway reads it once per synapse,
+    # and a subexpression would evaluate f there, n_post times per neuron.
+    group.run_regularly(f"r = {rate}", when="groups", order=1, name=f"{name}_rate")
+    return group
 
 
 def output_population(n: int, activation: str, tau: Quantity, dt: Quantity, name: str) -> NeuronGroup:

@@ -147,7 +147,7 @@ class RateCircuit(Circuit):
         if t < s["n"]:
             for l, x in s["x"].items():
                 x[t % bs] = self.engine.rule.noise(s["rng"], (len(x[0]),), x.dtype)
-                self.state(l, "noise")[:] = x[t % bs]
+                self.state(l, "r")[:] = x[t % bs]
 
     def _tick(self) -> None:
         if self._mirror is not None:
@@ -165,6 +165,8 @@ class RateCircuit(Circuit):
                 live(group, "delta")[:] = 0.0
             for group in self.driven():  # each example starts from rest
                 live(group, "v")[:] = 0.0
+            for l in range(1, self.L):  # and a hidden rate follows its v (see populations.py)
+                self.state(l, "r")[:] = self.engine.f(self.state(l, "v"))
         elif phase == self.forward_steps:
             self.teach(self._y[k], "v")
 

@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import spec
+from ..kernels import Gradient
 
 
 @dataclass
@@ -96,9 +97,7 @@ class Rule:
         """The matrix that carries the error into hidden layer l."""
         return params.B[l]
 
-    def after_step(
-        self, params: Params, gW: list[np.ndarray], lr: float, decay: float, rng: np.random.Generator
-    ) -> None:
+    def after_step(self, params: Params, gW: list[Gradient], lr: float, decay: float, rng: np.random.Generator) -> None:
         """Called after every W update, with the gradients, learning rate and decay that drove it.
         (The weight mirror's interleaved mirror steps are the trainer's: they run on the engine's own
         activity, simulated or not.)"""

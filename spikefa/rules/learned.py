@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import as_float, hebbian_step, sgd_step_transposed
+from ..kernels import as_float, hebbian_step, sgd_update, transposed
 from .base import Params, Rule
 
 
@@ -21,7 +21,7 @@ class KolenPollack(Rule):
         o = self.optimizer
         for l in range(1, len(params.B)):
             B = params.B[l]
-            sgd_step_transposed(B, gW[l], params.vB[l], as_float(lr, B), as_float(o.momentum, B), as_float(decay, B))
+            sgd_update(B, transposed(gW[l]), params.vB[l], lr, o.momentum, decay)
 
 
 class WeightMirror(Rule):

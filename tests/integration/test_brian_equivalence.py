@@ -126,7 +126,7 @@ def test_monitors_record_the_settled_states_the_reference_computes():
     reference, circuit = pair("feedback_alignment")
     x, y = np.random.default_rng(6).standard_normal((2, 6)), np.eye(3)[[2, 0]]
     rec = circuit.record(x, y, (0, 1, 3), ("r", "err", "delta"))
-    steps = 2 * 3
+    steps = 3 + 2  # L forward steps, L − 1 error steps
     assert set(rec) == {"t", "layer0_r", "layer1_r", "layer1_err", "layer1_delta", "layer3_r", "layer3_delta"}
     assert rec["layer1_r"].shape == (5, 2 * steps) and len(rec["t"]) == 2 * steps
     for k in range(2):
@@ -148,7 +148,7 @@ def test_rate_circuit_with_dt_below_tau_relaxes_to_the_reference():
     twin = ReferenceEngine(circuit, np.random.default_rng(99))
     twin.params = copy.deepcopy(reference.params)
     brian = RateCircuit(twin)
-    assert brian.forward_steps == 300 and brian.error_steps == 3  # error_time: L steps by default
+    assert brian.forward_steps == 300 and brian.error_steps == 2  # error_time: L − 1 steps by default
     x, y = np.random.default_rng(1).standard_normal((2, 6)), np.eye(3)[[0, 2]]
     seen = brian.present(x, y, 0.1, np.random.default_rng(0))
     for k in range(2):

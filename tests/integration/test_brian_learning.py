@@ -48,6 +48,7 @@ def test_run_folder_holds_requested_monitors(tmp_path):
         FILE, ["phases.0.learn.epochs=1", "brian.monitor={layers: [1, 2], variables: [r, err], examples: 4}"]
     )
     run = load_run(run_circuit(c, tmp_path / "m", progress=False).path)
-    assert run.monitors["layer1_r"].shape == (100, 4 * 4) and run.monitors["layer1_err"].shape == (100, 16)
-    assert run.monitors["layer2_r"].shape == (10, 16) and "layer2_err" not in run.monitors  # output: no err
+    steps = 4 * (2 + 1)  # 4 examples of L forward and L − 1 error steps
+    assert run.monitors["layer1_r"].shape == (100, steps) and run.monitors["layer1_err"].shape == (100, steps)
+    assert run.monitors["layer2_r"].shape == (10, steps) and "layer2_err" not in run.monitors  # output: no err
     assert np.all(np.abs(run.monitors["layer1_r"]) <= 1) and np.ptp(run.monitors["layer1_r"]) > 0.1  # tanh rates
