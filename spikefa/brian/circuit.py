@@ -9,7 +9,7 @@ presented (:class:`~spikefa.brian.rate.RateCircuit`, :class:`~spikefa.brian.lif.
 from __future__ import annotations
 
 import numpy as np
-from brian2 import NeuronGroup, Synapses, prefs, second
+from brian2 import Clock, NeuronGroup, Synapses, prefs, second
 
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
@@ -28,6 +28,9 @@ class Circuit:
             raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(BRIAN_TARGETS)}")
         prefs.codegen.target = target
         self.engine, self.L, self.dt = engine, engine.L, seconds(b.dt) * second
+        # One clock for every object: Brian2 runs a network on a single clock several times faster
+        # than one whose objects each have a clock of their own (even with equal dt).
+        self.clock = Clock(self.dt)
         # schedule of one example, in steps: forward pathway on its own, then errors flowing back too
         self.forward_steps = round(seconds(b.forward_time) / seconds(b.dt))
         self.error_steps = round(seconds(b.error_time) / seconds(b.dt))
@@ -93,6 +96,13 @@ class Circuit:
     def driven(self) -> list[NeuronGroup]:
         """Every population the input drives: hidden, output and any local classifiers."""
         return [*self.groups[1:], *self.classifiers.values()]
+
+    def error_sources(self) -> set[int]:
+        """The layers whose error a feedback pathway carries (local classifiers are sources too)."""
+        L = self.L
+        return {"layerwise": set(range(2, L + 1)), "direct": {L} if L > 1 else set()}.get(
+            self.engine.rule.topology, set()
+        )
 
     def teachable(self) -> list[NeuronGroup]:
         """The populations that compare their drive with the teacher: the output layer and any local

@@ -66,33 +66,33 @@ class LifCircuit(Circuit):
         for group in self.groups[1:]:
             if "noise_rate" in group.variables:
                 group.noise_rate = h(lif.noise_rate) * Hz
-        dt = self.dt
         self.period = math.gcd(self.forward_steps, self.error_steps)  # steps between schedule ticks
         self.ticks = {"forward_time": self.forward_steps // self.period, "error_time": self.error_steps // self.period}
-        window = round(s(lif.mirror_window) / float(dt))
-        self._present_op = NetworkOperation(self._tick, dt=self.period * dt, when="start")
-        self._mirror_op = NetworkOperation(self._tick_mirror, dt=window * dt, when="start")
-        self._mirror_op.active = False
-        self.network = Network(*self.objects(), self._present_op, self._mirror_op)
+        self.window = round(s(lif.mirror_window) / float(self.dt))  # steps per mirror sample
+        # One operation on the populations' own clock (a network with one clock runs its loop several
+        # times faster than one with several); it acts every `period` steps, or every mirror window.
+        self._step, self._mirror = 0, None
+        self.network = Network(*self.objects(), NetworkOperation(self._every_step, clock=self.clock, when="start"))
 
     def populations(self) -> list[NeuronGroup]:
-        sizes, ns, dt = self.engine.sizes, self.namespace, self.dt
+        sizes, ns, clock = self.engine.sizes, self.namespace, self.clock
         mirrors = self.engine.rule.name == "weight_mirror"
-        return [lif_input_population(sizes[0], dt, ns, "layer0")] + [
-            lif_population(n, dt, ns, f"layer{l}", output=l == self.L, mirror=mirrors and l < self.L)
+        sources = self.error_sources()
+        return [lif_input_population(sizes[0], clock, ns, "layer0")] + [
+            lif_population(n, clock, ns, f"layer{l}", l == self.L, mirrors and l < self.L, errors=l in sources)
             for l, n in enumerate(sizes[1:], 1)
         ]
 
     def classifier_population(self, l: int) -> NeuronGroup:
         return lif_population(
-            self.engine.sizes[-1], self.dt, self.namespace, f"classifier{l}", output=True, mirror=False
+            self.engine.sizes[-1], self.clock, self.namespace, f"classifier{l}", output=True, mirror=False
         )
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
-        return spiking_forward_pathway(pre, post, self.dt, self.namespace, name)
+        return spiking_forward_pathway(pre, post, self.clock, self.namespace, name)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str) -> Synapses:
-        return spiking_feedback_pathway(source, target, self.dt, self.namespace, name)
+        return spiking_feedback_pathway(source, target, self.clock, self.namespace, name)
 
     def fill(self, ticks: int) -> float:
         """Expected filling of a trace ``ticks`` schedule ticks after it started from zero."""
@@ -136,11 +136,20 @@ class LifCircuit(Circuit):
         brian_seed(int(rng.integers(2**31)))
         ticks = self.ticks["forward_time"] + (self.ticks["error_time"] if errors else 0)
         self._run = {"x": x, "y": y, "lr": lr, "rng": rng, "learn": learn, "errors": errors, "ticks": ticks, "tick": 0}
-        self._seen = []
+        self._seen, self._step = [], 0
         self.network.run(len(x) * ticks * self.period * self.dt, namespace={})
         if len(self._seen) < len(x):
             self._finish()
         return self._seen
+
+    def _every_step(self) -> None:
+        step = self._step
+        self._step += 1
+        if self._mirror is None:
+            if step % self.period == 0:
+                self._tick()
+        elif step % self.window == 0:
+            self._tick_mirror()
 
     def _tick(self) -> None:
         run = self._run
@@ -207,13 +216,13 @@ class LifCircuit(Circuit):
         self._rest()
         for l in layers:
             self.groups[l].mirroring = 1
-        self._present_op.active, self._mirror_op.active = False, True
+        self._step = 0
         try:
-            self.network.run((self._mirror["n"] + 1) * self._mirror_op.clock.dt, namespace={})
+            self.network.run((self._mirror["n"] + 1) * self.window * self.dt, namespace={})
         finally:
             for l in layers:
                 self.groups[l].mirroring = 0
-            self._present_op.active, self._mirror_op.active = True, False
+            self._mirror = None
 
     def _tick_mirror(self) -> None:
         s = self._mirror
@@ -259,12 +268,12 @@ class LifCircuit(Circuit):
             group = self.groups[l]
             if "spikes" in variables:
                 monitors[f"layer{l}_spikes"] = SpikeMonitor(group)
-                if l > 0:
+                if "err_pos" in group.events:
                     monitors[f"layer{l}_err_pos"] = EventMonitor(group, "err_pos")
                     monitors[f"layer{l}_err_neg"] = EventMonitor(group, "err_neg")
             own = [v for v in variables if v != "spikes" and v in group.variables]
             if own:
-                monitors[f"layer{l}"] = StateMonitor(group, own, record=True, dt=self.dt, when="end")
+                monitors[f"layer{l}"] = StateMonitor(group, own, record=True, clock=self.clock, when="end")
         start = float(self.network.t)
         self.network.add(*monitors.values())
         out: dict[str, np.ndarray] = {}

@@ -11,17 +11,17 @@ matrix as a *view* of Brian2's own array, and the shared kernels update it in pl
 from __future__ import annotations
 
 import numpy as np
-from brian2 import NeuronGroup, Quantity, Synapses
+from brian2 import Clock, NeuronGroup, Synapses
 
 
-def forward_pathway(pre: NeuronGroup, post: NeuronGroup, dt: Quantity, name: str) -> Synapses:
-    syn = Synapses(pre, post, "w : 1\nI_ff_post = w * r_pre : 1 (summed)", dt=dt, name=name)
+def forward_pathway(pre: NeuronGroup, post: NeuronGroup, clock: Clock, name: str) -> Synapses:
+    syn = Synapses(pre, post, "w : 1\nI_ff_post = w * r_pre : 1 (summed)", clock=clock, name=name)
     syn.connect()
     return syn
 
 
-def feedback_pathway(source: NeuronGroup, target: NeuronGroup, dt: Quantity, name: str) -> Synapses:
-    syn = Synapses(source, target, "w : 1\nerr_post = w * delta_pre : 1 (summed)", dt=dt, name=name)
+def feedback_pathway(source: NeuronGroup, target: NeuronGroup, clock: Clock, name: str) -> Synapses:
+    syn = Synapses(source, target, "w : 1\nerr_post = w * delta_pre : 1 (summed)", clock=clock, name=name)
     syn.connect()
     return syn
 
@@ -37,17 +37,17 @@ def matrix_view(syn: Synapses) -> np.ndarray:
     return syn.variables["w"].get_value().reshape(n_pre, n_post).T
 
 
-def spiking_forward_pathway(pre: NeuronGroup, post: NeuronGroup, dt: Quantity, namespace: dict, name: str) -> Synapses:
+def spiking_forward_pathway(pre: NeuronGroup, post: NeuronGroup, clock: Clock, namespace: dict, name: str) -> Synapses:
     """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u."""
     syn = Synapses(
-        pre, post, "w : 1", on_pre="u_post += w / (max_rate * tau_syn)", namespace=namespace, dt=dt, name=name
+        pre, post, "w : 1", on_pre="u_post += w / (max_rate * tau_syn)", namespace=namespace, clock=clock, name=name
     )
     syn.connect()
     return syn
 
 
 def spiking_feedback_pathway(
-    source: NeuronGroup, target: NeuronGroup, dt: Quantity, namespace: dict, name: str
+    source: NeuronGroup, target: NeuronGroup, clock: Clock, namespace: dict, name: str
 ) -> Synapses:
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
@@ -59,7 +59,7 @@ def spiking_feedback_pathway(
         on_pre={"pos": "err_post += w / (error_rate * tau_err)", "neg": "err_post -= w / (error_rate * tau_err)"},
         on_event={"pos": "err_pos", "neg": "err_neg"},
         namespace=namespace,
-        dt=dt,
+        clock=clock,
         name=name,
     )
     syn.connect()

@@ -11,7 +11,7 @@ makes a rate circuit comparable, number for number, with the reference engine.
 
 from __future__ import annotations
 
-from brian2 import NeuronGroup, Quantity
+from brian2 import Clock, NeuronGroup, Quantity
 
 RATE = {
     "tanh": ("tanh(v)", "1 - tanh(v)**2"),
@@ -27,13 +27,13 @@ b : 1
 """
 
 
-def input_population(n: int, dt: Quantity, name: str) -> NeuronGroup:
+def input_population(n: int, clock: Clock, name: str) -> NeuronGroup:
     """The input layer: rates set from the data."""
-    return NeuronGroup(n, "r : 1", dt=dt, name=name)
+    return NeuronGroup(n, "r : 1", clock=clock, name=name)
 
 
 def hidden_population(
-    n: int, activation: str, tau: Quantity, dt: Quantity, name: str, mirror: bool = False
+    n: int, activation: str, tau: Quantity, clock: Clock, name: str, mirror: bool = False
 ) -> NeuronGroup:
     """A hidden layer: soma driven by W, error compartment ``err`` driven by B, local error ``delta``.
     With ``mirror``, the population can be switched (shared ``mirroring = 1``) to keep whatever rates
@@ -43,18 +43,20 @@ def hidden_population(
     rate = f"(1 - mirroring) * {f} + mirroring * r" if mirror else f
     if mirror:
         eqs += "mirroring : 1 (shared)\n"
-    group = NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, dt=dt, name=name)
+    group = NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, clock=clock, name=name)
     # r is stored, set right after every state update: the forward pathway reads it once per synapse,
     # and a subexpression would evaluate f there, n_post times per neuron.
     group.run_regularly(f"r = {rate}", when="groups", order=1, name=f"{name}_rate")
     return group
 
 
-def output_population(n: int, activation: str, tau: Quantity, dt: Quantity, name: str) -> NeuronGroup:
+def output_population(n: int, activation: str, tau: Quantity, clock: Clock, name: str) -> NeuronGroup:
     """The output layer: ``r`` is its drive v (softmax and the loss are taken across the population,
     by the circuit), ``delta`` the output error that the feedback pathway carries back."""
     f = "v" if activation == "softmax" else RATE[activation][0]
-    return NeuronGroup(n, SOMA + f"r = {f} : 1\ndelta : 1\n", method="euler", namespace={"tau": tau}, dt=dt, name=name)
+    return NeuronGroup(
+        n, SOMA + f"r = {f} : 1\ndelta : 1\n", method="euler", namespace={"tau": tau}, clock=clock, name=name
+    )
 
 
 # --- leaky integrate-and-fire -------------------------------------------------------------------
@@ -73,25 +75,29 @@ max_rate) per spike, so r ≈ rate / max_rate), a drive trace ubar ≈ ⟨u⟩, 
 feedback pathway's ± error events), the neuron's error ``delta`` and a spike ``count``."""
 
 
-def lif_input_population(n: int, dt: Quantity, namespace: dict, name: str) -> NeuronGroup:
+def lif_input_population(n: int, clock: Clock, namespace: dict, name: str) -> NeuronGroup:
     """Poisson input: a pixel of value x ∈ [0, 1] fires at x · max_rate; r is its rate trace."""
     return NeuronGroup(
         n,
         "x : 1\ndr/dt = -r / tau_trace : 1\ncount : 1",
-        threshold="rand() < x * max_rate * dt",
+        threshold="x > 0 and rand() < x * max_rate * dt",  # a dark pixel draws no random number
         reset="r += 1 / (tau_trace * max_rate)\ncount += 1",
         method="exact",
         namespace=namespace,
-        dt=dt,
+        clock=clock,
         name=name,
     )
 
 
-def lif_population(n: int, dt: Quantity, namespace: dict, name: str, output: bool, mirror: bool) -> NeuronGroup:
-    """A hidden or output LIF layer. Its signed error leaves as two non-negative Poisson event streams,
-    ``err_pos`` at error_rate · [delta]₊ and ``err_neg`` at error_rate · [−delta]₊ (the paired
-    positive and negative error units, which share each feedback synapse). A hidden neuron's delta is
-    its error compartment times relu'(ubar); the output's is set by the circuit from the teacher.
+def lif_population(
+    n: int, clock: Clock, namespace: dict, name: str, output: bool, mirror: bool, errors: bool = True
+) -> NeuronGroup:
+    """A hidden or output LIF layer. With ``errors`` (a feedback pathway carries this layer's error) its
+    signed error leaves as two non-negative Poisson event streams, ``err_pos`` at error_rate · [delta]₊
+    and ``err_neg`` at error_rate · [−delta]₊ (the paired positive and negative error units, which share
+    each feedback synapse); a neuron draws a random number only for the stream its sign selects. A
+    hidden neuron's delta is its error compartment times relu'(ubar); the output's is set by the
+    circuit from the teacher.
     With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
     noise_rate instead of integrating (the weight mirror's mirror mode)."""
     eqs = LIF + ("" if output else "delta_local = err * int(ubar > 0) : 1\n")
@@ -107,11 +113,13 @@ def lif_population(n: int, dt: Quantity, namespace: dict, name: str, output: boo
         reset="v = 0\nr += 1 / (tau_trace * max_rate)\ncount += 1",
         refractory="refractory",
         events={
-            "err_pos": f"rand() < error_rate * dt * clip({d}, 0, 1)",
-            "err_neg": f"rand() < error_rate * dt * clip(-{d}, 0, 1)",
-        },
+            "err_pos": f"{d} > 0 and rand() < error_rate * dt * clip({d}, 0, 1)",
+            "err_neg": f"{d} < 0 and rand() < error_rate * dt * clip(-{d}, 0, 1)",
+        }
+        if errors
+        else None,
         method="exact",
         namespace=namespace,
-        dt=dt,
+        clock=clock,
         name=name,
     )

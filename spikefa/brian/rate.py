@@ -36,29 +36,29 @@ class RateCircuit(Circuit):
         super().__init__(engine, target)
         self.steps = self.forward_steps + self.error_steps
         self._mirror = None  # mirror-mode state while a mirror phase runs
-        self.network = Network(*self.objects(), NetworkOperation(self._tick, dt=self.dt, when="start"))
+        self.network = Network(*self.objects(), NetworkOperation(self._tick, clock=self.clock, when="start"))
 
     def populations(self) -> list[NeuronGroup]:
         net, sizes, mirrors = self.engine.circuit.network, self.engine.sizes, self.engine.rule.name == "weight_mirror"
         hidden = [
-            hidden_population(n, net.hidden, self.tau, self.dt, f"layer{l}", mirrors)
+            hidden_population(n, net.hidden, self.tau, self.clock, f"layer{l}", mirrors)
             for l, n in enumerate(sizes[1:-1], 1)
         ]
         return [
-            input_population(sizes[0], self.dt, "layer0"),
+            input_population(sizes[0], self.clock, "layer0"),
             *hidden,
-            output_population(sizes[-1], net.output, self.tau, self.dt, f"layer{self.L}"),
+            output_population(sizes[-1], net.output, self.tau, self.clock, f"layer{self.L}"),
         ]
 
     def classifier_population(self, l: int) -> NeuronGroup:
         n, output = self.engine.sizes[-1], self.engine.circuit.network.output
-        return output_population(n, output, self.tau, self.dt, f"classifier{l}")
+        return output_population(n, output, self.tau, self.clock, f"classifier{l}")
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str):
-        return forward_pathway(pre, post, self.dt, name)
+        return forward_pathway(pre, post, self.clock, name)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str):
-        return feedback_pathway(source, target, self.dt, name)
+        return feedback_pathway(source, target, self.clock, name)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs for x: the reference engine's, which this circuit computes number for number."""
@@ -96,7 +96,7 @@ class RateCircuit(Circuit):
             group = self.groups[l]
             own = [v for v in variables if v in group.variables]
             if own:
-                monitors[l] = StateMonitor(group, own, record=True, dt=self.dt, when="end")
+                monitors[l] = StateMonitor(group, own, record=True, clock=self.clock, when="end")
         self.network.add(*monitors.values())
         try:
             self.present(x, y, 0.0, np.random.default_rng(0), learn=False)
