@@ -8,13 +8,13 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def report(results: dict[str, dict], name: str) -> Path:
-    """Print each section of ``results`` as a Markdown table and write them all to ``results/NAME.json``."""
+def report(results: dict[str, dict], name: str, folder: Path = RESULTS) -> Path:
+    """Print each section of ``results`` as a Markdown table and write them all to ``FOLDER/NAME.json``."""
     for section, rows in results.items():
         print(f"\n{section}\n| measure | value |\n|---|---|")
         for k, v in rows.items():
             print(f"| {k} | {v:.3g} |" if isinstance(v, float) else f"| {k} | {v} |")
-    out = RESULTS / f"{name}.json"
+    out = Path(folder) / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     return out

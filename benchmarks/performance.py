@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
-from benchmarks import report
+from benchmarks import RESULTS, report
 from spikefa import circuit_from_dict
 from spikefa.reference import ReferenceEngine
 
@@ -155,9 +156,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--examples", type=int, default=60000, help="examples per epoch (MNIST: 60,000)")
     p.add_argument("--scale-examples", type=int, default=10000, help="examples per epoch in the width scan")
     p.add_argument("--dtype", nargs="+", default=["float64", "float32"], choices=["float64", "float32"])
+    p.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON (default benchmarks/results)")
     args = p.parse_args(argv)
     results = {dtype: measure(args.examples, dtype, args.scale_examples) for dtype in args.dtype}
-    report(results, "performance")
+    report(results, "performance", args.out)
     return results
 
 

@@ -460,6 +460,9 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     seed = top.get("seed", int, 0, low=0)
     engine = top.get("engine", str, "reference", choices=ENGINES)
     dtype = top.get("dtype", str, "float64", choices=DTYPES)
+    if engine == "brian2" and dtype != "float64":
+        # measured: no faster in Brian2, whose synapse loops are bound by index reads (benchmarks/brian_speed.py)
+        top.fail("dtype", f"{dtype} is for engine: reference; Brian2 circuits run in float64")
     if "network" not in top.raw:
         top.fail("network", "missing (a mapping with sizes, hidden, output, loss, init)")
     n = top.sub("network")

@@ -46,6 +46,7 @@ def test_resolved_config_round_trips():
         ({"engine": "brian2", "brian": {"tau": "1 ms", "dt": "2 ms"}}, "brian.dt: must be at most tau"),
         ({"engine": "brian2", "brian": {"dt": "1 parsec"}}, "brian.dt: must be a positive time with a unit"),
         ({"engine": "brian2", "brian": {"error_time": "0 ms"}}, "brian.error_time: must be a positive time"),
+        ({"engine": "brian2", "dtype": "float32"}, "dtype: float32 is for engine: reference"),
         ({"engine": "brian2", "brian": {"lif": {}}}, "brian.lif: only for neurons: lif"),
         ({"engine": "brian2", "brian": {"neurons": "lif"}}, "lif needs network.hidden: relu"),
         (
