@@ -2,8 +2,9 @@
 
 The gradient-like term (an outer product summed over a batch, ``δᵀx`` or ``xᵀy``) comes from BLAS in
 the reference engine; these kernels fuse the rest of the update (momentum, decay, learning rate,
-sign copies) into one pass over the weights, threaded over rows, with no temporary arrays. For one
-example (every Brian2 circuit learns after each example) the outer product itself is fused too.
+sign copies) into one pass over the weights, with no temporary arrays (threaded over rows for a
+batch). For one example (every Brian2 circuit learns after each example) the outer product itself is
+fused too.
 """
 
 from __future__ import annotations
