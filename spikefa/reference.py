@@ -53,13 +53,15 @@ class ReferenceEngine:
     def output_delta(self, a: np.ndarray, h: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂(mean loss)/∂a for the output layer (or a local classifier's output)."""
         if self.circuit.network.loss == "cross_entropy":
-            return (h - y) / len(y)
-        return (h - y) * self.df_out(a, h) / len(y)
+            return flush_subnormal((h - y) / len(y))
+        return flush_subnormal((h - y) * self.df_out(a, h) / len(y))
 
     def loss(self, h: np.ndarray, y: np.ndarray) -> float:
         """Mean over the batch of −Σ y log p (cross-entropy) or ½‖ŷ − y‖² (MSE)."""
         if self.circuit.network.loss == "cross_entropy":
-            return float(-np.sum(y * np.log(np.clip(h, 1e-300, None))) / len(y))
+            # p clipped at the dtype's smallest normal number: an output that underflows to 0 gives a
+            # large finite loss, not 0 · log 0 = nan (in float32 1e-300 is itself 0)
+            return float(-np.sum(y * np.log(np.clip(h, np.finfo(h.dtype).tiny, None))) / len(y))
         return float(0.5 * np.sum((h - y) ** 2) / len(y))
 
     # --- errors and updates ---------------------------------------------------------------------
@@ -81,7 +83,7 @@ class ReferenceEngine:
         deltas = [None] * (self.L + 1)
         deltas[self.L] = self.output_delta(A[self.L], H[self.L], y)
         for l in range(self.L - 1, 0, -1):
-            deltas[l] = self.error_input(rule, l, deltas, H, y) * self.df(A[l], H[l])
+            deltas[l] = flush_subnormal(self.error_input(rule, l, deltas, H, y) * self.df(A[l], H[l]))
         return deltas
 
     def gradients(self, H: list, deltas: list) -> tuple[list, list]:
@@ -168,3 +170,12 @@ class ReferenceEngine:
         out = {f"norm_W{l}": float(np.linalg.norm(w)) for l, w in enumerate(self.params.W)}
         out.update({f"norm_B{l}": float(np.linalg.norm(b)) for l, b in enumerate(self.params.B) if b is not None})
         return out
+
+
+def flush_subnormal(a: np.ndarray) -> np.ndarray:
+    """a with its subnormal entries (nonzero, below the dtype's smallest normal number) set to 0, in
+    place. A confident float32 softmax puts out probabilities that underflow past 1e-38; errors made
+    of them slowed every BLAS product they entered ~100× (an MNIST float32 epoch took 1.2 s, then
+    2.9 s, then 3.8 s as training went on; measured)."""
+    a[np.abs(a) < np.finfo(a.dtype).tiny] = 0
+    return a

@@ -197,3 +197,23 @@ def test_binary_mirror_noise_has_the_gaussian_moments_and_aligns_as_well():
     np.testing.assert_allclose(np.cov(x.T), 0.25 * np.eye(30), atol=0.03)
     e.mirror(300, np.random.default_rng(1))
     assert all(a < 5.0 for a in e.feedback_angles().values())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_is_finite_when_an_output_underflows(dtype):
+    """A softmax output of exactly 0 (float32 underflow) gives a large finite loss, not nan."""
+    e = engine("feedback_alignment", dtype=np.dtype(dtype).name)
+    h = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype)
+    y = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], dtype)
+    loss = e.loss(h, y)
+    assert np.isfinite(loss) and loss > 40  # −log of the smallest normal number, halved over the batch
+
+
+def test_errors_carry_no_subnormal_numbers():
+    """BLAS is ~100× slower on subnormal floats: a float32 softmax that underflows past 1e-38 must give
+    errors of exactly 0 there (and the loss above stays finite)."""
+    e = engine("feedback_alignment", dtype="float32")
+    h = np.array([[1e-40, 1.0, 0.0]], np.float32)
+    assert h[0, 0] != 0  # a subnormal float32
+    d = e.output_delta(np.log(h + 1e-45), h, np.array([[0.0, 1.0, 0.0]], np.float32))
+    assert d[0, 0] == 0 and d.dtype == np.float32
