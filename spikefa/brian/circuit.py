@@ -8,6 +8,9 @@ presented (:class:`~spikefa.brian.rate.RateCircuit`, :class:`~spikefa.brian.lif.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 from brian2 import Clock, NeuronGroup, Synapses, prefs, second
 
@@ -34,6 +37,7 @@ class Circuit:
         # schedule of one example, in steps: forward pathway on its own, then errors flowing back too
         self.forward_steps = round(seconds(b.forward_time) / seconds(b.dt))
         self.error_steps = round(seconds(b.error_time) / seconds(b.dt))
+        self._mirror: dict | None = None  # a mirror phase's state while it runs (see mirror_mode)
         self.groups = self.populations()
         self.forward = [self.forward_pathway(self.groups[l], self.groups[l + 1], f"W{l}") for l in range(self.L)]
         # Local errors (Mostafa et al. 2018): hidden layer l drives its own classifier population through
@@ -124,6 +128,31 @@ class Circuit:
             fb = self.engine.rule.feedback(l, self.engine.params)
             if fb is not self.B[l]:
                 self.B[l][...] = fb
+
+    @contextmanager
+    def mirror_mode(self, steps: int, **extra) -> Iterator[dict]:
+        """The weight mirror's mode, shared by both neuron models: every hidden layer switched to
+        ``mirroring``, and the phase's state — ``n`` = steps × batch_size samples, ``bs``, the sample
+        counter ``t``, per noise layer l the batch buffers ``x[l]`` (its noise) and ``y[l]`` (layer
+        l + 1's response), plus ``extra`` — kept as ``self._mirror`` for the circuit's schedule."""
+        m = self.engine.rule.spec.mirror
+        layers = range(1, self.L)
+        self._mirror = {
+            "n": steps * m.batch_size,
+            "bs": m.batch_size,
+            "t": 0,
+            "x": {l: np.empty((m.batch_size, len(self.groups[l]))) for l in layers},
+            "y": {l: np.empty((m.batch_size, len(self.groups[l + 1]))) for l in layers},
+            **extra,
+        }
+        for l in layers:
+            self.groups[l].mirroring = 1
+        try:
+            yield self._mirror
+        finally:
+            for l in layers:
+                self.groups[l].mirroring = 0
+            self._mirror = None
 
     def state(self, l: int, name: str) -> np.ndarray:
         """Layer l's state variable ``name`` as a live array."""

@@ -71,7 +71,7 @@ class LifCircuit(Circuit):
         self.window = round(s(lif.mirror_window) / float(self.dt))  # steps per mirror sample
         # One operation on the populations' own clock (a network with one clock runs its loop several
         # times faster than one with several); it acts every `period` steps, or every mirror window.
-        self._step, self._mirror = 0, None
+        self._step = 0
         self.network = Network(*self.objects(), NetworkOperation(self._every_step, clock=self.clock, when="start"))
 
     def populations(self) -> list[NeuronGroup]:
@@ -199,30 +199,14 @@ class LifCircuit(Circuit):
         y = the responding layer's mean drive above rest; after every batch_size samples, each feedback
         synapse changes by its own post (x, about its mean over the batch: zero-mean noise) and pre (y)
         activity."""
-        m = self.engine.rule.spec.mirror
         window = spec.seconds(self.lif.mirror_window)
         scale = math.sqrt(spec.hertz(self.lif.noise_rate) * window)  # a Poisson count's s.d.
-        layers = range(1, self.L)
         brian_seed(int(rng.integers(2**31)))
-        self._mirror = {
-            "n": steps * m.batch_size,
-            "bs": m.batch_size,
-            "t": 0,
-            "scale": scale,
-            "x": {l: np.empty((m.batch_size, len(self.groups[l]))) for l in layers},
-            "y": {l: np.empty((m.batch_size, len(self.groups[l + 1]))) for l in layers},
-        }
         self.state(0, "x")[:] = 0.0
         self._rest()
-        for l in layers:
-            self.groups[l].mirroring = 1
         self._step = 0
-        try:
-            self.network.run((self._mirror["n"] + 1) * self.window * self.dt, namespace={})
-        finally:
-            for l in layers:
-                self.groups[l].mirroring = 0
-            self._mirror = None
+        with self.mirror_mode(steps, scale=scale) as s:
+            self.network.run((s["n"] + 1) * self.window * self.dt, namespace={})
 
     def _tick_mirror(self) -> None:
         s = self._mirror

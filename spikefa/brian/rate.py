@@ -35,7 +35,6 @@ class RateCircuit(Circuit):
         self.tau = seconds(engine.circuit.brian.tau) * second
         super().__init__(engine, target)
         self.steps = self.forward_steps + self.error_steps
-        self._mirror = None  # mirror-mode state while a mirror phase runs
         self.network = Network(*self.objects(), NetworkOperation(self._tick, clock=self.clock, when="start"))
 
     def populations(self) -> list[NeuronGroup]:
@@ -113,24 +112,8 @@ class RateCircuit(Circuit):
         steps every hidden population fires N(0, σ²) noise rates (no data, no labels), the layer above
         responds through W with its synaptic drive ``I_ff``, and after every batch_size samples each
         feedback synapse changes by its own post (noise) and pre (response) activity."""
-        m = self.engine.rule.spec.mirror
-        layers = range(1, self.L)
-        self._mirror = {
-            "rng": rng,
-            "n": steps * m.batch_size,
-            "bs": m.batch_size,
-            "t": 0,
-            "x": {l: np.empty((m.batch_size, len(self.groups[l]))) for l in layers},
-            "y": {l: np.empty((m.batch_size, len(self.groups[l + 1]))) for l in layers},
-        }
-        for l in layers:
-            self.groups[l].mirroring = 1
-        try:
-            self.network.run((self._mirror["n"] + 1) * self.dt, namespace={})
-        finally:
-            for l in layers:
-                self.groups[l].mirroring = 0
-            self._mirror = None
+        with self.mirror_mode(steps, rng=rng) as s:
+            self.network.run((s["n"] + 1) * self.dt, namespace={})
 
     def _tick_mirror(self) -> None:
         s = self._mirror
