@@ -11,8 +11,9 @@ import signal
 import sys
 from pathlib import Path
 
-from . import spec
+from . import spec, threads
 from .errors import DivergenceError, SpikefaError
+from .yamlfile import cut
 
 
 def _circuit_path(name: str) -> Path:
@@ -33,15 +34,22 @@ def cmd_run(args) -> int:
         overrides.append(f"engine={args.engine}")
     circuit = spec.load_circuit(path, overrides)
     out = Path(args.out) if args.out else Path("runs") / circuit.name
+    n_threads = threads.choose(args.threads)
     print(
-        f"spikefa: {circuit.name} — {circuit.rule.name} on {circuit.task.name}, "
-        f"{'-'.join(map(str, circuit.network.sizes))} {circuit.network.hidden}, engine {circuit.engine}, "
-        f"seed {circuit.seed} → {out}",
+        f"spikefa: {cut(circuit.name)} — {circuit.rule.name} on {circuit.task.name}, "
+        f"{cut('-'.join(map(str, circuit.network.sizes)))} {circuit.network.hidden}, engine {circuit.engine}, "
+        f"seed {circuit.seed}, {n_threads} thread{'s' if n_threads > 1 else ''} → {out}",
         flush=True,
     )
     try:
         folder = run_circuit(
-            circuit, out, data_dir=args.data_dir, progress=not args.quiet, overwrite=args.overwrite, source=str(path)
+            circuit,
+            out,
+            data_dir=args.data_dir,
+            progress=not args.quiet,
+            overwrite=args.overwrite,
+            source=str(path),
+            threads=n_threads,
         )
     except DivergenceError as err:
         print(f"spikefa: run diverged: {err}. Metrics recorded so far are in {out}", file=sys.stderr)
@@ -56,10 +64,17 @@ def cmd_run(args) -> int:
     angles = ", ".join(
         f"{k.removeprefix('angle_')} {v:.1f}°" for k, v in final.items() if k.startswith("angle_") and v == v
     )
-    print(
-        f"{score}; loss {final['test_loss']:.4f}; angles: {angles or 'none'}; "
-        f"{summary['examples']} examples in {summary['seconds']:.1f} s"
-    )
+    now = summary.get("this_process")
+    if folder.reused or now is None:
+        work = f"{summary['examples']} examples in {summary['seconds']:.1f} s"
+    elif summary.get("resumed"):
+        work = (
+            f"{now['examples']} examples in {now['seconds']:.1f} s after resuming "
+            f"({summary['examples']} in {summary['seconds']:.1f} s in all)"
+        )
+    else:
+        work = f"{now['examples']} examples in {now['seconds']:.1f} s"
+    print(f"{score}; loss {final['test_loss']:.4f}; angles: {angles or 'none'}; {work}")
     print(f"run folder: {folder.path}  (figure: {folder.path / FIGURE})")
     return 0
 
@@ -67,6 +82,8 @@ def cmd_run(args) -> int:
 def cmd_list(args) -> int:
     from .rules import REGISTRY
 
+    files = sorted(Path(args.dir).glob("*.yaml"))
+    width = max([len(name) for name in REGISTRY] + [len(f.stem) for f in files]) + 2
     print("rules:")
     for name, cls in REGISTRY.items():
         kind = (
@@ -78,18 +95,17 @@ def cmd_list(args) -> int:
             if cls.topology == "none"
             else "fixed B"
         )
-        print(f"  {name:27s} [{kind}, {cls.topology}] {(cls.__doc__ or '').strip().splitlines()[0]}")
-    files = sorted(Path(args.dir).glob("*.yaml"))
+        print(f"  {name:{width}s} [{kind}, {cls.topology}] {(cls.__doc__ or '').strip().splitlines()[0]}")
     print(f"circuits ({args.dir}/):" if files else f"no circuit files in {args.dir}/")
     for f in files:
         try:
             c = spec.load_circuit(f)
             print(
-                f"  {f.stem:27s} {c.rule.name}, {c.task.name} {'-'.join(map(str, c.network.sizes))}"
-                + (f" — {c.description}" if c.description else "")
+                f"  {f.stem:{width}s} {c.rule.name}, {c.task.name} {cut('-'.join(map(str, c.network.sizes)))}"
+                + (f" — {cut(c.description, 120)}" if c.description else "")
             )
         except SpikefaError as err:
-            print(f"  {f.stem:27s} INVALID: {err}")
+            print(f"  {f.stem:{width}s} INVALID: {err}")
     return 0
 
 
@@ -136,6 +152,7 @@ def cmd_sweep(args) -> int:
         workers=args.workers,
         data_dir=args.data_dir,
         progress=not args.quiet,
+        threads=threads.choose(args.threads),
     )
     failed = table[table["status"] != "complete"]
     print(f"{len(table)} runs, {len(failed)} failed → {out / 'results.csv'}, {out / 'sweep.png'}")
@@ -144,10 +161,15 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (the usage is one ``--help`` away), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {cut(message, 240)} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="spikefa", description="Learning without weight transport, in rate and spiking circuits."
-    )
+    p = _Parser(prog="spikefa", description="Learning without weight transport, in rate and spiking circuits.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a circuit file into a run folder")
@@ -158,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", help="folder with the MNIST IDX files (else SPIKEFA_DATA, else task.data_dir)")
     r.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--threads", type=int, help=f"BLAS threads (default: ${threads.ENV}, else 1)"
+    )
     r.set_defaults(func=cmd_run)
     ls = sub.add_parser("list", help="list the rules and the circuit files")
     ls.add_argument("--dir", default="circuits")
@@ -183,6 +208,11 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, help="local cluster: worker processes (default: one per core)")
     sw.add_argument("--data-dir", help="folder with the MNIST IDX files (else SPIKEFA_DATA, else task.data_dir)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument(
+        "--threads",
+        type=int,
+        help=f"BLAS threads per worker (default: ${threads.ENV}, else 1)",
+    )
     sw.set_defaults(func=cmd_sweep)
     return p
 

@@ -9,15 +9,23 @@ A run folder holds
 - ``summary.json``    status (running | complete | diverged), final metrics, wall time
 - ``training.png``    the learning curves (:mod:`spikefa.plots`)
 - ``monitors.npz``    Brian2 circuits only, on request (``brian.monitor``): recorded state variables
+- ``.lock``           held (an OS file lock) by the one process writing the folder; it names that process
+
+A folder has one writer: a second run into it is refused while the first holds the lock, and the OS
+drops the lock of a killed run, so a resume is never blocked. Files are written atomically (a temporary
+file moved into place) with the user's default permissions (umask); temporaries a kill left behind are
+removed when the next run takes the folder.
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +37,7 @@ import yaml
 from . import spec
 from .errors import SpikefaError
 
-CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS = (
+CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS, LOCK = (
     "config.yaml",
     "metrics.csv",
     "weights.npz",
@@ -37,19 +45,68 @@ CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS = (
     "summary.json",
     "training.png",
     "monitors.npz",
+    ".lock",
 )
+FILES = (CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS)
+
+
+def _file_mode() -> int:
+    """The permissions a new file gets from the user's umask (0644 with the usual 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the file into place, so a kill never leaves half a file."""
+    """Call ``write(tmp_path)`` then move the file into place, so a kill never leaves half a file.
+    The file gets the user's default permissions (``mkstemp`` alone would make it 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _remove_temporaries(path: Path) -> None:
+    """Delete the temporaries of :func:`atomic_write` that a killed run left in ``path``."""
+    for name in FILES:
+        for tmp in path.glob(f".{name}.*"):
+            tmp.unlink(missing_ok=True)
+
+
+class FolderLock:
+    """An exclusive OS lock (``flock``) on ``folder/.lock``, which names the holding process. The OS
+    releases it when the process ends, however it ends."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / LOCK
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as err:
+            raise SpikefaError(f"--out {folder}: cannot write there ({err.strerror})") from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(self.fd)
+            raise SpikefaError(
+                f"--out {folder}: another spikefa run ({holder}) is writing to it; "
+                "wait for it to end or choose another --out"
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # closing the descriptor drops the lock
+            self.fd = -1
 
 
 def _format(value: Any) -> str:
@@ -67,29 +124,41 @@ class RunFolder:
         self.columns: list[str] | None = None
         self.rows: list[dict] = []
         self.reused = False  # True when the folder already held this circuit's finished run
+        self.lock: FolderLock | None = None
 
     @classmethod
     def open(cls, path: str | Path, circuit: spec.Circuit, overwrite: bool = False) -> RunFolder:
-        """Prepare ``path`` for ``circuit``. An existing folder of the same config is resumed
-        (or left as it is if complete); one of another config is refused unless ``overwrite``."""
+        """Prepare ``path`` for ``circuit`` and take its lock (:meth:`close` gives it back). An existing
+        folder of the same config is resumed (or left as it is if complete); one of another config is
+        refused unless ``overwrite``; so is a folder another run holds."""
         path = Path(path)
         config = yaml.safe_dump(circuit.to_dict(), sort_keys=False)
-        if path.exists() and not path.is_dir():
-            raise SpikefaError(f"--out {path}: exists and is not a folder")
-        if path.is_dir() and any(path.iterdir()):
-            old = path / CONFIG
-            if not old.is_file() or (old.read_text() != config and not overwrite):
-                raise SpikefaError(
-                    f"--out {path}: holds {'a run of a different circuit' if old.is_file() else 'other files'}; "
-                    "choose another --out or pass --overwrite"
-                )
-            if overwrite:
-                shutil.rmtree(path)
-        path.mkdir(parents=True, exist_ok=True)
+        _check_contents(path, config, overwrite)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise SpikefaError(f"--out {path}: cannot create the folder ({err.strerror})") from None
         folder = cls(path, circuit)
-        if not (path / CONFIG).is_file():
-            atomic_write(path / CONFIG, lambda p: p.write_text(config))
+        folder.lock = FolderLock(path)
+        try:
+            _check_contents(path, config, overwrite)  # again: another run may have written it meanwhile
+            if overwrite:
+                for item in path.iterdir():
+                    if item.name != LOCK:
+                        shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+            _remove_temporaries(path)
+            if not (path / CONFIG).is_file():
+                atomic_write(path / CONFIG, lambda p: p.write_text(config))
+        except BaseException:
+            folder.close()
+            raise
         return folder
+
+    def close(self) -> None:
+        """Give back the folder's lock."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     # --- metrics ----------------------------------------------------------------------------------
     def append(self, row: dict) -> None:
@@ -139,6 +208,24 @@ class RunFolder:
     def summary(self) -> dict:
         f = self.path / SUMMARY
         return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def _check_contents(path: Path, config: str, overwrite: bool) -> None:
+    """Refuse an --out that is not a folder, or holds anything but a run of ``config`` (unless
+    ``overwrite`` and it is a run folder)."""
+    if path.exists() and not path.is_dir():
+        raise SpikefaError(f"--out {path}: exists and is not a folder")
+    try:
+        if not path.is_dir() or not any(p.name != LOCK for p in path.iterdir()):
+            return
+        old = path / CONFIG
+        if not old.is_file() or (old.read_text() != config and not overwrite):
+            raise SpikefaError(
+                f"--out {path}: holds {'a run of a different circuit' if old.is_file() else 'other files'}; "
+                "choose another --out or pass --overwrite"
+            )
+    except OSError as err:
+        raise SpikefaError(f"--out {path}: cannot be read ({err.strerror})") from None
 
 
 @dataclass

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import yamlfile
 from .errors import SpikefaError
+from .yamlfile import cut, show
 
 ENGINES = ("reference", "brian2")
 NEURONS = ("rate", "lif")
@@ -43,6 +43,7 @@ NORMALIZE = ("none", "center", "standardize")
 MIRROR_NOISE = ("gaussian", "binary")
 TASKS = ("digits", "mnist", "linear_teacher", "nonlinear_teacher")
 PHASES = ("noise_pretrain", "learn", "mirror")
+MAX_TEXT = 2000  # characters in a text field (a description is a line or two)
 TASK_FIELDS = {
     "digits": ("n_train", "n_test", "normalize"),
     "mnist": ("data_dir", "n_train", "n_test", "normalize"),
@@ -249,14 +250,14 @@ class _Fields:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            self.fail(self.path or "circuit", f"must be a mapping, got {_show(raw)}")
+            self.fail(self.path or "circuit", f"must be a mapping, got {show(raw)}")
         self.raw = dict(raw)
 
     def fail(self, name: str, msg: str):
         raise SpikefaError(f"{self.source}: {name}: {msg}")
 
     def name(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
+        return f"{self.path}.{cut(str(key))}" if self.path else cut(str(key))
 
     def get(
         self,
@@ -280,29 +281,35 @@ class _Fields:
             return None
         value = self.coerce(key, value, kind)
         if choices is not None and value not in choices:
-            self.fail(self.name(key), f"unknown value {_show(value)}; allowed: {', '.join(choices)}")
+            self.fail(self.name(key), f"unknown value {show(value)}; allowed: {', '.join(choices)}")
         self.check_range(self.name(key), value, low, high, low_open, high_open)
         return value
 
     def coerce(self, key: str, value: Any, kind: type) -> Any:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if kind is float and isinstance(value, str) and value.strip().lower().lstrip("+-") in ("nan", "inf"):
+            self.fail(self.name(key), f"must be a finite number, got {show(value)}")
         if kind is int and isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            self.fail(self.name(key), f"must be {_KIND_NAMES[kind]}, got {_show(value)}")
+            self.fail(self.name(key), f"must be {_KIND_NAMES[kind]}, got {show(value)}")
+        if kind is float and not math.isfinite(value):
+            self.fail(self.name(key), f"must be a finite number, got {value}")
+        if kind is str and len(value) > MAX_TEXT:
+            self.fail(self.name(key), f"must be at most {MAX_TEXT} characters, got {len(value)}")
         return value
 
     def check_range(self, name, value, low, high, low_open, high_open):
         if low is not None and (value < low or (low_open and value == low)):
-            self.fail(name, f"must be {'>' if low_open else '>='} {low}, got {_show(value)}")
+            self.fail(name, f"must be {'>' if low_open else '>='} {low}, got {show(value)}")
         if high is not None and (value > high or (high_open and value == high)):
-            self.fail(name, f"must be {'<' if high_open else '<='} {high}, got {_show(value)}")
+            self.fail(name, f"must be {'<' if high_open else '<='} {high}, got {show(value)}")
 
     def int_list(self, key: str, default: Any = dataclasses.MISSING, min_len: int = 0) -> tuple[int, ...]:
         value = self.get(key, list, list(default) if default is not dataclasses.MISSING else default)
         if len(value) < min_len or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-            self.fail(self.name(key), f"must be a list of at least {min_len} positive integers, got {_show(value)}")
+            self.fail(self.name(key), f"must be a list of at least {min_len} positive integers, got {show(value)}")
         return tuple(value)
 
     def sub(self, key: str) -> _Fields:
@@ -322,11 +329,6 @@ _KIND_NAMES = {
     list: "a list",
     dict: "a mapping",
 }
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _allowed(fields: _Fields, allowed: tuple[str, ...]):
@@ -427,11 +429,11 @@ def _phases(raw: Any, source: str, rule: str) -> tuple[Phase, ...]:
         if not isinstance(item, dict) or len(item) != 1:
             raise SpikefaError(
                 f"{source}: {where}: must be one of {', '.join(PHASES)} with its fields, "
-                f"e.g. '- learn: {{epochs: 10}}'; got {_show(item)}"
+                f"e.g. '- learn: {{epochs: 10}}'; got {show(item)}"
             )
         ((kind, body),) = item.items()
         if kind not in PHASES:
-            raise SpikefaError(f"{source}: {where}: unknown phase {kind!r}; allowed: {', '.join(PHASES)}")
+            raise SpikefaError(f"{source}: {where}: unknown phase {show(kind)}; allowed: {', '.join(PHASES)}")
         f = _Fields(body, f"{where}.{kind}", source)
         if kind == "learn":
             phase = Phase(kind, epochs=f.get("epochs", int, 1, low=0))
@@ -486,7 +488,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     brian = _brian(top.sub("brian"), engine, network)
     if any(layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
-            f"{source}: brian.monitor.layers: {list(brian.monitor.layers)} names a layer the network "
+            f"{source}: brian.monitor.layers: {show(list(brian.monitor.layers))} names a layer the network "
             f"does not have (layers 0 … {len(network.sizes) - 1}, 0 is the input)"
         )
     top.done()
@@ -522,14 +524,15 @@ def _rate(f: _Fields, key: str, default: str) -> str:
 
 def _quantity(f: _Fields, key: str, default: str, parse, kind: str, units: dict, example: str) -> str:
     """A positive quantity written with a unit, kept as its text (``"1 ms"``, ``"200 Hz"``)."""
-    value = f.get(key, str, default)
+    value = f.raw.pop(key, default)
     try:
-        ok = parse(value) > 0
+        ok = isinstance(value, str) and len(value) <= MAX_TEXT and math.isfinite(parse(value)) and parse(value) > 0
     except (ValueError, KeyError):
         ok = False
     if not ok:
         f.fail(
-            f.name(key), f"must be a positive {kind} with a unit ({', '.join(units)}), e.g. {example}; got {value!r}"
+            f.name(key),
+            f"must be a positive {kind} with a unit ({', '.join(units)}), e.g. {example}; got {show(value)}",
         )
     return value
 
@@ -537,11 +540,11 @@ def _quantity(f: _Fields, key: str, default: str, parse, kind: str, units: dict,
 def _monitor(f: _Fields) -> Monitor:
     layers = tuple(f.get("layers", list, []))
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in layers):
-        f.fail(f.name("layers"), f"must be a list of layer indices (0 is the input), got {list(layers)!r}")
+        f.fail(f.name("layers"), f"must be a list of layer indices (0 is the input), got {show(list(layers))}")
     variables = tuple(f.get("variables", list, ["r"]))
     for v in variables:
         if v not in MONITOR_VARIABLES:
-            f.fail(f.name("variables"), f"unknown variable {v!r}; allowed: {', '.join(MONITOR_VARIABLES)}")
+            f.fail(f.name("variables"), f"unknown variable {show(v)}; allowed: {', '.join(MONITOR_VARIABLES)}")
     m = Monitor(layers, variables, f.get("examples", int, Monitor.examples, low=1))
     f.done()
     return m
@@ -613,16 +616,12 @@ def _check_steps(f: _Fields, b: Brian, L: int) -> None:
 def parse_override(text: str) -> tuple[list[str | int], Any]:
     """``a.b.0.c=value`` → (['a', 'b', 0, 'c'], YAML-parsed value); a negative index counts from the end."""
     if "=" not in text:
-        raise SpikefaError(f"--set {text}: must be KEY=VALUE, e.g. rule=backprop or optimizer.lr=0.1")
+        raise SpikefaError(f"--set {cut(text)}: must be KEY=VALUE, e.g. rule=backprop or optimizer.lr=0.1")
     key, value = text.split("=", 1)
     path: list[str | int] = [int(k) if k.removeprefix("-").isdigit() else k for k in key.strip().split(".")]
     if not key.strip() or any(k == "" for k in path):
-        raise SpikefaError(f"--set {text}: the key must be a dotted field name, e.g. optimizer.lr")
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = value
-    return path, parsed
+        raise SpikefaError(f"--set {cut(text)}: the key must be a dotted field name, e.g. optimizer.lr")
+    return path, yamlfile.parse_value(value, f"--set {key.strip()}")
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -640,14 +639,14 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
                     node[key] = {"name": node[key]}
                 node = node.setdefault(key, {})
             else:
-                raise SpikefaError(f"--set {text}: {where} is not a field that holds other fields")
+                raise SpikefaError(f"--set {cut(text)}: {cut(where)} is not a field that holds other fields")
         last = path[-1]
         if isinstance(node, list):
             if not isinstance(last, int) or not -len(node) <= last < len(node):
-                raise SpikefaError(f"--set {text}: index {last} is out of range (the list has {len(node)} items)")
+                raise SpikefaError(f"--set {cut(text)}: index {last} is out of range (the list has {len(node)} items)")
             node[last] = value
         elif not isinstance(node, dict):
-            raise SpikefaError(f"--set {text}: the parent of {last} is not a mapping")
+            raise SpikefaError(f"--set {cut(text)}: the parent of {cut(str(last))} is not a mapping")
         elif isinstance(node.get(last), dict) and not isinstance(value, dict) and last in ("rule", "task"):
             node[last]["name"] = value
         else:
@@ -656,19 +655,11 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def read_yaml(path: str | Path) -> dict:
-    """Read a circuit file as raw YAML, with one-line errors for a missing or malformed file."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpikefaError(f"{path}: no such circuit file")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(err, "problem", None) or "not valid YAML"
-        raise SpikefaError(f"{path}: malformed YAML{where}: {problem}") from None
+    """Read a circuit file as raw YAML (:mod:`spikefa.yamlfile`), with one-line errors for a missing,
+    oversized, non-UTF-8 or malformed file."""
+    raw = yamlfile.read(path)
     if not isinstance(raw, dict):
-        raise SpikefaError(f"{path}: must be a YAML mapping of circuit fields, got {_show(raw)}")
+        raise SpikefaError(f"{path}: must be a YAML mapping of circuit fields, got {show(raw)}")
     return raw
 
 

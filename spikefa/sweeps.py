@@ -91,12 +91,13 @@ def expand(raw: dict, grid: dict[str, list], seeds: int, source: str) -> list[Po
     return points
 
 
-def run_point(config: dict, out: str, data_dir: str | None) -> dict:
-    """Run one point in a worker process; never raises for the point's own failure."""
+def run_point(config: dict, out: str, data_dir: str | None, threads: int = 1) -> dict:
+    """Run one point in a worker process on ``threads`` BLAS threads; never raises for the point's own
+    failure."""
     from .training import run_circuit
 
     try:
-        folder = run_circuit(spec.circuit_from_dict(config), out, data_dir=data_dir, progress=False)
+        folder = run_circuit(spec.circuit_from_dict(config), out, data_dir=data_dir, progress=False, threads=threads)
         final = folder.summary()["final"]
         return {"status": "complete", **{k: v for k, v in final.items() if isinstance(v, (int, float))}}
     except DivergenceError as err:
@@ -145,8 +146,10 @@ def run_sweep(
     workers: int | None = None,
     data_dir: str | None = None,
     progress: bool = True,
+    threads: int = 1,
 ) -> pd.DataFrame:
-    """Run every point of ``grid`` × ``seeds`` of circuit ``file`` into ``out/POINT``; write
+    """Run every point of ``grid`` × ``seeds`` of circuit ``file`` into ``out/POINT`` (each on ``threads``
+    BLAS threads); write
     ``out/results.csv`` (one row per point: swept values, status, final metrics) and ``out/sweep.png``."""
     from distributed import as_completed
     from tqdm import tqdm
@@ -175,6 +178,7 @@ def run_sweep(
                 p.circuit.to_dict(),
                 str(out / p.name),
                 data_dir,
+                threads,
                 key=f"spikefa-{p.name}",
                 retries=2,
                 pure=False,

@@ -16,13 +16,15 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import spec
+from . import memory, spec
+from . import threads as threads_
 from .errors import DivergenceError, SpikefaError
 from .metrics import accuracy, nse
 from .plots import plot_run
 from .reference import ReferenceEngine
 from .runs import RunFolder
 from .tasks import Dataset, load_task
+from .yamlfile import show
 
 PROBE_SIZE = 256  # training examples on which update angles against backprop are measured
 
@@ -39,6 +41,7 @@ class Position:
     loss_sum: float = 0.0  # running sums since the last metrics row
     correct: int = 0
     seen: int = 0
+    seconds: float = 0.0  # wall time spent reaching this position (work redone after a resume not counted)
 
 
 class Trainer:
@@ -55,6 +58,7 @@ class Trainer:
             self.learner = Circuit.for_engine(self.engine)
         self.rng = np.random.default_rng(train_seq)
         self.pos = Position()
+        self.started, self.seconds_before, self.examples_before = time.perf_counter(), 0.0, 0
         probe = slice(0, min(PROBE_SIZE, len(data.x_train)))
         self.probe = (data.x_train[probe], data.y_train[probe])
         bs = circuit.optimizer.batch_size
@@ -103,7 +107,12 @@ class Trainer:
             )
         return row
 
+    def seconds(self) -> float:
+        """Wall time spent on this run: this process's and that of the runs it resumed, to their checkpoints."""
+        return self.seconds_before + time.perf_counter() - self.started
+
     def checkpoint(self) -> None:
+        self.pos.seconds = self.seconds()
         state = dict(vars(self.pos), rng=self.rng.bit_generator.state)
         self.folder.save_checkpoint(self.engine.params.arrays(), state)
 
@@ -115,6 +124,7 @@ class Trainer:
         self.engine.params.load_arrays(arrays)
         self.rng.bit_generator.state = state.pop("rng")
         self.pos = Position(**state)
+        self.seconds_before, self.examples_before = self.pos.seconds, self.pos.examples
         return True
 
     # --- phases -------------------------------------------------------------------------------
@@ -215,7 +225,7 @@ def check_sizes(circuit: spec.Circuit, data: Dataset, source: str) -> None:
     sizes = circuit.network.sizes
     if sizes[0] != data.n_in or sizes[-1] != data.n_out:
         raise SpikefaError(
-            f"{source}: network.sizes: {list(sizes)} must start with {data.n_in} inputs and end with "
+            f"{source}: network.sizes: {show(list(sizes))} must start with {data.n_in} inputs and end with "
             f"{data.n_out} outputs for task {circuit.task.name}"
         )
 
@@ -228,39 +238,52 @@ def run_circuit(
     progress: bool = True,
     overwrite: bool = False,
     source: str = "circuit",
+    threads: int | None = None,
 ) -> RunFolder:
     """Run ``circuit`` into the run folder ``out`` (resuming it if it holds a checkpoint of the same
-    circuit), draw its figure, and return the folder. Raises :class:`SpikefaError` for bad input before anything is
-    written, and :class:`DivergenceError` (metrics so far kept) if the run diverges."""
+    circuit), draw its figure, and return the folder. Raises :class:`SpikefaError` for bad input (a
+    circuit too large for the available memory included) before anything is written, and
+    :class:`DivergenceError` (metrics so far kept) if the run diverges. The folder is locked while the run
+    writes it (:class:`~spikefa.runs.FolderLock`). ``threads``: BLAS threads (:func:`spikefa.threads.choose`)."""
+    n_threads = threads_.choose(threads)
+    memory.check(circuit, source)
     data_seq = np.random.SeedSequence(circuit.seed).spawn(3)[0]
     data = load_task(circuit.task, np.random.default_rng(data_seq), data_dir).astype(np.dtype(circuit.dtype))
     check_sizes(circuit, data, source)
     folder = RunFolder.open(out, circuit, overwrite)
-    if folder.summary().get("status") == "complete":
-        folder.reused = True
-        return folder
+    try:
+        if folder.summary().get("status") == "complete":
+            folder.reused = True
+            return folder
+        with threads_.limited(n_threads):
+            _train(circuit, data, folder, progress, n_threads)
+    finally:
+        folder.close()
+    plot_run(folder.path)
+    return folder
+
+
+def _train(circuit: spec.Circuit, data: Dataset, folder: RunFolder, progress: bool, threads: int) -> None:
+    """Train into an open run folder, from its checkpoint if it has one, and write its results."""
     trainer = Trainer(circuit, data, folder, progress)
     resumed = trainer.resume()
-    start = time.perf_counter()
-    seconds_before = folder.summary().get("seconds", 0.0) if resumed else 0.0
     base = {
         "circuit": circuit.name,
         "rule": circuit.rule.name,
         "engine": circuit.engine,
         "task": circuit.task.name,
         "seed": circuit.seed,
+        "threads": threads,
     }
-    folder.write_summary(dict(base, status="running", resumed=resumed, seconds=seconds_before))
+    folder.write_summary(dict(base, status="running", resumed=resumed, seconds=trainer.seconds()))
     try:
         final = trainer.run()
     except DivergenceError as err:
         plot_run(folder.path)
-        folder.write_summary(
-            dict(base, status="diverged", error=str(err), seconds=seconds_before + time.perf_counter() - start)
-        )
+        folder.write_summary(dict(base, status="diverged", error=str(err), seconds=trainer.seconds()))
         raise
     except BaseException:
-        folder.write_summary(dict(base, status="interrupted", seconds=seconds_before + time.perf_counter() - start))
+        folder.write_summary(dict(base, status="interrupted", seconds=trainer.seconds()))
         raise
     params = trainer.engine.params
     folder.save_weights(params.arrays(groups=("W", "b", "B")))
@@ -270,16 +293,18 @@ def run_circuit(
         folder.save_monitors(
             trainer.learner.record(data.x_test[:n], data.y_test[:n], monitor.layers, monitor.variables)
         )
-    seconds = seconds_before + time.perf_counter() - start
     folder.write_summary(
         dict(
             base,
             status="complete",
             resumed=resumed,
-            seconds=round(seconds, 3),
+            seconds=round(trainer.seconds(), 3),
             examples=trainer.pos.examples,
+            # what this process did, apart from what the runs it resumed had done
+            this_process={
+                "seconds": round(time.perf_counter() - trainer.started, 3),
+                "examples": trainer.pos.examples - trainer.examples_before,
+            },
             final={k: v for k, v in final.items() if k not in ("phase", "kind")},
         )
     )
-    plot_run(folder.path)
-    return folder
