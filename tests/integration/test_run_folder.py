@@ -1,0 +1,107 @@
+"""A run folder has one writer, survives kills, and reads well: locks, temporaries, modes, summaries."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+
+from spikefa import load_circuit
+from spikefa.runs import FILE_MODE, RunFolder
+from tests.conftest import ROOT
+
+RUN = [sys.executable, "-m", "spikefa.cli", "run", "digits_fa", "--quiet"]
+
+
+def start(out, epochs):
+    return subprocess.Popen(
+        [*RUN, "--set", f"phases.0.learn.epochs={epochs}", "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path, proc, timeout=120):
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_a_folder_being_written_is_refused_naming_its_writer(tmp_path):
+    out = tmp_path / "run"
+    circuit = load_circuit(ROOT / "circuits" / "digits_fa.yaml", ["phases.0.learn.epochs=1"])
+    holder = RunFolder.open(out, circuit)  # this process writes the folder
+    try:
+        r = subprocess.run(
+            [*RUN, "--set", "phases.0.learn.epochs=1", "--out", str(out)], capture_output=True, text=True
+        )
+        err = r.stderr.strip()
+        assert r.returncode == 2 and len(err.splitlines()) == 1, err
+        assert f"another spikefa run (process {os.getpid()} on" in err, err
+    finally:
+        holder.close()
+    assert subprocess.run([*RUN, "--set", "phases.0.learn.epochs=1", "--out", str(out)], cwd=ROOT).returncode == 0
+
+
+def test_two_runs_started_together_one_runs_and_metrics_are_not_duplicated(tmp_path):
+    out = tmp_path / "run"
+    a, b = start(out, 150), start(out, 150)
+    codes = sorted([a.wait(timeout=300), b.wait(timeout=300)])
+    refused = a if a.returncode == 2 else b
+    assert codes == [0, 2], (a.stderr.read(), b.stderr.read())
+    assert "is writing to it" in refused.stderr.read()
+    assert list(pd.read_csv(out / "metrics.csv")["epoch"]) == list(range(151))
+
+
+def test_a_killed_run_resumes_past_its_stale_lock_and_temporaries(tmp_path):
+    whole = subprocess.run(
+        [*RUN, "--set", "phases.0.learn.epochs=30", "--out", str(tmp_path / "whole")], cwd=ROOT, capture_output=True
+    )
+    assert whole.returncode == 0
+    out = tmp_path / "cut"
+    proc = start(out, 30)
+    wait_for(out / "checkpoint.npz", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (out / ".lock").read_text().startswith(f"process {proc.pid} on")
+    stale = out / ".checkpoint.npz.k1ll3d.npz"
+    stale.write_bytes(b"")  # what a kill inside atomic_write leaves
+    again = start(out, 30)
+    stdout, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr
+    assert "after resuming" in stdout and "in all" in stdout, stdout
+    assert not stale.exists()
+    assert (out / "metrics.csv").read_bytes() == (tmp_path / "whole" / "metrics.csv").read_bytes()
+    for f in out.iterdir():
+        if f.name != ".lock":
+            assert f.stat().st_mode & 0o777 == FILE_MODE, (f.name, oct(f.stat().st_mode))
+
+
+def test_list_columns_align_with_long_names(tmp_path, spikefa_cli):
+    folder = tmp_path / "circuits"
+    folder.mkdir()
+    for name in ("digits_fa", "a_rather_long_circuit_file_name_for_a_hypothesis"):
+        shutil.copy(ROOT / "circuits" / "digits_fa.yaml", folder / f"{name}.yaml")
+    r = spikefa_cli("list", "--dir", folder)
+    assert r.returncode == 0, r.stderr
+    circuits = r.stdout.split("circuits (")[1].splitlines()[1:]
+    rules = r.stdout.split("circuits (")[0].splitlines()[1:]
+    columns = {line.index("feedback_alignment, digits") for line in circuits}
+    assert len(circuits) == 2 and len(columns) == 1
+    assert {line.index(" [") for line in rules} == {columns.pop() - 1}
+
+
+def test_threads_come_from_the_option_or_the_environment(tmp_path, spikefa_cli):
+    r = spikefa_cli("run", "digits_fa", "--set", "phases.0.learn.epochs=1", "--out", tmp_path / "a", "--threads", "2")
+    assert r.returncode == 0 and "2 threads" in r.stdout
+    env = dict(os.environ, SPIKEFA_THREADS="many")
+    r = subprocess.run([*RUN, "--out", str(tmp_path / "b")], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "SPIKEFA_THREADS: must be a positive integer, got 'many'" in r.stderr
+    assert not (tmp_path / "b").exists()
