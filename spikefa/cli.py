@@ -180,9 +180,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", help="folder with the MNIST IDX files (else SPIKEFA_DATA, else task.data_dir)")
     r.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.add_argument(
-        "--threads", type=int, help=f"BLAS threads (default: ${threads.ENV}, else 1)"
-    )
+    r.add_argument("--threads", type=int, help=f"BLAS threads (default: ${threads.ENV}, else 1)")
     r.set_defaults(func=cmd_run)
     ls = sub.add_parser("list", help="list the rules and the circuit files")
     ls.add_argument("--dir", default="circuits")
