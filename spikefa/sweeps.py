@@ -25,6 +25,7 @@ from distributed import WorkerPlugin
 from . import spec
 from .errors import DivergenceError, SpikefaError
 from .runs import atomic_write
+from .yamlfile import parse_value
 
 RESULTS = "results.csv"
 FIGURE = "sweep.png"
@@ -45,7 +46,7 @@ def parse_grid(items: list[str]) -> dict[str, list]:
         key = key.strip()
         if not sep or not key:
             raise SpikefaError(f"--grid {item}: must be KEY=V1,V2,..., e.g. optimizer.lr=0.01,0.03")
-        values = [yaml.safe_load(v) for v in text.split(",") if v.strip()]
+        values = [parse_value(v, f"--grid {key}") for v in text.split(",") if v.strip()]
         if not values:
             raise SpikefaError(f"--grid {key}: the value list is empty; give at least one value")
         grid[key] = values

@@ -91,3 +91,27 @@ def test_overrides_set_nested_fields_and_rule_names():
         apply_overrides(raw, ["lr"])
     with pytest.raises(SpikefaError, match="index 4 is out of range"):
         apply_overrides(raw, ["phases.4=learn"])
+
+
+def test_yaml_reads_scientific_floats_refuses_duplicates_and_alias_bombs_fast():
+    import time
+
+    from spikefa.sweeps import parse_grid
+    from spikefa.yamlfile import parse
+
+    assert parse("a: [1e-3, 1.0e-3, 1E6, -2.5e+2, .5, 3, 0x10, 1_000]", "f") == {
+        "a": [0.001, 0.001, 1e6, -250.0, 0.5, 3, 16, 1000]
+    }
+    assert parse_grid(["optimizer.lr=1e-3,3E-2"]) == {"optimizer.lr": [0.001, 0.03]}
+    assert parse("base: &b {x: 1}\nuse: {<<: *b, y: 2}", "f")["use"] == {"x": 1, "y": 2}  # merge keys still work
+    with pytest.raises(
+        SpikefaError, match=r"f: malformed YAML \(line 3, column 3\): duplicate key 'lr' \(first on line 2\)"
+    ):
+        parse("optimizer:\n  lr: 1\n  lr: 2\n", "f")
+    start = time.perf_counter()
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefghijklmnop", "bcdefghijklmnopq")
+    )
+    with pytest.raises(SpikefaError, match="more than 10000 values"):
+        parse(bomb, "f")
+    assert time.perf_counter() - start < 1.0
