@@ -225,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"spikefa: error: {err}", file=sys.stderr)
         return 2
+    except MemoryError:
+        if args.debug:
+            raise
+        print("spikefa: error: out of memory; make the circuit smaller (network.sizes, batch_size)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("spikefa: interrupted; run the same command again to resume from the last checkpoint", file=sys.stderr)
         return 130

@@ -48,6 +48,7 @@ CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS, LOCK = (
     ".lock",
 )
 FILES = (CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS)
+RESULTS = (METRICS, CHECKPOINT, WEIGHTS)  # a folder without any of these has recorded nothing yet
 
 
 def _file_mode() -> int:
@@ -146,6 +147,9 @@ class RunFolder:
                 for item in path.iterdir():
                     if item.name != LOCK:
                         shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+            elif not any((path / f).is_file() for f in RESULTS):  # nothing recorded: start it afresh
+                for name in FILES:
+                    (path / name).unlink(missing_ok=True)
             _remove_temporaries(path)
             if not (path / CONFIG).is_file():
                 atomic_write(path / CONFIG, lambda p: p.write_text(config))
@@ -219,6 +223,8 @@ def _check_contents(path: Path, config: str, overwrite: bool) -> None:
         if not path.is_dir() or not any(p.name != LOCK for p in path.iterdir()):
             return
         old = path / CONFIG
+        if old.is_file() and not any((path / f).is_file() for f in RESULTS):
+            return  # a run that ended before it recorded anything: nothing to lose, any circuit may take it
         if not old.is_file() or (old.read_text() != config and not overwrite):
             raise SpikefaError(
                 f"--out {path}: holds {'a run of a different circuit' if old.is_file() else 'other files'}; "

@@ -164,11 +164,14 @@ def run_sweep(
         raise SpikefaError(f"{source}: nothing to sweep; give --grid KEY=V1,V2 or --seeds N (or a sweep: block)")
     raw.setdefault("name", Path(file).stem)
     points = expand(raw, grid, seeds, source)
-    client, cluster = connect(scheduler, workers)
     out = Path(out)
     try:
-        client.register_plugin(BrianWorker())
         out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SpikefaError(f"--out {out}: cannot create the folder ({err.strerror})") from None
+    client, cluster = connect(scheduler, workers)
+    try:
+        client.register_plugin(BrianWorker())
         atomic_write(
             out / "sweep.yaml",
             lambda p: p.write_text(yaml.safe_dump({"circuit": source, "grid": grid, "seeds": seeds}, sort_keys=False)),

@@ -105,3 +105,15 @@ def test_threads_come_from_the_option_or_the_environment(tmp_path, spikefa_cli):
     r = subprocess.run([*RUN, "--out", str(tmp_path / "b")], cwd=ROOT, capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "SPIKEFA_THREADS: must be a positive integer, got 'many'" in r.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_a_folder_whose_run_recorded_nothing_takes_any_circuit(tmp_path):
+    from spikefa.cli import main
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text("name: something else\n")  # a run that died before its first row
+    (out / "summary.json").write_text('{"status": "running"}')
+    (out / "notes.txt").write_text("mine")
+    assert main(["run", "digits_fa", "--set", "phases.0.learn.epochs=1", "--out", str(out), "--quiet"]) == 0
+    assert "digits_fa" in (out / "config.yaml").read_text() and (out / "notes.txt").read_text() == "mine"
