@@ -4,15 +4,23 @@ kernels change Brian2's own arrays in place), and the choice of circuit from the
 
 A subclass says how a population, a forward and a feedback pathway are made, and how examples are
 presented (:class:`~spikefa.brian.rate.RateCircuit`, :class:`~spikefa.brian.lif.LifCircuit`).
+
+Ctrl-C: importing Brian2 puts its own SIGINT handler in place, which turns a Ctrl-C during
+``Network.run`` into a quiet early end of the run (and calls whatever handler it replaced otherwise,
+even ``SIG_IGN``, which is not callable). :func:`release_sigint` (called when :mod:`spikefa.brian` is
+imported) gives SIGINT back to Python, so that a Ctrl-C anywhere raises ``KeyboardInterrupt`` as with
+the reference engine; :meth:`Circuit.simulate` turns a run that ended early all the same into one.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from brian2 import Clock, NeuronGroup, Synapses, prefs, second
+from brian2 import Clock, Network, NeuronGroup, Synapses, prefs, second
 
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
@@ -92,6 +100,15 @@ class Circuit:
         raise NotImplementedError
 
     # --- shared ---------------------------------------------------------------------------------
+    def simulate(self, duration) -> None:
+        """``self.network.run(duration)``, the one way a circuit runs. A run that ends before its time
+        can only have been stopped by Brian2's Ctrl-C handling (see :func:`release_sigint`): it raises
+        ``KeyboardInterrupt``, as a Ctrl-C anywhere else does, instead of leaving the schedule half done."""
+        start = float(self.network.t)
+        self.network.run(duration, namespace={})
+        if Network._globally_stopped or float(self.network.t) < start + float(duration) - 0.5 * float(self.dt):
+            raise KeyboardInterrupt
+
     def objects(self) -> list:
         """Every population and synapse group, for the subclass's ``Network``."""
         feedback = [syn for syn in self.feedback if syn is not None]
@@ -166,6 +183,26 @@ class Circuit:
         from .rate import RateCircuit
 
         return (LifCircuit if engine.circuit.brian.neurons == "lif" else RateCircuit)(engine, target)
+
+
+def release_sigint() -> None:
+    """Undo Brian2's Ctrl-C handling (``brian2/__init__.py``: ``_InterruptHandler``, installed when Brian2
+    is imported): with it a Ctrl-C during ``Network.run`` only stops the run at the end of the time step,
+    with a warning, and outside a run calls the handler it replaced, even a ``SIG_IGN`` or ``SIG_DFL``
+    that cannot be called. Afterwards SIGINT does what it did before Brian2 was imported (normally:
+    ``KeyboardInterrupt``, wherever the program is). Outside the main thread, where no handler can be
+    set, Brian2's handler stays but only ever passes SIGINT on."""
+    prefs.core.stop_on_keyboard_interrupt = False  # Brian2's handler, if it stays, passes SIGINT on
+    handler = signal.getsignal(signal.SIGINT)
+    if not (type(handler).__module__ == "brian2" and hasattr(handler, "previous_handler")):
+        return
+    previous = handler.previous_handler
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, previous)
+    elif previous == signal.SIG_IGN:
+        handler.previous_handler = lambda signum, frame: None
+    elif not callable(previous):  # SIG_DFL, or None (set from outside Python): end as Ctrl-C does
+        handler.previous_handler = signal.default_int_handler
 
 
 def live(group: NeuronGroup, name: str) -> np.ndarray:

@@ -137,7 +137,7 @@ class LifCircuit(Circuit):
         ticks = self.ticks["forward_time"] + (self.ticks["error_time"] if errors else 0)
         self._run = {"x": x, "y": y, "lr": lr, "rng": rng, "learn": learn, "errors": errors, "ticks": ticks, "tick": 0}
         self._seen, self._step = [], 0
-        self.network.run(len(x) * ticks * self.period * self.dt, namespace={})
+        self.simulate(len(x) * ticks * self.period * self.dt)
         if len(self._seen) < len(x):
             self._finish()
         return self._seen
@@ -206,7 +206,7 @@ class LifCircuit(Circuit):
         self._rest()
         self._step = 0
         with self.mirror_mode(steps, scale=scale) as s:
-            self.network.run((s["n"] + 1) * self.window * self.dt, namespace={})
+            self.simulate((s["n"] + 1) * self.window * self.dt)
 
     def _tick_mirror(self) -> None:
         s = self._mirror

@@ -81,7 +81,7 @@ class RateCircuit(Circuit):
         Returns, per example, (A, H, deltas) as the circuit computed them, before its weight change."""
         self._x, self._y, self._lr, self._rng, self._learn = x, y, lr, rng, learn
         self._step, self._seen = 0, []
-        self.network.run(len(x) * self.steps * self.dt, namespace={})
+        self.simulate(len(x) * self.steps * self.dt)
         if len(self._seen) < len(x):
             self._finish()
         return self._seen
@@ -113,7 +113,7 @@ class RateCircuit(Circuit):
         responds through W with its synaptic drive ``I_ff``, and after every batch_size samples each
         feedback synapse changes by its own post (noise) and pre (response) activity."""
         with self.mirror_mode(steps, rng=rng) as s:
-            self.network.run((s["n"] + 1) * self.dt, namespace={})
+            self.simulate((s["n"] + 1) * self.dt)
 
     def _tick_mirror(self) -> None:
         s = self._mirror

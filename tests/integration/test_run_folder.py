@@ -1,5 +1,6 @@
 """A run folder has one writer, survives kills, and reads well: locks, temporaries, modes, summaries."""
 
+import json
 import os
 import shutil
 import signal
@@ -117,3 +118,22 @@ def test_a_folder_whose_run_recorded_nothing_takes_any_circuit(tmp_path):
     (out / "notes.txt").write_text("mine")
     assert main(["run", "digits_fa", "--set", "phases.0.learn.epochs=1", "--out", str(out), "--quiet"]) == 0
     assert "digits_fa" in (out / "config.yaml").read_text() and (out / "notes.txt").read_text() == "mine"
+
+
+def test_ctrl_c_during_a_brian2_run_ends_in_one_line_and_resumes_to_the_same_numbers(tmp_path):
+    brian = [sys.executable, "-m", "spikefa.cli", "run", "brian_digits_fa", "--quiet", "--set", "phases.0.learn.epochs=3"]
+    whole = subprocess.run([*brian, "--out", str(tmp_path / "whole")], cwd=ROOT, capture_output=True, text=True)
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "cut"
+    proc = subprocess.Popen([*brian, "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(out / "checkpoint.npz", proc)  # the first epoch is done; the second is inside Network.run
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    lines = stderr.decode().strip().splitlines()
+    assert proc.returncode == 130 and len(lines) == 1, stderr
+    assert lines[0].startswith("spikefa: interrupted"), lines
+    assert json.loads((out / "summary.json").read_text())["status"] == "interrupted"
+    again = subprocess.run([*brian, "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0 and "after resuming" in again.stdout, again.stderr
+    assert (out / "metrics.csv").read_bytes() == (tmp_path / "whole" / "metrics.csv").read_bytes()
