@@ -9,6 +9,7 @@ its last checkpoint (the run folder's own machinery), so re-running a killed swe
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -165,11 +166,18 @@ def run_sweep(
     raw.setdefault("name", Path(file).stem)
     points = expand(raw, grid, seeds, source)
     out = Path(out)
+    made = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SpikefaError(f"--out {out}: cannot create the folder ({err.strerror})") from None
-    client, cluster = connect(scheduler, workers)
+    try:
+        client, cluster = connect(scheduler, workers)
+    except BaseException:  # no cluster: leave no folder behind either
+        for p in made:
+            with contextlib.suppress(OSError):
+                p.rmdir()
+        raise
     try:
         client.register_plugin(BrianWorker())
         atomic_write(
