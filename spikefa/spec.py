@@ -634,6 +634,10 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             where = ".".join(map(str, path[: depth + 1]))
             if isinstance(node, list) and isinstance(key, int) and -len(node) <= key < len(node):
                 node = node[key]
+            elif isinstance(node, list) and isinstance(key, int):
+                raise SpikefaError(
+                    f"--set {cut(text)}: {cut(where)}: index {key} is out of range (the list has {len(node)} items)"
+                )
             elif isinstance(node, dict):
                 if isinstance(node.get(key), str) and key in ("rule", "task"):
                     node[key] = {"name": node[key]}

@@ -76,6 +76,7 @@ CASES = [
     (["digits_fa", "--engine", "nest"], "argument --engine: invalid choice: 'nest'"),
     (["digits_fa", "--threads", "0"], "--threads: must be a positive integer, got 0"),
     (["{a_file}/x.yaml"], "x.yaml: no such circuit file"),
+    (["digits_fa", "--set", "phases.5.learn.epochs=1"], "phases.5: index 5 is out of range (the list has 1 items)"),
 ]
 
 
