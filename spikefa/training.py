@@ -51,7 +51,7 @@ class Trainer:
         self.engine = ReferenceEngine(circuit, np.random.default_rng(init_seq))
         self.learner = self.engine  # what computes activity and errors while learning
         # weight mirror: mirror steps after every learning batch, on whichever engine learns
-        self.interleaved_mirror = circuit.rule.mirror.steps_per_batch if circuit.rule.name == "weight_mirror" else 0
+        self.interleaved_mirror = circuit.rule.mirror.steps_per_batch if self.engine.rule.has_mirror_phase else 0
         if circuit.engine == "brian2":
             from .brian import Circuit
 

@@ -76,7 +76,7 @@ class LifCircuit(Circuit):
 
     def populations(self) -> list[NeuronGroup]:
         sizes, ns, clock = self.engine.sizes, self.namespace, self.clock
-        mirrors = self.engine.rule.name == "weight_mirror"
+        mirrors = self.engine.rule.has_mirror_phase
         sources = self.error_sources()
         return [lif_input_population(sizes[0], clock, ns, "layer0")] + [
             lif_population(n, clock, ns, f"layer{l}", l == self.L, mirrors and l < self.L, errors=l in sources)
@@ -91,8 +91,12 @@ class LifCircuit(Circuit):
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
         return spiking_forward_pathway(pre, post, self.clock, self.namespace, name)
 
-    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str) -> Synapses:
-        return spiking_feedback_pathway(source, target, self.clock, self.namespace, name)
+    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
+        s = self.engine.structure
+        delay = spec.seconds(s.pathway(l).delay)
+        return spiking_feedback_pathway(
+            source, target, self.clock, self.namespace, name, s.connections(l), delay * second if delay else None
+        )
 
     def fill(self, ticks: int) -> float:
         """Expected filling of a trace ``ticks`` schedule ticks after it started from zero."""
@@ -189,7 +193,7 @@ class LifCircuit(Circuit):
         self._seen.append((A, H, deltas))
         if run["learn"]:
             e.learn(H, deltas, run["lr"], run["rng"])
-            self.transport()
+            self.sync_feedback()
 
     # --- weight mirror ----------------------------------------------------------------------------
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
@@ -222,7 +226,7 @@ class LifCircuit(Circuit):
         self._rest_mirror()
         if t % bs == 0:  # each noise neuron's count about its own mean over the batch: zero-mean noise
             for l, x in s["x"].items():
-                self.engine.rule.mirror_update(self.B[l], x - x.mean(0), s["y"][l])
+                self.mirror_update(l, x - x.mean(0), s["y"][l])
 
     def _rest_mirror(self) -> None:
         """Start a noise sample: spike counts to zero, every layer's drive and its trace to rest (b), so

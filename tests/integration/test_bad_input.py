@@ -36,6 +36,8 @@ def files(tmp_path):
         "empty.yaml": b"",
         "tabs.yaml": b"network:\n\tsizes: [64, 10]\n",
         "a_file": b"x",
+        "not_a_rule.py": b"class NotARule:\n    pass\n",
+        "broken_rule.py": b"import no_such_module_anywhere\n",
     }
     for name, data in made.items():
         (tmp_path / name).write_bytes(data)
@@ -76,6 +78,38 @@ CASES = [
     (["digits_fa", "--engine", "nest"], "argument --engine: invalid choice: 'nest'"),
     (["digits_fa", "--threads", "0"], "--threads: must be a positive integer, got 0"),
     (["{a_file}/x.yaml"], "x.yaml: no such circuit file"),
+    # feedback pathways and user rules
+    (["digits_fa", "--set", "feedback.connectivity=0"], "feedback.connectivity: must be > 0, got 0.0"),
+    (["digits_fa", "--set", "feedback.connectivity=1.5"], "feedback.connectivity: must be <= 1, got 1.5"),
+    (
+        ["digits_fa", "--set", "feedback.sign=both"],
+        "feedback.sign: unknown value 'both'; allowed: free, positive, negative",
+    ),
+    (["digits_fa", "--set", "feedback.init.dist=cauchy"], "feedback.init.dist: unknown value 'cauchy'"),
+    (
+        ["digits_fa", "--set", "feedback.init.dist=lognormal", "--set", "feedback.init.scale=1"]
+        + ["--set", "feedback.init.sigma=0"],
+        "feedback.init.sigma: must be > 0",
+    ),
+    (["digits_fa", "--set", "feedback.2.sign=positive"], "feedback.2: names no hidden layer; the hidden layers are 1"),
+    (["digits_fa", "--set", "feedback.delay=3 ms"], "feedback.delay: needs engine: brian2 with neurons: lif"),
+    (["digits_fa", "--set", "feedback.delay=3"], "feedback.delay: must be a non-negative time with a unit"),
+    (["digits_fa", "--set", "feedback.strength=3"], "feedback.strength: unknown field; allowed: connectivity, sign"),
+    (
+        ["digits_backprop", "--set", "feedback.sign=positive"],
+        "feedback: rule backprop has no feedback pathway of its own",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "feedback.delay=20 ms"],
+        "feedback.delay: 20 ms is not shorter than brian.error_time 20 ms",
+    ),
+    (["digits_fa", "--set", "rule.feedback_init=xavier"], "rule.feedback_init: moved to the feedback block"),
+    (["digits_fa", "--set", "rule=no_such_pkg.rules:MyRule"], "rule.name: cannot import 'no_such_pkg.rules'"),
+    (["digits_fa", "--set", "rule=spikefa.rules:NoSuchRule"], "'NoSuchRule' in 'spikefa.rules' is not a spikefa.rules"),
+    (["digits_fa", "--set", "rule={not_a_rule.py}:NotARule"], "'NotARule' in"),
+    (["digits_fa", "--set", "rule={broken_rule.py}:Rule"], "(ModuleNotFoundError: No module named 'no_such_module_"),
+    (["digits_fa", "--set", "rule=/no/such/rules.py:Rule"], "rule.name: no such file '/no/such/rules.py'"),
+    (["digits_fa", "--set", "rule.params.lr=1"], "rule.params.lr: unknown parameter; allowed: none"),
 ]
 
 
