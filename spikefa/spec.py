@@ -188,6 +188,26 @@ class Lif:
     mirror_window: str = "10 ms"  # mirror phase: one noise sample
 
 
+POPULATION_MODELS = ("lif", "alif")
+
+
+@dataclass(frozen=True)
+class Population:
+    """A spiking layer's neuron model (``brian.populations``): ``lif``, ``alif`` (LIF with a spike-frequency
+    adaptation current) or the membrane written as Brian2 code — ``equations`` (defining ``v``; the
+    synaptic drive ``u`` and the other variables of the contract are the circuit's, see
+    :mod:`spikefa.brian.populations`), ``threshold``, ``reset``, ``refractory``, ``method`` — with
+    ``params``: name → a number or a quantity with its unit (``"100 ms"``), available to the code."""
+
+    model: str = "lif"  # lif | alif | custom (equations given)
+    equations: str = ""
+    threshold: str = ""
+    reset: str = ""
+    refractory: str = ""  # a time; empty: brian.lif.refractory
+    method: str = "exact"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Brian:
     """The Brian2 engine's settings; times are strings with units (``"1 ms"``), as Brian2 users write them.
@@ -206,6 +226,11 @@ class Brian:
     target: str = "cython"
     monitor: Monitor = field(default_factory=Monitor)
     lif: Lif = field(default_factory=Lif)
+    populations: tuple[Population, ...] = ()  # layers 1 … L (hidden, output); empty: every one lif
+
+    def population(self, l: int) -> Population:
+        """Layer l's neuron model (l ≥ 1)."""
+        return self.populations[l - 1] if self.populations else Population()
 
 
 def seconds(text: str) -> float:
@@ -260,12 +285,24 @@ class Circuit:
             del d["brian"]
         else:
             del d["brian"]["lif" if self.brian.neurons == "rate" else "tau"]
+            if self.brian.populations:
+                d["brian"]["populations"] = {
+                    l: _population_dict(p) for l, p in enumerate(self.brian.populations, 1) if p != Population()
+                }
+            else:
+                del d["brian"]["populations"]
         return d
 
 
 def _init_dict(init: Init) -> dict[str, Any]:
     d = {"dist": init.dist, "scale": init.scale}
     return d | {"sigma": init.sigma} if init.dist == "lognormal" else d
+
+
+def _population_dict(p: Population) -> dict[str, Any]:
+    if p.model != "custom":
+        return {"model": p.model, "params": p.params}
+    return {k: v for k, v in dataclasses.asdict(p).items() if k != "refractory" or v}
 
 
 def _pathway_dict(p: Pathway) -> dict[str, Any]:
@@ -674,6 +711,8 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         f.fail(f.name("tau"), "only for neurons: rate; LIF time constants go in brian.lif")
     if rate and "lif" in f.raw:
         f.fail(f.name("lif"), "only for neurons: lif")
+    if rate and "populations" in f.raw:
+        f.fail(f.name("populations"), "only for neurons: lif (rate populations follow network.hidden)")
     if engine == "brian2" and not rate and network.hidden != "relu":
         got = network.hidden
         f.fail(f.name("neurons"), f"lif needs network.hidden: relu (a LIF neuron's rate is rectified), got {got!r}")
@@ -689,12 +728,67 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
         monitor=_monitor(f.sub("monitor")),
         lif=Lif() if rate else _lif(f.sub("lif")),
+        populations=_populations(f, L) if not rate else (),
     )
     f.done()
     if rate and seconds(b.dt) > seconds(b.tau) * (1 + 1e-9):
         f.fail(f.name("dt"), f"must be at most tau for rate neurons (Euler steps), got dt {b.dt!r}, tau {b.tau!r}")
     _check_steps(f, b, L)
     return b
+
+
+def _populations(parent: _Fields, L: int) -> tuple[Population, ...]:
+    """Per layer 1 … L: ``hidden`` and ``output`` set groups of layers, a layer's number sets that one."""
+    f = parent.sub("populations")
+    numbered = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
+    _allowed(f, ("hidden", "output"))
+    groups = {key: _population(_Fields(f.raw.pop(key), f.name(key), f.source)) for key in list(f.raw)}
+    for k in numbered:
+        if not 1 <= k <= L:
+            f.fail(f.name(str(k)), f"names no layer with a population; allowed: 1 … {L} (0 is the input)")
+    out = []
+    for l in range(1, L + 1):
+        if l in numbered:
+            out.append(_population(_Fields(numbered[l], f.name(str(l)), f.source)))
+        else:
+            out.append(groups.get("output" if l == L else "hidden", Population()))
+    return tuple(out) if any(p != Population() for p in out) else ()
+
+
+def _population(f: _Fields) -> Population:
+    code = ("equations", "threshold", "reset", "refractory", "method")
+    custom = "equations" in f.raw
+    written = custom or any(k in f.raw for k in code)
+    model = f.get("model", str, "custom" if written else "lif", choices=POPULATION_MODELS + ("custom",))
+    if model != "custom":
+        _allowed(f, ("model", "params"))
+    elif not custom:
+        f.fail(f.name("equations"), "missing: a custom model writes its membrane as Brian2 equations defining v")
+    else:
+        _allowed(f, ("model", "params", *code))
+    params = f.get("params", dict, {})
+    for key, value in params.items():
+        if not (isinstance(key, str) and key.isidentifier()):
+            f.fail(f.name("params"), f"{show(key)} is not a name Brian2 code can use")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, str))
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
+            f.fail(
+                f"{f.name('params')}.{key}", f"must be a finite number or a quantity like '100 ms', got {show(value)}"
+            )
+    p = Population(
+        model=model,
+        equations=f.get("equations", str, ""),
+        threshold=f.get("threshold", str, "v > v_threshold" if custom else ""),
+        reset=f.get("reset", str, "v = 0" if custom else ""),
+        refractory=_time(f, "refractory", "", zero=True) if "refractory" in f.raw else "",
+        method=f.get("method", str, "exact"),
+        params=params,
+    )
+    f.done()
+    return p
 
 
 def _lif(f: _Fields) -> Lif:

@@ -250,6 +250,10 @@ def run_circuit(
     data_seq = np.random.SeedSequence(circuit.seed).spawn(3)[0]
     data = load_task(circuit.task, np.random.default_rng(data_seq), data_dir).astype(np.dtype(circuit.dtype))
     check_sizes(circuit, data, source)
+    if circuit.engine == "brian2":  # a spiking population's own Brian2 code, tried before a file is written
+        from .brian.lif import check
+
+        check(circuit, source)
     folder = RunFolder.open(out, circuit, overwrite)
     try:
         if folder.summary().get("status") == "complete":

@@ -110,6 +110,36 @@ CASES = [
     (["digits_fa", "--set", "rule={broken_rule.py}:Rule"], "(ModuleNotFoundError: No module named 'no_such_module_"),
     (["digits_fa", "--set", "rule=/no/such/rules.py:Rule"], "rule.name: no such file '/no/such/rules.py'"),
     (["digits_fa", "--set", "rule.params.lr=1"], "rule.params.lr: unknown parameter; allowed: none"),
+    # spiking populations' own models
+    (["brian_digits_fa", "--set", "brian.populations.hidden.model=alif"], "brian.populations: only for neurons: lif"),
+    (["brian_digits_lif_fa", "--set", "brian.populations.hidden.model=izhikevich"], "unknown value 'izhikevich'"),
+    (["brian_digits_lif_fa", "--set", "brian.populations.3.model=alif"], "brian.populations.3: names no layer"),
+    (["brian_digits_lif_fa", "--set", "brian.populations.1.threshold=v > 1"], "brian.populations.1.equations: missing"),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.1.equations='dw/dt = -w / tau_m : 1'"],
+        "brian.populations.1.equations: must define v",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", 'brian.populations.1.equations="dv/dt = -v / tau_m : 1\\nr : 1"'],
+        "brian.populations.1.equations: defines r, which the circuit provides",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.1.equations='dv/dt = (-v + u / tau_m : 1'"],
+        "brian.populations.1.equations: not valid Brian2 equations",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.1.equations='dv/dt = (-v + u + q) / tau_m : 1'"],
+        """brian.populations.1: 'The identifier "q" could not be resolved.'""",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.1.equations='dv/dt = (-v + u) / tau_m : volt'"],
+        "brian.populations.1: Expression '- v + u' uses inconsistent units",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.hidden.model=alif"]
+        + ["--set", "brian.populations.hidden.params.tau_a=100 parsecs"],
+        "brian.populations.1.params.tau_a: must be a number or a number and one Brian2 unit",
+    ),
 ]
 
 
