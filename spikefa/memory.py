@@ -20,6 +20,7 @@ import psutil
 
 from . import spec
 from .errors import SpikefaError
+from .rules import rule_class
 
 TASK_SHAPES = {"digits": (1797, 64, 10), "mnist": (70000, 784, 10)}  # examples, inputs, outputs
 TEACHER_EXAMPLES = (10000, 1000)
@@ -40,7 +41,7 @@ def estimate(circuit: spec.Circuit) -> dict[str, int]:
         examples = (t.n_train or TEACHER_EXAMPLES[0]) + (t.n_test or TEACHER_EXAMPLES[1])
     noise = max((p.samples_per_epoch for p in circuit.phases if p.kind == "noise_pretrain"), default=0)
     weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    if circuit.rule.name in ("direct_feedback_alignment", "local_classifiers"):  # from / to the output size
+    if rule_class(circuit.rule.name).topology in ("direct", "local"):  # from / to the output size
         feedback = sizes[-1] * sum(sizes[1:-1])
     else:
         feedback = sum(a * b for a, b in zip(sizes[1:-1], sizes[2:]))

@@ -28,7 +28,7 @@ def plot_run(path: str | Path) -> Path:
     backprop — written to ``training.png`` in the run folder; returns its path."""
     run = load_run(path)
     m, rule = run.metrics, run.config["rule"]["name"]
-    color = RULE_COLORS[rule]
+    color = RULE_COLORS.get(rule, "#17becf")  # a user's rule: one colour of its own
     x = m["examples"]
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), constrained_layout=True)
     score = "test_acc" if "test_acc" in m else "test_nse"

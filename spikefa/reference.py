@@ -15,8 +15,8 @@ from . import spec
 from .activations import DERIVATIVE, FORWARD
 from .kernels import Gradient, flush_subnormal, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
-from .rules import Params, Rule, make_rule
-from .rules.base import draw
+from .rules import Params, Rule, Step, make_rule
+from .weights import Feedback, draw
 
 
 class ReferenceEngine:
@@ -26,7 +26,8 @@ class ReferenceEngine:
         self.sizes = net.sizes
         self.L = len(net.sizes) - 1  # number of forward projections
         self.dtype = np.dtype(circuit.dtype)
-        self.rule: Rule = make_rule(circuit.rule, circuit.optimizer)
+        self.structure = Feedback(circuit.feedback)  # which feedback synapses exist, their signs
+        self.rule: Rule = make_rule(circuit.rule, circuit.optimizer, self.structure)
         self.backprop: Rule = make_rule(spec.Rule("backprop"), circuit.optimizer)
         self.f, self.df = FORWARD[net.hidden], DERIVATIVE[net.hidden]
         self.f_out = FORWARD[net.output]
@@ -38,6 +39,7 @@ class ReferenceEngine:
         b = [np.zeros(n, self.dtype) for n in self.sizes[1:]]
         B, B0 = self.rule.init_feedback(self.sizes, W, rng, self.dtype)
         self.params = Params(W, b, B, B0=B0)
+        self.structure.constrain(self.params.B)
 
     # --- activity -------------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> tuple[list, list]:
@@ -110,7 +112,13 @@ class ReferenceEngine:
             gW, gb = self.gradients(H, deltas)
         decay = self.circuit.optimizer.weight_decay * lr / self.circuit.optimizer.lr
         self.apply(gW, gb, lr, decay)
-        self.rule.after_step(self.params, gW, lr, decay, rng)
+        self.rule.after_step(self.params, Step(H, deltas, gW, lr, decay, rng))
+        self.constrain_feedback()
+
+    def constrain_feedback(self) -> None:
+        """After B changed: every feedback pathway's missing synapses back to 0, its sign kept."""
+        if self.structure.constrained:
+            self.structure.constrain(self.params.B)
 
     def apply(self, gW: list[Gradient], gb: list, lr: float, decay: float) -> None:
         """Momentum SGD with decoupled weight decay on every W (not on biases)."""

@@ -28,7 +28,8 @@ HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "tanh", "softmax")
 LOSSES = ("mse", "cross_entropy")
 SCHEDULES = ("constant", "cosine")
-INIT_DISTS = ("uniform", "normal")
+INIT_DISTS = ("uniform", "normal", "lognormal")
+SIGNS = ("free", "positive", "negative")
 RULES = (
     "shallow",
     "backprop",
@@ -56,11 +57,29 @@ TASK_FIELDS = {
 class Init:
     """Weight initialisation: ``xavier`` (uniform, Glorot) or ``dist`` with ``scale``.
 
-    ``uniform`` draws from [-scale, scale]; ``normal`` from N(0, scale²).
+    ``uniform`` draws from [-scale, scale]; ``normal`` from N(0, scale²); ``lognormal`` magnitudes
+    scale · exp(sigma · N(0, 1)) (median ``scale``) with random signs, unless a pathway's ``sign`` fixes them.
     """
 
     dist: str = "xavier"
     scale: float = 0.0
+    sigma: float = 1.0  # lognormal only
+
+
+@dataclass(frozen=True)
+class Pathway:
+    """The structure of a feedback pathway B_l (``feedback`` in a circuit file).
+
+    ``connectivity`` p: each synapse exists with probability p, drawn once from the run's seed (1: all
+    to all); a missing synapse is absent in Brian2 and a zero that never changes in the reference
+    engine. ``sign``: ``positive`` / ``negative`` pathways start with that sign and no plasticity ever
+    takes a weight across zero (it stops at 0). ``init``: how B starts. ``delay``: the time an error
+    event takes to cross the pathway (spiking circuits)."""
+
+    connectivity: float = 1.0
+    sign: str = "free"
+    init: Init = field(default_factory=Init)
+    delay: str = "0 ms"
 
 
 @dataclass(frozen=True)
@@ -98,9 +117,12 @@ class Mirror:
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule by name: a built-in one, or a user's ``Rule`` subclass as ``module:Class`` or
+    ``path/to/file.py:Class`` (see :mod:`spikefa.rules`), with the ``params`` it declares."""
+
     name: str
-    feedback_init: Init = field(default_factory=Init)
     mirror: Mirror = field(default_factory=Mirror)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -166,6 +188,26 @@ class Lif:
     mirror_window: str = "10 ms"  # mirror phase: one noise sample
 
 
+POPULATION_MODELS = ("lif", "alif")
+
+
+@dataclass(frozen=True)
+class Population:
+    """A spiking layer's neuron model (``brian.populations``): ``lif``, ``alif`` (LIF with a spike-frequency
+    adaptation current) or the membrane written as Brian2 code — ``equations`` (defining ``v``; the
+    synaptic drive ``u`` and the other variables of the contract are the circuit's, see
+    :mod:`spikefa.brian.populations`), ``threshold``, ``reset``, ``refractory``, ``method`` — with
+    ``params``: name → a number or a quantity with its unit (``"100 ms"``), available to the code."""
+
+    model: str = "lif"  # lif | alif | custom (equations given)
+    equations: str = ""
+    threshold: str = ""
+    reset: str = ""
+    refractory: str = ""  # a time; empty: brian.lif.refractory
+    method: str = "exact"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Brian:
     """The Brian2 engine's settings; times are strings with units (``"1 ms"``), as Brian2 users write them.
@@ -184,6 +226,11 @@ class Brian:
     target: str = "cython"
     monitor: Monitor = field(default_factory=Monitor)
     lif: Lif = field(default_factory=Lif)
+    populations: tuple[Population, ...] = ()  # layers 1 … L (hidden, output); empty: every one lif
+
+    def population(self, l: int) -> Population:
+        """Layer l's neuron model (l ≥ 1)."""
+        return self.populations[l - 1] if self.populations else Population()
 
 
 def seconds(text: str) -> float:
@@ -212,19 +259,54 @@ class Circuit:
     dtype: str = "float64"
     description: str = ""
     brian: Brian = field(default_factory=Brian)
+    feedback: tuple[Pathway, ...] = ()  # per hidden layer 1 … L − 1; empty: every pathway the default
+
+    def pathway(self, l: int) -> Pathway:
+        """The structure of the feedback pathway into hidden layer l."""
+        return self.feedback[l - 1] if self.feedback else Pathway()
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config: plain YAML-able data, loadable by :func:`circuit_from_dict`."""
         d = _plain(dataclasses.asdict(self))
         d["task"] = {k: v for k, v in d["task"].items() if k == "name" or k in TASK_FIELDS[self.task.name]}
-        if self.rule.name != "weight_mirror":
+        d["network"]["init"] = _init_dict(self.network.init)
+        hidden = range(1, len(self.network.sizes) - 1)
+        pathways = [_pathway_dict(self.pathway(l)) for l in hidden]
+        if not pathways or all(p == pathways[0] for p in pathways):
+            d["feedback"] = pathways[0] if pathways else {}
+        else:
+            d["feedback"] = dict(zip(hidden, pathways))
+        if not _rule_class(self.rule.name, "rule").has_mirror_phase:
             del d["rule"]["mirror"]
+        if not self.rule.params:
+            del d["rule"]["params"]
         d["phases"] = [{p.kind: _phase_fields(p)} for p in self.phases]
         if self.engine != "brian2":
             del d["brian"]
         else:
             del d["brian"]["lif" if self.brian.neurons == "rate" else "tau"]
+            if self.brian.populations:
+                d["brian"]["populations"] = {
+                    l: _population_dict(p) for l, p in enumerate(self.brian.populations, 1) if p != Population()
+                }
+            else:
+                del d["brian"]["populations"]
         return d
+
+
+def _init_dict(init: Init) -> dict[str, Any]:
+    d = {"dist": init.dist, "scale": init.scale}
+    return d | {"sigma": init.sigma} if init.dist == "lognormal" else d
+
+
+def _population_dict(p: Population) -> dict[str, Any]:
+    if p.model != "custom":
+        return {"model": p.model, "params": p.params}
+    return {k: v for k, v in dataclasses.asdict(p).items() if k != "refractory" or v}
+
+
+def _pathway_dict(p: Pathway) -> dict[str, Any]:
+    return {"connectivity": p.connectivity, "sign": p.sign, "init": _init_dict(p.init), "delay": p.delay}
 
 
 def _phase_fields(p: Phase) -> dict[str, Any]:
@@ -337,16 +419,18 @@ def _allowed(fields: _Fields, allowed: tuple[str, ...]):
             fields.fail(fields.name(key), f"unknown field; allowed: {', '.join(allowed)}")
 
 
-def _init(parent: _Fields, key: str) -> Init:
+def _init(parent: _Fields, key: str, default: Init = Init()) -> Init:
     raw = parent.raw.get(key)
     if raw is None or raw == "xavier":
         parent.raw.pop(key, None)
-        return Init()
+        return default if raw is None else Init()
     f = parent.sub(key)
-    _allowed(f, ("dist", "scale"))
     dist = f.get("dist", str, choices=INIT_DISTS + ("xavier",))
+    _allowed(f, ("dist", "scale", "sigma") if dist == "lognormal" else ("dist", "scale"))
     scale = f.get("scale", float, 0.0 if dist == "xavier" else dataclasses.MISSING, low=0, low_open=dist != "xavier")
-    return Init(dist, scale)
+    sigma = f.get("sigma", float, Init.sigma, low=0, low_open=True)
+    f.done()
+    return Init(dist, scale, sigma)
 
 
 def _named(parent: _Fields, key: str) -> _Fields:
@@ -387,10 +471,22 @@ def _task(f: _Fields) -> Task:
     )
 
 
-def _rule(f: _Fields) -> Rule:
-    name = f.get("name", str, choices=RULES)
-    allowed = ("feedback_init", "mirror") if name == "weight_mirror" else ("feedback_init",)
-    _allowed(f, allowed)
+def _rule_class(name: str, where: str, base: Path | None = None) -> type:
+    from .rules import rule_class  # the rules import this module: imported when first needed
+
+    return rule_class(name, where, base)
+
+
+def _rule(f: _Fields, base: Path | None) -> Rule:
+    if "feedback_init" in f.raw:
+        f.fail(f.name("feedback_init"), "moved to the feedback block: write feedback: {init: ...}")
+    name = f.get("name", str)
+    if ":" not in name and name not in RULES:
+        f.fail(f.name("name"), f"unknown value {show(name)}; allowed: {', '.join(RULES)}, or module:Class")
+    cls = _rule_class(name, f.source + ": " + f.name("name"), base)
+    name = cls.spec_name(name, base)
+    _allowed(f, ("name", "mirror", "params") if cls.has_mirror_phase else ("name", "params"))
+    params = cls.check_params(f.get("params", dict, {}), f.source + ": " + f.name("params"))
     m = f.sub("mirror")
     mirror = Mirror(
         noise_std=m.get("noise_std", float, Mirror.noise_std, low=0, low_open=True),
@@ -401,7 +497,56 @@ def _rule(f: _Fields) -> Rule:
         steps_per_batch=m.get("steps_per_batch", int, Mirror.steps_per_batch, low=0),
     )
     m.done()
-    return Rule(name, _init(f, "feedback_init"), mirror)
+    return Rule(name, mirror, params)
+
+
+def _feedback(raw: Any, source: str, network: Network, rule: Rule, brian: Brian, engine: str) -> tuple[Pathway, ...]:
+    """One Pathway per hidden layer: the block's own fields for all of them, and a layer's number
+    (``feedback: {sign: positive, 2: {connectivity: 0.5}}``) for what differs in that layer."""
+    f = _Fields(raw, "feedback", source)
+    hidden = range(1, len(network.sizes) - 1)
+    layers = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
+    common = _pathway(f, Pathway(), rule, brian, engine)
+    pathways = []
+    for l in hidden:
+        if l in layers:
+            pathways.append(_pathway(_Fields(layers.pop(l), f.name(str(l)), source), common, rule, brian, engine))
+        else:
+            pathways.append(common)
+    if layers:
+        f.fail(
+            f.name(str(min(layers))),
+            f"names no hidden layer; the hidden layers are {', '.join(map(str, hidden)) or 'none'}",
+        )
+    if raw and not hidden:
+        f.fail("feedback", "the network has no hidden layer, so no feedback pathway")
+    return tuple(pathways)
+
+
+def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -> Pathway:
+    if rule.name in ("shallow", "backprop") and f.raw:
+        what = "none" if rule.name == "shallow" else "W transposed, read from the forward weights"
+        f.fail(f.path, f"rule {rule.name} has no feedback pathway of its own (its feedback is {what})")
+    _allowed(f, ("connectivity", "sign", "init", "delay"))
+    p = Pathway(
+        connectivity=f.get("connectivity", float, base.connectivity, low=0, high=1, low_open=True),
+        sign=f.get("sign", str, base.sign, choices=SIGNS),
+        init=_init(f, "init", base.init),
+        delay=_time(f, "delay", base.delay, zero=True),
+    )
+    f.done()
+    if seconds(p.delay) > 0:
+        if engine != "brian2" or brian.neurons != "lif":
+            f.fail(f.name("delay"), "needs engine: brian2 with neurons: lif (rate circuits carry errors at once)")
+        steps = seconds(p.delay) / seconds(brian.dt)
+        if not math.isclose(steps, round(steps), abs_tol=1e-6):
+            f.fail(f.name("delay"), f"must be a whole number of dt = {brian.dt} steps, got {p.delay!r}")
+        if seconds(p.delay) >= seconds(brian.error_time):
+            f.fail(
+                f.name("delay"),
+                f"{p.delay} is not shorter than brian.error_time {brian.error_time}: errors would come after learning",
+            )
+    return p
 
 
 def _optimizer(f: _Fields) -> Optimizer:
@@ -416,7 +561,7 @@ def _optimizer(f: _Fields) -> Optimizer:
     return o
 
 
-def _phases(raw: Any, source: str, rule: str) -> tuple[Phase, ...]:
+def _phases(raw: Any, source: str, rule: str, mirrors: bool) -> tuple[Phase, ...]:
     if raw is None:
         return (Phase("learn"),)
     if not isinstance(raw, list) or not raw:
@@ -438,8 +583,8 @@ def _phases(raw: Any, source: str, rule: str) -> tuple[Phase, ...]:
         if kind == "learn":
             phase = Phase(kind, epochs=f.get("epochs", int, 1, low=0))
         elif kind == "mirror":
-            if rule != "weight_mirror":
-                f.fail(where, f"a mirror phase needs rule weight_mirror, the rule is {rule!r}")
+            if not mirrors:
+                f.fail(where, f"a mirror phase needs a rule with mirror phases (weight_mirror), the rule is {rule!r}")
             phase = Phase(kind, steps=f.get("steps", int, low=1))
         else:
             phase = Phase(
@@ -478,14 +623,15 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     if "rule" not in top.raw:
         top.fail("rule", f"missing; allowed: {', '.join(RULES)}")
     r = _named(top, "rule")
-    rule = _rule(r)
+    rule = _rule(r, Path(source).resolve().parent if Path(source).is_file() else None)
     r.done()
     optimizer = _optimizer(top.sub("optimizer"))
-    phases = _phases(top.raw.pop("phases", None), source, rule.name)
+    phases = _phases(top.raw.pop("phases", None), source, rule.name, _rule_class(rule.name, "rule").has_mirror_phase)
     rec = top.sub("record")
     record = Record(every=rec.get("every", int, 0, low=0), checkpoint_every=rec.get("checkpoint_every", int, 1, low=1))
     rec.done()
     brian = _brian(top.sub("brian"), engine, network)
+    feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
     if any(layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
             f"{source}: brian.monitor.layers: {show(list(brian.monitor.layers))} names a layer the network "
@@ -511,28 +657,34 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
         phases=phases,
         record=record,
         brian=brian,
+        feedback=feedback,
     )
 
 
-def _time(f: _Fields, key: str, default: str) -> str:
-    return _quantity(f, key, default, seconds, "time", TIME_UNITS, "'1 ms'")
+def _time(f: _Fields, key: str, default: str, zero: bool = False) -> str:
+    return _quantity(f, key, default, seconds, "time", TIME_UNITS, "'1 ms'", zero)
 
 
 def _rate(f: _Fields, key: str, default: str) -> str:
     return _quantity(f, key, default, hertz, "rate", RATE_UNITS, "'200 Hz'")
 
 
-def _quantity(f: _Fields, key: str, default: str, parse, kind: str, units: dict, example: str) -> str:
-    """A positive quantity written with a unit, kept as its text (``"1 ms"``, ``"200 Hz"``)."""
+def _quantity(
+    f: _Fields, key: str, default: str, parse, kind: str, units: dict, example: str, zero: bool = False
+) -> str:
+    """A positive (or, with ``zero``, non-negative) quantity written with a unit, kept as its text
+    (``"1 ms"``, ``"200 Hz"``)."""
     value = f.raw.pop(key, default)
     try:
-        ok = isinstance(value, str) and len(value) <= MAX_TEXT and math.isfinite(parse(value)) and parse(value) > 0
+        ok = isinstance(value, str) and len(value) <= MAX_TEXT and math.isfinite(parse(value))
+        ok = ok and (parse(value) > 0 or (zero and parse(value) == 0))
     except (ValueError, KeyError):
         ok = False
     if not ok:
         f.fail(
             f.name(key),
-            f"must be a positive {kind} with a unit ({', '.join(units)}), e.g. {example}; got {show(value)}",
+            f"must be a {'non-negative' if zero else 'positive'} {kind} with a unit ({', '.join(units)}), "
+            f"e.g. {example}; got {show(value)}",
         )
     return value
 
@@ -559,6 +711,8 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         f.fail(f.name("tau"), "only for neurons: rate; LIF time constants go in brian.lif")
     if rate and "lif" in f.raw:
         f.fail(f.name("lif"), "only for neurons: lif")
+    if rate and "populations" in f.raw:
+        f.fail(f.name("populations"), "only for neurons: lif (rate populations follow network.hidden)")
     if engine == "brian2" and not rate and network.hidden != "relu":
         got = network.hidden
         f.fail(f.name("neurons"), f"lif needs network.hidden: relu (a LIF neuron's rate is rectified), got {got!r}")
@@ -574,12 +728,67 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
         monitor=_monitor(f.sub("monitor")),
         lif=Lif() if rate else _lif(f.sub("lif")),
+        populations=_populations(f, L) if not rate else (),
     )
     f.done()
     if rate and seconds(b.dt) > seconds(b.tau) * (1 + 1e-9):
         f.fail(f.name("dt"), f"must be at most tau for rate neurons (Euler steps), got dt {b.dt!r}, tau {b.tau!r}")
     _check_steps(f, b, L)
     return b
+
+
+def _populations(parent: _Fields, L: int) -> tuple[Population, ...]:
+    """Per layer 1 … L: ``hidden`` and ``output`` set groups of layers, a layer's number sets that one."""
+    f = parent.sub("populations")
+    numbered = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
+    _allowed(f, ("hidden", "output"))
+    groups = {key: _population(_Fields(f.raw.pop(key), f.name(key), f.source)) for key in list(f.raw)}
+    for k in numbered:
+        if not 1 <= k <= L:
+            f.fail(f.name(str(k)), f"names no layer with a population; allowed: 1 … {L} (0 is the input)")
+    out = []
+    for l in range(1, L + 1):
+        if l in numbered:
+            out.append(_population(_Fields(numbered[l], f.name(str(l)), f.source)))
+        else:
+            out.append(groups.get("output" if l == L else "hidden", Population()))
+    return tuple(out) if any(p != Population() for p in out) else ()
+
+
+def _population(f: _Fields) -> Population:
+    code = ("equations", "threshold", "reset", "refractory", "method")
+    custom = "equations" in f.raw
+    written = custom or any(k in f.raw for k in code)
+    model = f.get("model", str, "custom" if written else "lif", choices=POPULATION_MODELS + ("custom",))
+    if model != "custom":
+        _allowed(f, ("model", "params"))
+    elif not custom:
+        f.fail(f.name("equations"), "missing: a custom model writes its membrane as Brian2 equations defining v")
+    else:
+        _allowed(f, ("model", "params", *code))
+    params = f.get("params", dict, {})
+    for key, value in params.items():
+        if not (isinstance(key, str) and key.isidentifier()):
+            f.fail(f.name("params"), f"{show(key)} is not a name Brian2 code can use")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, str))
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
+            f.fail(
+                f"{f.name('params')}.{key}", f"must be a finite number or a quantity like '100 ms', got {show(value)}"
+            )
+    p = Population(
+        model=model,
+        equations=f.get("equations", str, ""),
+        threshold=f.get("threshold", str, "v > v_threshold" if custom else ""),
+        reset=f.get("reset", str, "v = 0" if custom else ""),
+        refractory=_time(f, "refractory", "", zero=True) if "refractory" in f.raw else "",
+        method=f.get("method", str, "exact"),
+        params=params,
+    )
+    f.done()
+    return p
 
 
 def _lif(f: _Fields) -> Lif:

@@ -51,7 +51,7 @@ class Trainer:
         self.engine = ReferenceEngine(circuit, np.random.default_rng(init_seq))
         self.learner = self.engine  # what computes activity and errors while learning
         # weight mirror: mirror steps after every learning batch, on whichever engine learns
-        self.interleaved_mirror = circuit.rule.mirror.steps_per_batch if circuit.rule.name == "weight_mirror" else 0
+        self.interleaved_mirror = circuit.rule.mirror.steps_per_batch if self.engine.rule.has_mirror_phase else 0
         if circuit.engine == "brian2":
             from .brian import Circuit
 
@@ -250,6 +250,10 @@ def run_circuit(
     data_seq = np.random.SeedSequence(circuit.seed).spawn(3)[0]
     data = load_task(circuit.task, np.random.default_rng(data_seq), data_dir).astype(np.dtype(circuit.dtype))
     check_sizes(circuit, data, source)
+    if circuit.engine == "brian2":  # a spiking population's own Brian2 code, tried before a file is written
+        from .brian.lif import check
+
+        check(circuit, source)
     folder = RunFolder.open(out, circuit, overwrite)
     try:
         if folder.summary().get("status") == "complete":

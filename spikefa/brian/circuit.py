@@ -63,7 +63,8 @@ class Circuit:
             "none": lambda l: None,  # shallow learning: no feedback pathway at all
         }[engine.rule.topology]
         self.feedback = [None] + [
-            self.feedback_pathway(source(l), self.groups[l], f"B{l}") if source(l) else None for l in range(1, self.L)
+            self.feedback_pathway(source(l), self.groups[l], f"B{l}", l) if source(l) else None
+            for l in range(1, self.L)
         ]
         # Copy the engine's parameters in, then make the engine's arrays views of Brian2's.
         p = engine.params
@@ -76,14 +77,26 @@ class Circuit:
             bias = self.groups[l + 1].variables["b"].get_value()
             bias[...] = p.b[l]
             p.b[l] = bias
-        self.B = [None] + [matrix_view(syn) if syn else None for syn in self.feedback[1:]]
-        for l in range(1, self.L):
-            if p.B[l] is not None:
-                self.B[l][...] = p.B[l]
-                p.B[l] = self.B[l]
-                if p.vB[l] is not None:
-                    p.vB[l] = same_order(p.vB[l], self.B[l])
-        self.transport()
+        # A sparse pathway's B stays the engine's matrix (zeros where no synapse is); its synapses' w are
+        # gathered from it after every change (sync_feedback). An all-to-all one's B is a view of w.
+        self.sparse: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.B = [None] * self.L
+        for l, syn in enumerate(self.feedback):
+            if syn is None:
+                continue
+            if engine.structure.connections(l) is None:
+                self.B[l] = matrix_view(syn)
+                if p.B[l] is not None:
+                    self.B[l][...] = p.B[l]
+                    p.B[l] = self.B[l]
+                    if p.vB[l] is not None:
+                        p.vB[l] = same_order(p.vB[l], self.B[l])
+            else:
+                v = syn.variables
+                pre, post = v["_synaptic_pre"].get_value(), v["_synaptic_post"].get_value()
+                self.sparse[l] = (v["w"].get_value(), post.copy(), pre.copy())
+                self.B[l] = p.B[l]
+        self.sync_feedback()
 
     # --- what a subclass provides ---------------------------------------------------------------
     def populations(self) -> list[NeuronGroup]:
@@ -96,7 +109,8 @@ class Circuit:
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
         raise NotImplementedError
 
-    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str) -> Synapses:
+    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
+        """The feedback pathway into hidden layer l, with the synapses and delay its structure gives."""
         raise NotImplementedError
 
     # --- shared ---------------------------------------------------------------------------------
@@ -138,13 +152,23 @@ class Circuit:
             a = live(group, drive)[None, :] / fill
             live(group, "delta")[:] = e.output_delta(a, e.f_out(a), y[None, :])[0]
 
-    def transport(self) -> None:
-        """Copy into each feedback group whatever the rule's feedback matrix is when it is not the group's
-        own array — only backprop's Wᵀ, the weight transport that rule is defined by."""
+    def sync_feedback(self) -> None:
+        """After B may have changed: a sparse pathway's synapses take their weights from the engine's B_l,
+        and a group whose rule's feedback matrix is not its own array is set to it — only backprop's Wᵀ,
+        the weight transport that rule is defined by."""
         for l in range(1, self.L):
             fb = self.engine.rule.feedback(l, self.engine.params)
-            if fb is not self.B[l]:
+            if l in self.sparse:
+                w, rows, cols = self.sparse[l]
+                w[:] = fb[rows, cols]
+            elif fb is not self.B[l]:
                 self.B[l][...] = fb
+
+    def mirror_update(self, l: int, x: np.ndarray, y: np.ndarray) -> None:
+        """One mirror-phase batch of B_l plasticity from the circuit's own noise x and responses y."""
+        self.engine.rule.mirror_update(l, self.B[l], x, y)
+        if l in self.sparse:
+            self.sync_feedback()
 
     @contextmanager
     def mirror_mode(self, steps: int, **extra) -> Iterator[dict]:

@@ -43,7 +43,34 @@ from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from .circuit import Circuit, live
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
-from .populations import lif_input_population, lif_population
+from .populations import check_population, lif_input_population, lif_population, own_variables
+
+
+def namespace(lif: spec.Lif) -> dict:
+    """The constants every spiking population and pathway reads, as Brian2 quantities."""
+    s, h = spec.seconds, spec.hertz
+    return {
+        "tau_m": s(lif.tau_m) * second,
+        "tau_syn": s(lif.tau_syn) * second,
+        "tau_trace": s(lif.tau_trace) * second,
+        "tau_err": s(lif.tau_err) * second,
+        "refractory": s(lif.refractory) * second,
+        "v_threshold": lif.v_threshold,
+        "max_rate": h(lif.max_rate) * Hz,
+        "error_rate": h(lif.error_rate) * Hz,
+    }
+
+
+def check(circuit: spec.Circuit, source: str) -> None:
+    """Validate a spiking circuit's own neuron models (``brian.populations``) before anything runs: each
+    is built and run for a step, so a missing name, a unit that does not fit or a contract variable it
+    redefines is a one-line error naming the field."""
+    if circuit.engine != "brian2" or circuit.brian.neurons != "lif":
+        return
+    ns = namespace(circuit.brian.lif)
+    for l, model in enumerate(circuit.brian.populations, 1):
+        if model != spec.Population():
+            check_population(model, ns, f"{source}: brian.populations.{l}")
 
 
 class LifCircuit(Circuit):
@@ -52,15 +79,10 @@ class LifCircuit(Circuit):
     def __init__(self, engine: ReferenceEngine, target: str | None = None):
         self.lif = lif = engine.circuit.brian.lif
         s, h = spec.seconds, spec.hertz
-        self.namespace = {
-            "tau_m": s(lif.tau_m) * second,
-            "tau_syn": s(lif.tau_syn) * second,
-            "tau_trace": s(lif.tau_trace) * second,
-            "tau_err": s(lif.tau_err) * second,
-            "refractory": s(lif.refractory) * second,
-            "v_threshold": lif.v_threshold,
-            "max_rate": h(lif.max_rate) * Hz,
-            "error_rate": h(lif.error_rate) * Hz,
+        self.namespace = namespace(lif)
+        # each layer's membrane variables (v, and a model's own, e.g. alif's adaptation a): 0 at rest
+        self.rest_variables = {
+            f"layer{l}": own_variables(engine.circuit.brian.population(l)) for l in range(1, engine.L + 1)
         }
         super().__init__(engine, target)
         for group in self.groups[1:]:
@@ -76,10 +98,21 @@ class LifCircuit(Circuit):
 
     def populations(self) -> list[NeuronGroup]:
         sizes, ns, clock = self.engine.sizes, self.namespace, self.clock
-        mirrors = self.engine.rule.name == "weight_mirror"
+        mirrors = self.engine.rule.has_mirror_phase
         sources = self.error_sources()
+        models = self.engine.circuit.brian.population
         return [lif_input_population(sizes[0], clock, ns, "layer0")] + [
-            lif_population(n, clock, ns, f"layer{l}", l == self.L, mirrors and l < self.L, errors=l in sources)
+            lif_population(
+                n,
+                clock,
+                ns,
+                f"layer{l}",
+                l == self.L,
+                mirrors and l < self.L,
+                errors=l in sources,
+                model=models(l),
+                where=f"brian.populations.{l}",
+            )
             for l, n in enumerate(sizes[1:], 1)
         ]
 
@@ -91,8 +124,12 @@ class LifCircuit(Circuit):
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
         return spiking_forward_pathway(pre, post, self.clock, self.namespace, name)
 
-    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str) -> Synapses:
-        return spiking_feedback_pathway(source, target, self.clock, self.namespace, name)
+    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
+        s = self.engine.structure
+        delay = spec.seconds(s.pathway(l).delay)
+        return spiking_feedback_pathway(
+            source, target, self.clock, self.namespace, name, s.connections(l), delay * second if delay else None
+        )
 
     def fill(self, ticks: int) -> float:
         """Expected filling of a trace ``ticks`` schedule ticks after it started from zero."""
@@ -170,7 +207,7 @@ class LifCircuit(Circuit):
         self.state(0, "r")[:] = 0.0
         for group in self.driven():
             live(group, "u")[:] = live(group, "b")
-            for name in ("v", "r", "ubar", "err", "delta", "count"):
+            for name in ("r", "ubar", "err", "delta", "count", *self.rest_variables.get(group.name, ("v",))):
                 live(group, name)[:] = 0.0
 
     def _finish(self) -> None:
@@ -189,7 +226,7 @@ class LifCircuit(Circuit):
         self._seen.append((A, H, deltas))
         if run["learn"]:
             e.learn(H, deltas, run["lr"], run["rng"])
-            self.transport()
+            self.sync_feedback()
 
     # --- weight mirror ----------------------------------------------------------------------------
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
@@ -222,7 +259,7 @@ class LifCircuit(Circuit):
         self._rest_mirror()
         if t % bs == 0:  # each noise neuron's count about its own mean over the batch: zero-mean noise
             for l, x in s["x"].items():
-                self.engine.rule.mirror_update(self.B[l], x - x.mean(0), s["y"][l])
+                self.mirror_update(l, x - x.mean(0), s["y"][l])
 
     def _rest_mirror(self) -> None:
         """Start a noise sample: spike counts to zero, every layer's drive and its trace to rest (b), so

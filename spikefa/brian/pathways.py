@@ -1,4 +1,5 @@
-"""Pathways: every projection is its own all-to-all ``Synapses`` group with a weight ``w``.
+"""Pathways: every projection is its own ``Synapses`` group with a weight ``w``, all to all, or (a
+sparse feedback pathway) only the synapses its ``connections`` list.
 
 Forward (W_l, layer l → l+1) sums ``w · r_pre`` into the soma's ``I_ff``; feedback (B_l, error
 source → layer l) sums ``w · delta_pre`` into the error compartment ``err``. Nothing but B reaches ``err``.
@@ -11,7 +12,19 @@ matrix as a *view* of Brian2's own array, and the shared kernels update it in pl
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Clock, NeuronGroup, Synapses
+from brian2 import Clock, NeuronGroup, Quantity, Synapses
+
+Connections = tuple[np.ndarray, np.ndarray] | None  # (target rows, source columns) of B's synapses; None: all
+
+
+def connect(syn: Synapses, connections: Connections) -> Synapses:
+    """All to all, or the synapses listed (B_l[row, col] is the synapse from source col to target row)."""
+    if connections is None:
+        syn.connect()
+    else:
+        rows, cols = connections
+        syn.connect(i=cols, j=rows)
+    return syn
 
 
 def forward_pathway(pre: NeuronGroup, post: NeuronGroup, clock: Clock, name: str) -> Synapses:
@@ -20,10 +33,11 @@ def forward_pathway(pre: NeuronGroup, post: NeuronGroup, clock: Clock, name: str
     return syn
 
 
-def feedback_pathway(source: NeuronGroup, target: NeuronGroup, clock: Clock, name: str) -> Synapses:
+def feedback_pathway(
+    source: NeuronGroup, target: NeuronGroup, clock: Clock, name: str, connections: Connections = None
+) -> Synapses:
     syn = Synapses(source, target, "w : 1\nerr_post = w * delta_pre : 1 (summed)", clock=clock, name=name)
-    syn.connect()
-    return syn
+    return connect(syn, connections)
 
 
 def matrix_view(syn: Synapses) -> np.ndarray:
@@ -47,20 +61,27 @@ def spiking_forward_pathway(pre: NeuronGroup, post: NeuronGroup, clock: Clock, n
 
 
 def spiking_feedback_pathway(
-    source: NeuronGroup, target: NeuronGroup, clock: Clock, namespace: dict, name: str
+    source: NeuronGroup,
+    target: NeuronGroup,
+    clock: Clock,
+    namespace: dict,
+    name: str,
+    connections: Connections = None,
+    delay: Quantity | None = None,
 ) -> Synapses:
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
-    neuron through one synapse, so E[err] = Σ w · delta_pre at steady state."""
+    neuron through one synapse, so E[err] = Σ w · delta_pre at steady state. An event arrives ``delay``
+    after it was emitted."""
     syn = Synapses(
         source,
         target,
         "w : 1",
         on_pre={"pos": "err_post += w / (error_rate * tau_err)", "neg": "err_post -= w / (error_rate * tau_err)"},
         on_event={"pos": "err_pos", "neg": "err_neg"},
+        delay={"pos": delay, "neg": delay} if delay is not None else None,
         namespace=namespace,
         clock=clock,
         name=name,
     )
-    syn.connect()
-    return syn
+    return connect(syn, connections)

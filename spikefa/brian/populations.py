@@ -11,7 +11,15 @@ makes a rate circuit comparable, number for number, with the reference engine.
 
 from __future__ import annotations
 
-from brian2 import Clock, NeuronGroup, Quantity
+from dataclasses import dataclass
+from typing import Any
+
+from brian2 import Clock, Equations, Network, NeuronGroup, Quantity, defaultclock, prefs, second, units
+from brian2.units.fundamentalunits import Unit
+
+from .. import spec
+from ..errors import SpikefaError
+from ..yamlfile import cut
 
 RATE = {
     "tanh": ("tanh(v)", "1 - tanh(v)**2"),
@@ -59,10 +67,9 @@ def output_population(n: int, activation: str, tau: Quantity, clock: Clock, name
     )
 
 
-# --- leaky integrate-and-fire -------------------------------------------------------------------
-LIF = """
+# --- spiking populations ---------------------------------------------------------------------
+COMPARTMENTS = """
 du/dt = (-u + b) / tau_syn : 1
-dv/dt = (-v + u) / tau_m : 1 (unless refractory)
 dr/dt = -r / tau_trace : 1
 dubar/dt = (u - ubar) / tau_trace : 1
 derr/dt = -err / tau_err : 1
@@ -70,9 +77,86 @@ b : 1
 delta : 1
 count : 1
 """
-"""A LIF neuron: synaptic drive u (the forward pathway's spikes), membrane v, a rate trace r (+1/(tau_trace ·
-max_rate) per spike, so r ≈ rate / max_rate), a drive trace ubar ≈ ⟨u⟩, an error compartment err (the
-feedback pathway's ± error events), the neuron's error ``delta`` and a spike ``count``."""
+"""The contract of a spiking population: what the circuit provides around any membrane model. The
+forward pathway adds w / (max_rate · tau_syn) per presynaptic spike to the synaptic drive ``u``, which
+relaxes to the bias ``b``; the membrane model turns ``u`` into spikes. Per spike the circuit adds
+1 / (tau_trace · max_rate) to the rate trace ``r`` (so r ≈ rate / max_rate) and 1 to ``count``; ``ubar``
+traces ⟨u⟩; ``err`` is the error (apical) compartment the feedback pathway's ± events move; ``delta``
+the neuron's error (a hidden neuron's own, ``delta_local`` = err · relu'(ubar), is what it sends on)."""
+CONTRACT = ("u", "r", "ubar", "err", "b", "delta", "count", "delta_local", "mirroring", "noise_rate")
+
+
+@dataclass(frozen=True)
+class Membrane:
+    """A membrane model: Brian2 equations that define ``v`` (and any variable of their own) driven by
+    ``u``, a threshold, a reset, and default parameters (a user's ``params`` override them)."""
+
+    equations: str
+    threshold: str
+    reset: str
+    params: dict[str, Any]
+
+
+MEMBRANES = {
+    "lif": Membrane("dv/dt = (-v + u) / tau_m : 1 (unless refractory)", "v > v_threshold", "v = 0", {}),
+    # spike-frequency adaptation: each spike raises an adaptation current a that the membrane subtracts
+    # and that decays with tau_a (adaptive LIF; e.g. Gerstner et al. 2014, ch. 6.1)
+    "alif": Membrane(
+        "dv/dt = (-v + u - a) / tau_m : 1 (unless refractory)\nda/dt = -a / tau_a : 1",
+        "v > v_threshold",
+        "v = 0\na += beta",
+        {"tau_a": "100 ms", "beta": 0.01},
+    ),
+}
+
+
+def membrane(model: spec.Population) -> Membrane:
+    """The membrane a population spec asks for, with its params merged over the model's defaults."""
+    if model.model == "custom":
+        return Membrane(model.equations, model.threshold, model.reset, dict(model.params))
+    base = MEMBRANES[model.model]
+    return Membrane(base.equations, base.threshold, base.reset, {**base.params, **model.params})
+
+
+def quantity(value: Any, where: str) -> Any:
+    """``0.5`` or ``"0.5"`` → 0.5; ``"100 ms"`` → 100 * ms (a number and one Brian2 unit)."""
+    if not isinstance(value, str):
+        return float(value)
+    number, _, unit = value.strip().partition(" ")
+    try:
+        scale = getattr(units, unit.strip()) if unit.strip() else 1
+        if unit.strip() and not isinstance(scale, Unit):
+            raise ValueError(unit)
+        return float(number) * scale
+    except (ValueError, AttributeError):
+        raise SpikefaError(
+            f"{where}: must be a number or a number and one Brian2 unit, e.g. '100 ms'; got {cut(value)!r}"
+        ) from None
+
+
+def own_variables(model: spec.Population, where: str = "population") -> list[str]:
+    """The state variables a membrane model defines (``v`` first): the circuit puts them to 0 at rest."""
+    try:
+        names = Equations(membrane(model).equations).names
+    except Exception as err:  # Brian2's parser: EquationError, SyntaxError, ...
+        raise SpikefaError(f"{where}.equations: not valid Brian2 equations ({cut(first_line(err))})") from None
+    if "v" not in names:
+        raise SpikefaError(f"{where}.equations: must define v, the membrane potential (the circuit sets it at rest)")
+    taken = sorted(set(names) & set(CONTRACT))
+    if taken:
+        raise SpikefaError(
+            f"{where}.equations: defines {', '.join(taken)}, which the circuit provides "
+            f"(a population's contract: {', '.join(CONTRACT)})"
+        )
+    return ["v", *sorted(set(names) - {"v"})]
+
+
+def first_line(err: BaseException) -> str:
+    """The innermost cause of a Brian2 error, its first line (Brian2 wraps errors in run with the object
+    that raised them)."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def lif_input_population(n: int, clock: Clock, namespace: dict, name: str) -> NeuronGroup:
@@ -90,36 +174,73 @@ def lif_input_population(n: int, clock: Clock, namespace: dict, name: str) -> Ne
 
 
 def lif_population(
-    n: int, clock: Clock, namespace: dict, name: str, output: bool, mirror: bool, errors: bool = True
+    n: int,
+    clock: Clock,
+    namespace: dict,
+    name: str,
+    output: bool,
+    mirror: bool,
+    errors: bool = True,
+    model: spec.Population | None = None,
+    where: str = "population",
 ) -> NeuronGroup:
-    """A hidden or output LIF layer. With ``errors`` (a feedback pathway carries this layer's error) its
-    signed error leaves as two non-negative Poisson event streams, ``err_pos`` at error_rate · [delta]₊
-    and ``err_neg`` at error_rate · [−delta]₊ (the paired positive and negative error units, which share
+    """A hidden or output spiking layer: the ``model``'s membrane inside the circuit's compartments
+    (:data:`COMPARTMENTS`). With ``errors`` (a feedback pathway carries this layer's error) its signed
+    error leaves as two non-negative Poisson event streams, ``err_pos`` at error_rate · [delta]₊ and
+    ``err_neg`` at error_rate · [−delta]₊ (the paired positive and negative error units, which share
     each feedback synapse); a neuron draws a random number only for the stream its sign selects. A
     hidden neuron's delta is its error compartment times relu'(ubar); the output's is set by the
     circuit from the teacher.
     With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
     noise_rate instead of integrating (the weight mirror's mirror mode)."""
-    eqs = LIF + ("" if output else "delta_local = err * int(ubar > 0) : 1\n")
+    model = model or spec.Population()
+    own_variables(model, where)
+    m = membrane(model)
+    params = {k: quantity(v, f"{where}.params.{k}") for k, v in m.params.items()}
+    eqs = m.equations + "\n" + COMPARTMENTS + ("" if output else "delta_local = err * int(ubar > 0) : 1\n")
     d = "delta" if output else "delta_local"
-    fire = "v > v_threshold"
+    fire = f"({m.threshold})"
     if mirror:
         eqs += "mirroring : 1 (shared)\nnoise_rate : Hz (shared)\n"  # a variable: no recompiling per rate
-        fire = "(mirroring == 0 and v > v_threshold) or (mirroring == 1 and rand() < noise_rate * dt)"
-    return NeuronGroup(
-        n,
-        eqs,
-        threshold=fire,
-        reset="v = 0\nr += 1 / (tau_trace * max_rate)\ncount += 1",
-        refractory="refractory",
-        events={
-            "err_pos": f"{d} > 0 and rand() < error_rate * dt * clip({d}, 0, 1)",
-            "err_neg": f"{d} < 0 and rand() < error_rate * dt * clip(-{d}, 0, 1)",
-        }
-        if errors
-        else None,
-        method="exact",
-        namespace=namespace,
-        clock=clock,
-        name=name,
-    )
+        fire = f"(mirroring == 0 and {fire}) or (mirroring == 1 and rand() < noise_rate * dt)"
+    refractory = spec.seconds(model.refractory) * second if model.refractory else "refractory"
+    try:
+        return NeuronGroup(
+            n,
+            eqs,
+            threshold=fire,
+            reset=f"{m.reset}\nr += 1 / (tau_trace * max_rate)\ncount += 1",
+            refractory=refractory,
+            events={
+                "err_pos": f"{d} > 0 and rand() < error_rate * dt * clip({d}, 0, 1)",
+                "err_neg": f"{d} < 0 and rand() < error_rate * dt * clip(-{d}, 0, 1)",
+            }
+            if errors
+            else None,
+            method=model.method,
+            namespace={**namespace, **params},
+            clock=clock,
+            name=name,
+        )
+    except Exception as err:
+        raise SpikefaError(f"{where}: Brian2 refused the population ({cut(first_line(err))})") from None
+
+
+def check_population(model: spec.Population, namespace: dict, where: str) -> None:
+    """Build one neuron of ``model`` and run it for a step (numpy target, nothing compiled), so that an
+    undefined name or a unit that does not fit is a one-line :class:`SpikefaError` naming ``where``
+    before anything runs or is written."""
+    target = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    try:
+        clock = Clock(defaultclock.dt)
+        group = lif_population(
+            1, clock, namespace, "population_check", output=False, mirror=True, model=model, where=where
+        )
+        Network(group).run(clock.dt)
+    except SpikefaError:
+        raise
+    except Exception as err:
+        raise SpikefaError(f"{where}: {cut(first_line(err))}") from None
+    finally:
+        prefs.codegen.target = target

@@ -38,7 +38,7 @@ class RateCircuit(Circuit):
         self.network = Network(*self.objects(), NetworkOperation(self._tick, clock=self.clock, when="start"))
 
     def populations(self) -> list[NeuronGroup]:
-        net, sizes, mirrors = self.engine.circuit.network, self.engine.sizes, self.engine.rule.name == "weight_mirror"
+        net, sizes, mirrors = self.engine.circuit.network, self.engine.sizes, self.engine.rule.has_mirror_phase
         hidden = [
             hidden_population(n, net.hidden, self.tau, self.clock, f"layer{l}", mirrors)
             for l, n in enumerate(sizes[1:-1], 1)
@@ -56,8 +56,8 @@ class RateCircuit(Circuit):
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str):
         return forward_pathway(pre, post, self.clock, name)
 
-    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str):
-        return feedback_pathway(source, target, self.clock, name)
+    def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int):
+        return feedback_pathway(source, target, self.clock, name, self.engine.structure.connections(l))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs for x: the reference engine's, which this circuit computes number for number."""
@@ -126,7 +126,7 @@ class RateCircuit(Circuit):
                 y[(t - 1) % bs] = self.state(l + 1, "I_ff")
             if t % bs == 0:
                 for l in s["x"]:
-                    self.engine.rule.mirror_update(self.B[l], s["x"][l], s["y"][l])
+                    self.mirror_update(l, s["x"][l], s["y"][l])
         if t < s["n"]:
             for l, x in s["x"].items():
                 x[t % bs] = self.engine.rule.noise(s["rng"], (len(x[0]),), x.dtype)
@@ -165,4 +165,4 @@ class RateCircuit(Circuit):
         self._seen.append((A, H, deltas))
         if self._learn:
             self.engine.learn(H, deltas, self._lr, self._rng)
-            self.transport()
+            self.sync_feedback()

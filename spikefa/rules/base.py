@@ -11,12 +11,16 @@ input layer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import spec
+from ..errors import SpikefaError
 from ..kernels import Gradient
+from ..weights import Feedback
+from ..yamlfile import cut, show
 
 
 @dataclass
@@ -52,31 +56,76 @@ class Params:
             a[...] = arrays[name]
 
 
-def draw(
-    init: spec.Init, shape: tuple[int, int], fan: tuple[int, int], rng: np.random.Generator, dtype: np.dtype
-) -> np.ndarray:
-    """Initial weights: Glorot-uniform over ``fan`` = (fan_in, fan_out), or ``init.dist``/``init.scale``."""
-    if init.dist == "xavier":
-        limit = np.sqrt(6.0 / sum(fan)) * (init.scale or 1.0)
-        w = rng.uniform(-limit, limit, shape)
-    elif init.dist == "uniform":
-        w = rng.uniform(-init.scale, init.scale, shape)
-    else:
-        w = rng.normal(0.0, init.scale, shape)
-    return np.ascontiguousarray(w, dtype=dtype)
+@dataclass
+class Step:
+    """One learning step, as :meth:`Rule.after_step` sees it: the activities ``H[l]`` (rows: examples;
+    ``H[0]`` the input), the errors ``deltas[l]`` (``deltas[0]`` is None; ``deltas[l]`` of hidden layer l
+    is what its error compartment received, times f'(a_l)), the error-driven gradients ``gW[l]`` of the
+    W update just made (δ_{l+1}ᵀ h_l: a matrix, or for one example the pair (δ_{l+1}, h_l) of its outer
+    product's factors), the learning rate and weight decay of this step, and the training generator."""
+
+    H: list[np.ndarray]
+    deltas: list[np.ndarray | None]
+    gW: list[Gradient]
+    lr: float
+    decay: float
+    rng: np.random.Generator
+
+
+TOPOLOGIES = ("layerwise", "direct", "local", "none")
 
 
 class Rule:
-    """Base class. Subclasses set ``name`` and ``topology`` and override the hooks they need."""
+    """A learning rule: what reaches hidden layer l's error compartment, how B starts, how B changes.
+
+    Subclasses set ``name`` and ``topology`` (``layerwise``: B_l carries δ_{l+1}; ``direct``: B_l carries
+    the output error δ_L; ``local``: B_l is layer l's fixed random classifier; ``none``) and override the
+    hooks they need: :meth:`init_feedback`, :meth:`feedback` (only rules that transport W), and
+    :meth:`after_step`, which may change ``params.B`` in place after every W update. Every rule, a
+    user's too, runs in both engines: the Brian2 circuits hand the activities and errors they computed
+    to the same hooks, and a sparse or sign-constrained pathway's structure is restored after each
+    hook (a missing synapse stays 0, a sign never flips). ``parameters`` declares the rule's own
+    parameters (``rule.params`` in a circuit file) with their defaults; ``self.parameters`` holds the
+    run's values."""
 
     name: ClassVar[str]
     topology: ClassVar[str]  # "layerwise" | "direct" | "local" | "none"
     learns_feedback: ClassVar[bool] = False
     transports_weights: ClassVar[bool] = False
+    has_mirror_phase: ClassVar[bool] = False  # a rule with mirror phases (noise-driven B plasticity)
+    parameters: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, rule: spec.Rule, optimizer: spec.Optimizer):
+    def __init__(self, rule: spec.Rule, optimizer: spec.Optimizer, feedback: Feedback | None = None):
         self.spec = rule
         self.optimizer = optimizer
+        self.structure = feedback or Feedback(())
+        self.parameters = {**type(self).parameters, **rule.params}
+
+    @classmethod
+    def spec_name(cls, name: str, base) -> str:
+        """The rule's name as a resolved config writes it (a user rule's file as an absolute path)."""
+        target, _, attr = name.rpartition(":")
+        if target.endswith(".py"):
+            return f"{((base or Path.cwd()) / target).resolve()}:{attr}"
+        return name
+
+    @classmethod
+    def check_params(cls, raw: dict, where: str) -> dict[str, Any]:
+        """``rule.params`` checked against :attr:`parameters`: known names, the default's type."""
+        out = dict(cls.parameters)
+        for key, value in raw.items():
+            if key not in cls.parameters:
+                allowed = ", ".join(map(str, cls.parameters)) or "none (the rule declares no parameters)"
+                raise SpikefaError(f"{where}.{cut(str(key))}: unknown parameter; allowed: {allowed}")
+            default = cls.parameters[key]
+            if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if type(value) is not type(default) or (isinstance(value, float) and not np.isfinite(value)):
+                raise SpikefaError(
+                    f"{where}.{key}: must be {type(default).__name__} like its default {default!r}, got {show(value)}"
+                )
+            out[key] = value
+        return out
 
     def feedback_shape(self, sizes: tuple[int, ...], l: int) -> tuple[int, int]:
         """Shape of B_l: rows index layer l's units, columns the error source's units."""
@@ -86,18 +135,18 @@ class Rule:
     def init_feedback(
         self, sizes: tuple[int, ...], W: list[np.ndarray], rng: np.random.Generator, dtype: np.dtype
     ) -> tuple[list, list]:
-        """(B, B0): the initial feedback matrices and any fixed data the rule keeps about them."""
+        """(B, B0): the initial feedback matrices (drawn as each pathway's ``feedback`` block says) and
+        any fixed data the rule keeps about them."""
         B: list[np.ndarray | None] = [None]
         for l in range(1, len(sizes) - 1):
-            shape = self.feedback_shape(sizes, l)
-            B.append(draw(self.spec.feedback_init, shape, (shape[1], shape[0]), rng, dtype))
+            B.append(self.structure.draw(l, self.feedback_shape(sizes, l), rng, dtype))
         return B, [None] * len(B)
 
     def feedback(self, l: int, params: Params) -> np.ndarray:
         """The matrix that carries the error into hidden layer l."""
         return params.B[l]
 
-    def after_step(self, params: Params, gW: list[Gradient], lr: float, decay: float, rng: np.random.Generator) -> None:
-        """Called after every W update, with the gradients, learning rate and decay that drove it.
-        (The weight mirror's interleaved mirror steps are the trainer's: they run on the engine's own
-        activity, simulated or not.)"""
+    def after_step(self, params: Params, step: Step) -> None:
+        """Called after every W update, with what drove it (:class:`Step`); may change ``params.B`` in
+        place. (The weight mirror's interleaved mirror steps are the trainer's: they run on the engine's
+        own activity, simulated or not.)"""

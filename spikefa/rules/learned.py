@@ -17,11 +17,10 @@ class KolenPollack(Rule):
     topology = "layerwise"
     learns_feedback = True
 
-    def after_step(self, params, gW, lr, decay, rng):
+    def after_step(self, params, step):
         o = self.optimizer
         for l in range(1, len(params.B)):
-            B = params.B[l]
-            sgd_update(B, transposed(gW[l]), params.vB[l], lr, o.momentum, decay)
+            sgd_update(params.B[l], transposed(step.gW[l]), params.vB[l], step.lr, o.momentum, step.decay)
 
 
 class WeightMirror(Rule):
@@ -34,6 +33,7 @@ class WeightMirror(Rule):
     name = "weight_mirror"
     topology = "layerwise"
     learns_feedback = True
+    has_mirror_phase = True
 
     def mirror(self, params: Params, rng: np.random.Generator, steps: int) -> None:
         """``steps`` mirror steps at matrix level: each hidden layer fires a batch of noise x, y = x W_lᵀ."""
@@ -42,7 +42,7 @@ class WeightMirror(Rule):
             for l in range(1, len(params.B)):
                 B, W = params.B[l], params.W[l]
                 x = self.noise(rng, (m.batch_size, B.shape[0]), B.dtype)
-                self.mirror_update(B, x, x @ W.T)
+                self.mirror_update(l, B, x, x @ W.T)
 
     def noise(self, rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """Zero-mean mirror noise of covariance σ² I: N(0, σ²), or ±σ from random bits (``binary``)."""
@@ -58,8 +58,11 @@ class WeightMirror(Rule):
         x *= m.noise_std
         return x
 
-    def mirror_update(self, B: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    def mirror_update(self, l: int, B: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         """Eq. 7 with decay on one batch: x (n, n_l) the noise layer l fired, y (n, n_{l+1}) the responses.
-        Each synapse of B_l sees only its own post (x) and pre (y) activity."""
+        Each synapse of B_l sees only its own post (x) and pre (y) activity; the pathway's structure
+        (missing synapses, sign) holds after the change."""
         m = self.spec.mirror
         hebbian_step(B, x.T @ y, as_float(m.lr / len(x), B), as_float(m.decay, B))
+        if self.structure.constrained:
+            self.structure.restore(l, B)

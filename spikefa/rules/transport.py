@@ -44,5 +44,5 @@ class SignSymmetry(Rule):
         for l in range(1, len(B)):
             sign_copy(B[l], W[l], B0[l])
 
-    def after_step(self, params, gW, lr, decay, rng):
+    def after_step(self, params, step):
         self._copy_signs(params.B, params.W, params.B0)

@@ -36,6 +36,8 @@ def files(tmp_path):
         "empty.yaml": b"",
         "tabs.yaml": b"network:\n\tsizes: [64, 10]\n",
         "a_file": b"x",
+        "not_a_rule.py": b"class NotARule:\n    pass\n",
+        "broken_rule.py": b"import no_such_module_anywhere\n",
     }
     for name, data in made.items():
         (tmp_path / name).write_bytes(data)
@@ -77,6 +79,68 @@ CASES = [
     (["digits_fa", "--threads", "0"], "--threads: must be a positive integer, got 0"),
     (["{a_file}/x.yaml"], "x.yaml: no such circuit file"),
     (["digits_fa", "--set", "phases.5.learn.epochs=1"], "phases.5: index 5 is out of range (the list has 1 items)"),
+    # feedback pathways and user rules
+    (["digits_fa", "--set", "feedback.connectivity=0"], "feedback.connectivity: must be > 0, got 0.0"),
+    (["digits_fa", "--set", "feedback.connectivity=1.5"], "feedback.connectivity: must be <= 1, got 1.5"),
+    (
+        ["digits_fa", "--set", "feedback.sign=both"],
+        "feedback.sign: unknown value 'both'; allowed: free, positive, negative",
+    ),
+    (["digits_fa", "--set", "feedback.init.dist=cauchy"], "feedback.init.dist: unknown value 'cauchy'"),
+    (
+        ["digits_fa", "--set", "feedback.init.dist=lognormal", "--set", "feedback.init.scale=1"]
+        + ["--set", "feedback.init.sigma=0"],
+        "feedback.init.sigma: must be > 0",
+    ),
+    (["digits_fa", "--set", "feedback.2.sign=positive"], "feedback.2: names no hidden layer; the hidden layers are 1"),
+    (["digits_fa", "--set", "feedback.delay=3 ms"], "feedback.delay: needs engine: brian2 with neurons: lif"),
+    (["digits_fa", "--set", "feedback.delay=3"], "feedback.delay: must be a non-negative time with a unit"),
+    (["digits_fa", "--set", "feedback.strength=3"], "feedback.strength: unknown field; allowed: connectivity, sign"),
+    (
+        ["digits_backprop", "--set", "feedback.sign=positive"],
+        "feedback: rule backprop has no feedback pathway of its own",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "feedback.delay=20 ms"],
+        "feedback.delay: 20 ms is not shorter than brian.error_time 20 ms",
+    ),
+    (["digits_fa", "--set", "rule.feedback_init=xavier"], "rule.feedback_init: moved to the feedback block"),
+    (["digits_fa", "--set", "rule=no_such_pkg.rules:MyRule"], "rule.name: cannot import 'no_such_pkg.rules'"),
+    (["digits_fa", "--set", "rule=spikefa.rules:NoSuchRule"], "'NoSuchRule' in 'spikefa.rules' is not a spikefa.rules"),
+    (["digits_fa", "--set", "rule={not_a_rule.py}:NotARule"], "'NotARule' in"),
+    (["digits_fa", "--set", "rule={broken_rule.py}:Rule"], "(ModuleNotFoundError: No module named 'no_such_module_"),
+    (["digits_fa", "--set", "rule=/no/such/rules.py:Rule"], "rule.name: no such file '/no/such/rules.py'"),
+    (["digits_fa", "--set", "rule.params.lr=1"], "rule.params.lr: unknown parameter; allowed: none"),
+    # spiking populations' own models
+    (["brian_digits_fa", "--set", "brian.populations.hidden.model=alif"], "brian.populations: only for neurons: lif"),
+    (["brian_digits_lif_fa", "--set", "brian.populations.hidden.model=izhikevich"], "unknown value 'izhikevich'"),
+    (["brian_digits_lif_fa", "--set", "brian.populations.3.model=alif"], "brian.populations.3: names no layer"),
+    (["brian_digits_lif_fa", "--set", "brian.populations.1.threshold=v > 1"], "brian.populations.1.equations: missing"),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.1.equations='dw/dt = -w / tau_m : 1'"],
+        "brian.populations.1.equations: must define v",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", 'brian.populations.1.equations="dv/dt = -v / tau_m : 1\\nr : 1"'],
+        "brian.populations.1.equations: defines r, which the circuit provides",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.1.equations='dv/dt = (-v + u / tau_m : 1'"],
+        "brian.populations.1.equations: not valid Brian2 equations",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.1.equations='dv/dt = (-v + u + q) / tau_m : 1'"],
+        """brian.populations.1: 'The identifier "q" could not be resolved.'""",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.1.equations='dv/dt = (-v + u) / tau_m : volt'"],
+        "brian.populations.1: Expression '- v + u' uses inconsistent units",
+    ),
+    (
+        ["brian_digits_lif_fa", "--set", "brian.populations.hidden.model=alif"]
+        + ["--set", "brian.populations.hidden.params.tau_a=100 parsecs"],
+        "brian.populations.1.params.tau_a: must be a number or a number and one Brian2 unit",
+    ),
 ]
 
 

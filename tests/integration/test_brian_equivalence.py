@@ -108,7 +108,7 @@ def test_mirror_mode_circuit_makes_the_hebbian_update_of_its_own_noise():
             for l in (1, 2):
                 x[l][t] = draws.standard_normal(x[l].shape[1]) * 0.7
         for l in (1, 2):
-            reference.rule.mirror_update(p.B[l], x[l], x[l] @ p.W[l].T)  # y: the drive W x of the layer above
+            reference.rule.mirror_update(l, p.B[l], x[l], x[l] @ p.W[l].T)  # y: the drive W x of the layer above
     for l in (1, 2):
         np.testing.assert_allclose(circuit.B[l], p.B[l], rtol=1e-9, atol=1e-12)
         np.testing.assert_array_equal(circuit.engine.params.W[l], p.W[l])  # only B learns in mirror mode

@@ -7,7 +7,7 @@ from tests.conftest import ROOT, tiny_circuit
 
 
 def test_every_circuit_file_is_valid():
-    files = sorted((ROOT / "circuits").glob("*.yaml"))
+    files = sorted((ROOT / "circuits").rglob("*.yaml"))
     assert len(files) >= 8
     for f in files:
         c = load_circuit(f)
@@ -18,6 +18,18 @@ def test_resolved_config_round_trips():
     c = load_circuit(ROOT / "circuits" / "digits_fa.yaml")
     again = circuit_from_dict(yaml.safe_load(yaml.safe_dump(c.to_dict())))
     assert again == c
+
+
+def test_feedback_block_sets_every_pathway_and_a_layer_number_what_differs(tmp_path):
+    raw = tiny_circuit("kolen_pollack", (5, 4, 4, 4, 3))
+    raw["feedback"] = {"sign": "positive", "init": {"dist": "lognormal", "scale": 0.2}, 2: {"connectivity": 0.25}}
+    c = circuit_from_dict(raw)
+    assert [p.sign for p in c.feedback] == ["positive"] * 3
+    assert [p.connectivity for p in c.feedback] == [1.0, 0.25, 1.0]
+    assert c.pathway(3).init.dist == "lognormal" and c.pathway(3).init.sigma == 1.0
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(c.to_dict()))
+    assert load_circuit(tmp_path / "c.yaml") == c  # per-layer pathways round-trip through the run folder's file
+    assert "feedback" in load_circuit(ROOT / "circuits" / "digits_fa.yaml").to_dict()
 
 
 @pytest.mark.parametrize(
@@ -31,12 +43,12 @@ def test_resolved_config_round_trips():
         ({"optimizer": {"lrate": 0.1}}, "optimizer.lrate: unknown field"),
         ({"network": {"hidden": "softmax"}}, "network.hidden: unknown value 'softmax'; allowed: tanh, sigmoid"),
         ({"network": {"output": "linear", "loss": "cross_entropy"}}, "network.loss: cross_entropy goes with"),
-        ({"phases": [{"mirror": {"steps": 10}}]}, "a mirror phase needs rule weight_mirror"),
+        ({"phases": [{"mirror": {"steps": 10}}]}, "a mirror phase needs a rule with mirror phases (weight_mirror)"),
         ({"phases": [{"sleep": {}}]}, "phases[0]: unknown phase 'sleep'"),
         ({"phases": [{"learn": {"epochs": -1}}]}, "phases[0].learn.epochs: must be >= 0"),
         ({"seed": "one"}, "seed: must be an integer"),
         ({"engine": "nest"}, "engine: unknown value 'nest'"),
-        ({"rule": {"name": "backprop", "mirror": {"lr": 1}}}, "rule.mirror: unknown field; allowed: feedback_init"),
+        ({"rule": {"name": "backprop", "mirror": {"lr": 1}}}, "rule.mirror: unknown field; allowed: name, params"),
         (
             {"task": {"name": "linear_teacher"}, "phases": [{"noise_pretrain": {"samples_per_epoch": 10}}]},
             "noise_pretrain needs a classification task",

@@ -1,0 +1,36 @@
+"""A user's learning rule, written outside spikefa: anti-Hebbian plasticity of the feedback synapses.
+
+Feedback synapse B_l[i, k] carries source unit k's error δ_k (layer l + 1) into the error compartment
+of neuron i (layer l). Here it changes with the product of what it connects — the neuron's own rate
+h_i and the error δ_k it carries — with the sign opposite to Hebb's, and decays:
+
+    ΔB_l[i, k] = −η_B h_i δ_k − λ_B B_l[i, k]
+
+Both factors are at the synapse: no weight is transported. Summed over examples, −η_B h_lᵀ δ_{l+1} is
+the forward weights' own change transposed, so B follows W (the idea of Kolen–Pollack, Akrout et al.
+2019, eqs. 16–17), here with a rate and a decay of its own and no momentum.
+
+Use it from a circuit file, with the file's path relative to the circuit file:
+
+    rule:
+      name: ../../examples/anti_hebbian.py:AntiHebbianFeedback
+      params: {lr: 0.02, decay: 0.0005}
+"""
+
+from spikefa.rules import Rule
+
+
+class AntiHebbianFeedback(Rule):
+    """ΔB_l = −η_B h_lᵀ δ_{l+1} − λ_B B_l: feedback learns from the rates and errors it connects."""
+
+    name = "anti_hebbian_feedback"
+    topology = "layerwise"  # B_l carries δ_{l+1} into layer l
+    learns_feedback = True
+    parameters = {"lr": 0.02, "decay": 0.0005}  # η_B and λ_B per step; rule.params in a circuit file
+
+    def after_step(self, params, step):
+        eta, decay = self.parameters["lr"], self.parameters["decay"]
+        for l in range(1, len(params.B)):
+            B = params.B[l]  # changed in place: in Brian2 these are the feedback synapses' own weights
+            B *= 1 - decay
+            B -= eta * (step.H[l].T @ step.deltas[l + 1])

@@ -1,0 +1,84 @@
+"""Initial weights, and the structure of the feedback pathways: which synapses exist and their sign.
+
+A feedback pathway's structure is drawn once, from the run's weight generator, and kept by
+:class:`Feedback`; after every change of B (a rule's hook, a mirror step) :meth:`Feedback.constrain`
+restores it: a missing synapse stays 0, a sign-constrained weight stops at 0 instead of crossing it.
+The reference engine keeps a sparse B as a dense matrix with zeros where no synapse is; a Brian2
+circuit builds only the synapses that exist (:meth:`Feedback.connections`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import spec
+
+
+def draw(
+    init: spec.Init, shape: tuple[int, int], fan: tuple[int, int], rng: np.random.Generator, dtype: np.dtype
+) -> np.ndarray:
+    """Initial weights: Glorot-uniform over ``fan`` = (fan_in, fan_out), or ``init.dist``/``init.scale``
+    (``lognormal``: magnitudes scale · exp(sigma · N(0, 1)) with random signs)."""
+    if init.dist == "xavier":
+        limit = np.sqrt(6.0 / sum(fan)) * (init.scale or 1.0)
+        w = rng.uniform(-limit, limit, shape)
+    elif init.dist == "uniform":
+        w = rng.uniform(-init.scale, init.scale, shape)
+    elif init.dist == "lognormal":
+        w = init.scale * np.exp(init.sigma * rng.standard_normal(shape))
+        w *= rng.choice(np.array([-1.0, 1.0]), shape)
+    else:
+        w = rng.normal(0.0, init.scale, shape)
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+class Feedback:
+    """The feedback pathways' structure (a circuit's ``feedback`` block), per hidden layer l."""
+
+    def __init__(self, pathways: tuple[spec.Pathway, ...]):
+        self.pathways = pathways
+        self.masks: dict[int, np.ndarray] = {}  # l → which synapses of B_l exist (connectivity < 1 only)
+
+    def pathway(self, l: int) -> spec.Pathway:
+        return self.pathways[l - 1] if self.pathways else spec.Pathway()
+
+    def draw(self, l: int, shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+        """B_l's initial weights: its ``init``, made of its ``sign``, and (connectivity p < 1) its synapses,
+        each kept with probability p. An all-to-all, sign-free pathway draws exactly what it always did."""
+        p = self.pathway(l)
+        B = draw(p.init, shape, (shape[1], shape[0]), rng, dtype)
+        if p.sign != "free":
+            np.abs(B, out=B)
+            if p.sign == "negative":
+                B *= -1
+        if p.connectivity < 1:
+            self.masks[l] = rng.random(shape) < p.connectivity
+            B *= self.masks[l]
+        return B
+
+    @property
+    def constrained(self) -> bool:
+        """Whether any pathway has a structure to restore after a change (missing synapses, a sign)."""
+        return bool(self.masks) or any(p.sign != "free" for p in self.pathways)
+
+    def constrain(self, B: list[np.ndarray | None]) -> None:
+        """Restore every pathway's structure in place (:meth:`restore`)."""
+        for l in range(1, len(B)):
+            if B[l] is not None:
+                self.restore(l, B[l])
+
+    def restore(self, l: int, B: np.ndarray) -> None:
+        """Restore B_l's structure in place: missing synapses to 0, a constrained sign clipped at 0."""
+        sign = self.pathway(l).sign
+        if sign == "positive":
+            np.maximum(B, 0, out=B)
+        elif sign == "negative":
+            np.minimum(B, 0, out=B)
+        if l in self.masks:
+            B *= self.masks[l]
+
+    def connections(self, l: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, columns) of B_l's synapses — rows index layer l, columns the error source — or None
+        where the pathway is all to all."""
+        mask = self.masks.get(l)
+        return None if mask is None else np.nonzero(mask)
