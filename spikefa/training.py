@@ -16,15 +16,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import memory, spec
+from . import spec
 from . import threads as threads_
 from .errors import DivergenceError, SpikefaError
 from .metrics import accuracy, nse
+from .model import Model, build
 from .plots import plot_run
-from .reference import ReferenceEngine
-from .runs import RunFolder
-from .tasks import Dataset, load_task
-from .yamlfile import show
+from .runs import Run, RunFolder, load_run
 
 PROBE_SIZE = 256  # training examples on which update angles against backprop are measured
 
@@ -45,18 +43,14 @@ class Position:
 
 
 class Trainer:
-    def __init__(self, circuit: spec.Circuit, data: Dataset, folder: RunFolder, progress: bool = True):
+    def __init__(self, model: Model, folder: RunFolder, progress: bool = True):
+        circuit, data = model.circuit, model.data
         self.circuit, self.data, self.folder, self.progress = circuit, data, folder, progress
-        _, init_seq, train_seq = np.random.SeedSequence(circuit.seed).spawn(3)
-        self.engine = ReferenceEngine(circuit, np.random.default_rng(init_seq))
-        self.learner = self.engine  # what computes activity and errors while learning
+        self.engine = model.engine
+        self.learner = model.learner  # what computes activity and errors while learning
         # weight mirror: mirror steps after every learning batch, on whichever engine learns
         self.interleaved_mirror = circuit.rule.mirror.steps_per_batch if self.engine.rule.has_mirror_phase else 0
-        if circuit.engine == "brian2":
-            from .brian import Circuit
-
-            self.learner = Circuit.for_engine(self.engine)
-        self.rng = np.random.default_rng(train_seq)
+        self.rng = model.generators.train
         self.pos = Position()
         self.started, self.seconds_before, self.examples_before = time.perf_counter(), 0.0, 0
         probe = slice(0, min(PROBE_SIZE, len(data.x_train)))
@@ -221,15 +215,6 @@ def _short(row: dict) -> str:
     return f"{key} {row[key]:.4f}"
 
 
-def check_sizes(circuit: spec.Circuit, data: Dataset, source: str) -> None:
-    sizes = circuit.network.sizes
-    if sizes[0] != data.n_in or sizes[-1] != data.n_out:
-        raise SpikefaError(
-            f"{source}: network.sizes: {show(list(sizes))} must start with {data.n_in} inputs and end with "
-            f"{data.n_out} outputs for task {circuit.task.name}"
-        )
-
-
 def run_circuit(
     circuit: spec.Circuit,
     out: str | Path,
@@ -240,36 +225,48 @@ def run_circuit(
     source: str = "circuit",
     threads: int | None = None,
 ) -> RunFolder:
-    """Run ``circuit`` into the run folder ``out`` (resuming it if it holds a checkpoint of the same
-    circuit), draw its figure, and return the folder. Raises :class:`SpikefaError` for bad input (a
-    circuit too large for the available memory included) before anything is written, and
-    :class:`DivergenceError` (metrics so far kept) if the run diverges. The folder is locked while the run
-    writes it (:class:`~spikefa.runs.FolderLock`). ``threads``: BLAS threads (:func:`spikefa.threads.choose`)."""
-    n_threads = threads_.choose(threads)
-    memory.check(circuit, source)
-    data_seq = np.random.SeedSequence(circuit.seed).spawn(3)[0]
-    data = load_task(circuit.task, np.random.default_rng(data_seq), data_dir).astype(np.dtype(circuit.dtype))
-    check_sizes(circuit, data, source)
-    if circuit.engine == "brian2":  # a spiking population's own Brian2 code, tried before a file is written
-        from .brian.lif import check
+    """Build ``circuit`` and train it into the run folder ``out`` (:func:`build`, then :func:`train`)."""
+    threads_.choose(threads)  # a bad thread count is bad input too: refused before anything is built
+    return train(build(circuit, data_dir=data_dir, source=source), out, progress, overwrite, threads)
 
-        check(circuit, source)
-    folder = RunFolder.open(out, circuit, overwrite)
+
+def train(
+    model: Model, out: str | Path, progress: bool = True, overwrite: bool = False, threads: int | None = None
+) -> RunFolder:
+    """Train a built model into the run folder ``out`` (resuming it if it holds a checkpoint of the same
+    circuit), draw its figure, and return the folder. Bad input (a circuit too large for the available
+    memory included) is refused by :func:`build`, before anything is written; :class:`DivergenceError`
+    (metrics so far kept) if the run diverges. The folder is locked while the run writes it
+    (:class:`~spikefa.runs.FolderLock`). ``threads``: BLAS threads (:func:`spikefa.threads.choose`)."""
+    n_threads = threads_.choose(threads)
+    if model.trained:
+        raise SpikefaError(f"{model.source}: this model has been trained already; build it again for a new run")
+    folder = RunFolder.open(out, model.circuit, overwrite)
     try:
         if folder.summary().get("status") == "complete":
             folder.reused = True
             return folder
+        model.trained = True
         with threads_.limited(n_threads):
-            _train(circuit, data, folder, progress, n_threads)
+            _train(model, folder, progress, n_threads)
     finally:
         folder.close()
     plot_run(folder.path)
     return folder
 
 
-def _train(circuit: spec.Circuit, data: Dataset, folder: RunFolder, progress: bool, threads: int) -> None:
+def run(
+    model: Model, out: str | Path, *, progress: bool = True, overwrite: bool = False, threads: int | None = None
+) -> Run:
+    """Train a model from :func:`spikefa.build` into the run folder ``out``, as ``spikefa run`` does
+    (checkpoints, resume, metrics, figure), and return the finished run (:func:`spikefa.load_run`)."""
+    return load_run(train(model, out, progress, overwrite, threads).path)
+
+
+def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> None:
     """Train into an open run folder, from its checkpoint if it has one, and write its results."""
-    trainer = Trainer(circuit, data, folder, progress)
+    circuit, data = model.circuit, model.data
+    trainer = Trainer(model, folder, progress)
     resumed = trainer.resume()
     base = {
         "circuit": circuit.name,

@@ -1,0 +1,123 @@
+"""The Python API: build a circuit into a model, look inside or change it, then train it.
+
+    import spikefa
+    from brian2 import StateMonitor
+
+    model = spikefa.build("brian_digits_lif_fa")             # a name in circuits/, a file, or a Circuit
+    v = StateMonitor(model.populations["layer1"], "v", record=[0, 1])
+    model.network.add(v)                                       # the model's own Brian2 Network
+    run = spikefa.run(model, out="runs/mine")                  # run folder, checkpoints, metrics: as the CLI
+
+:func:`build` does everything that can refuse bad input — validation, the memory estimate, the data,
+the Brian2 objects — before anything is written; :func:`run` opens the run folder and trains. The CLI's
+``spikefa run`` is these two calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import memory, spec
+from .errors import SpikefaError
+from .reference import ReferenceEngine
+from .tasks import Dataset, load_task
+from .yamlfile import show
+
+
+@dataclass
+class Generators:
+    """The run's three random generators, spawned from ``SeedSequence(seed)``: the data (teachers and
+    their inputs), the initial weights (and a sparse pathway's synapses), and training (order,
+    noise, spikes). The training generator's state is what a checkpoint saves."""
+
+    data: np.random.Generator
+    init: np.random.Generator
+    train: np.random.Generator
+
+
+@dataclass
+class Model:
+    """A built circuit. ``engine`` is the reference engine that holds the parameters and the rule;
+    ``learner`` computes activity and errors while learning — the engine itself, or a Brian2 circuit
+    (:class:`spikefa.brian.Circuit`) whose synapses are the engine's parameters."""
+
+    circuit: spec.Circuit
+    data: Dataset
+    engine: ReferenceEngine
+    learner: Any
+    generators: Generators
+    source: str = "circuit"
+    trained: bool = False  # a model trains once: its weights and generators have moved on
+
+    @property
+    def network(self):
+        """The Brian2 ``Network`` (None for the reference engine). Objects added to it run with it."""
+        return getattr(self.learner, "network", None)
+
+    @property
+    def populations(self) -> dict:
+        """Brian2 populations by name: ``layer0`` (input) … ``layerL`` (output), ``classifier{l}``."""
+        if self.network is None:
+            return {}
+        return {g.name: g for g in [*self.learner.groups, *self.learner.classifiers.values()]}
+
+    @property
+    def pathways(self) -> dict:
+        """Brian2 synapse groups by name: forward ``W{l}``, feedback ``B{l}``, classifier readouts ``C{l}``."""
+        if self.network is None:
+            return {}
+        groups = [*self.learner.forward, *self.learner.feedback, *self.learner.readouts.values()]
+        return {s.name: s for s in groups if s is not None}
+
+
+def resolve(circuit: spec.Circuit | str | Path, overrides: list[str] = ()) -> tuple[spec.Circuit, str]:
+    """A Circuit from a Circuit, a circuit file, or a name in ``circuits/``; and how errors name it."""
+    if isinstance(circuit, spec.Circuit):
+        if overrides:
+            raise SpikefaError("overrides: give them with a circuit file, or change the Circuit itself")
+        return circuit, "circuit"
+    path = Path(circuit)
+    if not path.exists() and path.suffix != ".yaml" and len(path.parts) == 1:
+        path = Path(__file__).resolve().parents[1] / "circuits" / f"{circuit}.yaml"
+    return spec.load_circuit(path, list(overrides)), str(circuit)
+
+
+def build(
+    circuit: spec.Circuit | str | Path,
+    *,
+    overrides: list[str] = (),
+    data_dir: str | None = None,
+    source: str | None = None,
+) -> Model:
+    """Build ``circuit`` (a Circuit, a circuit file, or a name in ``circuits/``; ``overrides`` as
+    ``--set``): validate it, check that it fits in memory, load its data, draw its weights and build
+    its Brian2 objects. Raises :class:`SpikefaError` for bad input; writes nothing."""
+    circuit, named = resolve(circuit, overrides)
+    source = source or named
+    memory.check(circuit, source)
+    data_seq, init_seq, train_seq = np.random.SeedSequence(circuit.seed).spawn(3)
+    gens = Generators(*(np.random.default_rng(s) for s in (data_seq, init_seq, train_seq)))
+    data = load_task(circuit.task, gens.data, data_dir).astype(np.dtype(circuit.dtype))
+    check_sizes(circuit, data, source)
+    engine = ReferenceEngine(circuit, gens.init)
+    learner = engine
+    if circuit.engine == "brian2":
+        from .brian import Circuit
+        from .brian.lif import check
+
+        check(circuit, source)  # a population's own Brian2 code, tried on one neuron first
+        learner = Circuit.for_engine(engine)
+    return Model(circuit, data, engine, learner, gens, source)
+
+
+def check_sizes(circuit: spec.Circuit, data: Dataset, source: str) -> None:
+    sizes = circuit.network.sizes
+    if sizes[0] != data.n_in or sizes[-1] != data.n_out:
+        raise SpikefaError(
+            f"{source}: network.sizes: {show(list(sizes))} must start with {data.n_in} inputs and end with "
+            f"{data.n_out} outputs for task {circuit.task.name}"
+        )
