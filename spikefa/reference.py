@@ -16,7 +16,7 @@ from .activations import DERIVATIVE, FORWARD
 from .kernels import Gradient, flush_subnormal, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
 from .rules import Params, Rule, Step, make_rule
-from .weights import Feedback, draw
+from .weights import Feedback, draw, structured
 
 
 class ReferenceEngine:
@@ -26,7 +26,8 @@ class ReferenceEngine:
         self.sizes = net.sizes
         self.L = len(net.sizes) - 1  # number of forward projections
         self.dtype = np.dtype(circuit.dtype)
-        self.structure = Feedback(circuit.feedback)  # which feedback synapses exist, their signs
+        extra = {e.name: e.size for e in circuit.brian.extra}
+        self.structure = Feedback(circuit.feedback, extra)  # which feedback synapses exist, their signs
         self.rule: Rule = make_rule(circuit.rule, circuit.optimizer, self.structure)
         self.backprop: Rule = make_rule(spec.Rule("backprop"), circuit.optimizer)
         self.f, self.df = FORWARD[net.hidden], DERIVATIVE[net.hidden]
@@ -40,6 +41,16 @@ class ReferenceEngine:
         B, B0 = self.rule.init_feedback(self.sizes, W, rng, self.dtype)
         self.params = Params(W, b, B, B0=B0)
         self.structure.constrain(self.params.B)
+        # fixed pathways between any populations (Brian2 circuits only): (weights, mask) by name
+        sizes = {f"layer{l}": n for l, n in enumerate(self.sizes)} | extra
+        self.links = {
+            k.name: structured(k.structure, (sizes[k.target], sizes[k.source]), rng, self.dtype)
+            for k in circuit.brian.pathways
+        }
+        # hidden layers whose feedback comes from an extra population: beyond this engine's algebra
+        self.relayed = {
+            l: self.structure.pathway(l).source for l in range(1, self.L) if self.structure.pathway(l).source
+        }
 
     # --- activity -------------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> tuple[list, list]:
@@ -143,9 +154,24 @@ class ReferenceEngine:
         out = {}
         for l in range(1, self.L):
             B = self.rule.feedback(l, self.params)
-            if B.shape == self.params.W[l].T.shape:
+            if l in self.relayed:  # the error reaches layer l through an extra population: B_l · M
+                B = self.through(l, B)
+            if B is not None and B.shape == self.params.W[l].T.shape:
                 out[l] = B
         return out
+
+    def through(self, l: int, B: np.ndarray) -> np.ndarray | None:
+        """The feedback into layer l through its extra population P, B_l · M, where M carries the error
+        that would otherwise reach layer l (layer l + 1's, or the output's) into P's error compartment;
+        None if no such single pathway exists. For a relay that passes its error on linearly this is the
+        feedback matrix the hidden layer sees, in expectation."""
+        natural = f"layer{l + 1 if self.rule.topology == 'layerwise' else self.L}"
+        into = [
+            self.links[k.name][0]
+            for k in self.circuit.brian.pathways
+            if k.target == self.relayed[l] and k.source == natural and k.into == "error"
+        ]
+        return B @ into[0] if len(into) == 1 else None
 
     def feedback_angles(self) -> dict[str, float]:
         """angle_B{l}: B_l against W_lᵀ (degrees)."""
@@ -159,7 +185,7 @@ class ReferenceEngine:
 
     def update_angles(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """angle_dW{l}: the rule's update of W_l against backprop's on the same batch (hidden layers)."""
-        if self.rule.topology == "none":  # hidden layers never learn
+        if self.rule.topology == "none" or self.relayed:  # hidden layers never learn; or beyond this engine
             return {}
         A, H = self.forward(x)
         ours, _ = self.gradients(H, self.deltas(A, H, y))

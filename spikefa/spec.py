@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ class Pathway:
     sign: str = "free"
     init: Init = field(default_factory=Init)
     delay: str = "0 ms"
+    source: str = ""  # feedback only: an extra population whose error it carries instead (brian.extra)
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class Phase:
 class Record:
     every: int = 0  # batches between metric rows; 0: one row per epoch
     checkpoint_every: int = 1  # epochs between checkpoints
+    mirror_test: bool = False  # mirror-phase rows measure the test set too
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,31 @@ class Population:
 
 
 @dataclass(frozen=True)
+class Extra:
+    """A population that is not a layer (``brian.extra``; spiking circuits), e.g. a relay of error
+    neurons: ``size`` neurons of a neuron model, whose error — what its ± error events send on — is
+    the Brian2 expression ``error`` of its variables (default: its error compartment, ``err``)."""
+
+    name: str
+    size: int
+    population: Population = field(default_factory=Population)
+    error: str = "err"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A fixed pathway between any two populations (``brian.pathways``): the source's spikes into the
+    target's synaptic drive (``into: drive``) or its ± error events into the target's error compartment
+    (``into: error``), with a pathway's structure (connectivity, sign, init, delay)."""
+
+    name: str
+    source: str
+    target: str
+    into: str
+    structure: Pathway = field(default_factory=Pathway)
+
+
+@dataclass(frozen=True)
 class Brian:
     """The Brian2 engine's settings; times are strings with units (``"1 ms"``), as Brian2 users write them.
 
@@ -227,6 +255,8 @@ class Brian:
     monitor: Monitor = field(default_factory=Monitor)
     lif: Lif = field(default_factory=Lif)
     populations: tuple[Population, ...] = ()  # layers 1 … L (hidden, output); empty: every one lif
+    extra: tuple[Extra, ...] = ()  # populations that are not layers
+    pathways: tuple[Link, ...] = ()  # fixed pathways between any populations
 
     def population(self, l: int) -> Population:
         """Layer l's neuron model (l ≥ 1)."""
@@ -291,6 +321,16 @@ class Circuit:
                 }
             else:
                 del d["brian"]["populations"]
+            d["brian"]["extra"] = {
+                e.name: {"size": e.size, **_population_dict(e.population), "error": e.error} for e in self.brian.extra
+            }
+            d["brian"]["pathways"] = {
+                k.name: {"from": k.source, "to": k.target, "into": k.into, **_pathway_dict(k.structure)}
+                for k in self.brian.pathways
+            }
+            for key in ("extra", "pathways"):
+                if not d["brian"][key]:
+                    del d["brian"][key]
         return d
 
 
@@ -306,7 +346,8 @@ def _population_dict(p: Population) -> dict[str, Any]:
 
 
 def _pathway_dict(p: Pathway) -> dict[str, Any]:
-    return {"connectivity": p.connectivity, "sign": p.sign, "init": _init_dict(p.init), "delay": p.delay}
+    d = {"connectivity": p.connectivity, "sign": p.sign, "init": _init_dict(p.init), "delay": p.delay}
+    return d | {"source": p.source} if p.source else d
 
 
 def _phase_fields(p: Phase) -> dict[str, Any]:
@@ -527,14 +568,32 @@ def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -
     if rule.name in ("shallow", "backprop") and f.raw:
         what = "none" if rule.name == "shallow" else "W transposed, read from the forward weights"
         f.fail(f.path, f"rule {rule.name} has no feedback pathway of its own (its feedback is {what})")
-    _allowed(f, ("connectivity", "sign", "init", "delay"))
+    _allowed(f, ("connectivity", "sign", "init", "delay", "source"))
+    source = f.get("source", str, base.source)
+    if source:
+        extras = [e.name for e in brian.extra]
+        if source not in extras:
+            f.fail(f.name("source"), f"names no extra population; brian.extra has {', '.join(extras) or 'none'}")
+        cls = _rule_class(rule.name, "rule")
+        if cls.learns_feedback or cls.transports_weights:
+            f.fail(
+                f.name("source"),
+                f"rule {rule.name} learns or copies B in W's shape; a pathway from an extra population "
+                "needs a rule with fixed feedback (feedback_alignment, direct_feedback_alignment, ...)",
+            )
+    p = _structure(f, base, brian, engine, source)
+    f.done()
+    return p
+
+
+def _structure(f: _Fields, base: Pathway, brian: Brian, engine: str, source: str = "") -> Pathway:
     p = Pathway(
         connectivity=f.get("connectivity", float, base.connectivity, low=0, high=1, low_open=True),
         sign=f.get("sign", str, base.sign, choices=SIGNS),
         init=_init(f, "init", base.init),
         delay=_time(f, "delay", base.delay, zero=True),
+        source=source,
     )
-    f.done()
     if seconds(p.delay) > 0:
         if engine != "brian2" or brian.neurons != "lif":
             f.fail(f.name("delay"), "needs engine: brian2 with neurons: lif (rate circuits carry errors at once)")
@@ -628,7 +687,11 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     optimizer = _optimizer(top.sub("optimizer"))
     phases = _phases(top.raw.pop("phases", None), source, rule.name, _rule_class(rule.name, "rule").has_mirror_phase)
     rec = top.sub("record")
-    record = Record(every=rec.get("every", int, 0, low=0), checkpoint_every=rec.get("checkpoint_every", int, 1, low=1))
+    record = Record(
+        every=rec.get("every", int, 0, low=0),
+        checkpoint_every=rec.get("checkpoint_every", int, 1, low=1),
+        mirror_test=rec.get("mirror_test", bool, False),
+    )
     rec.done()
     brian = _brian(top.sub("brian"), engine, network)
     feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
@@ -729,12 +792,58 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         monitor=_monitor(f.sub("monitor")),
         lif=Lif() if rate else _lif(f.sub("lif")),
         populations=_populations(f, L) if not rate else (),
+        extra=_extras(f, rate),
     )
+    b = dataclasses.replace(b, pathways=_links(f, b, engine, L))
     f.done()
     if rate and seconds(b.dt) > seconds(b.tau) * (1 + 1e-9):
         f.fail(f.name("dt"), f"must be at most tau for rate neurons (Euler steps), got dt {b.dt!r}, tau {b.tau!r}")
     _check_steps(f, b, L)
     return b
+
+
+def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
+    if rate and "extra" in parent.raw:
+        parent.fail(parent.name("extra"), "only for neurons: lif (extra populations are spiking populations)")
+    f = parent.sub("extra")
+    out = []
+    for name in list(f.raw):
+        where = f.name(str(name))
+        if not (isinstance(name, str) and name.isidentifier()) or re.fullmatch(r"(layer|classifier)\d+", name):
+            f.fail(where, "an extra population's name must be an identifier other than layerN or classifierN")
+        e = _Fields(f.raw.pop(name), where, f.source)
+        size = e.get("size", int, low=1)
+        error = e.get("error", str, "err")
+        out.append(Extra(name, size, _population(e), error))
+    return tuple(out)
+
+
+def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ...]:
+    if brian.neurons == "rate" and "pathways" in parent.raw:
+        parent.fail(parent.name("pathways"), "only for neurons: lif (pathways between extra populations)")
+    f = parent.sub("pathways")
+    names = [f"layer{l}" for l in range(L + 1)] + [e.name for e in brian.extra]
+    out = []
+    for name in list(f.raw):
+        where = f.name(str(name))
+        if not (isinstance(name, str) and name.isidentifier()) or re.fullmatch(r"[WBC]\d+", name):
+            f.fail(where, "a pathway's name must be an identifier other than W0, B1, C1, ...")
+        k = _Fields(f.raw.pop(name), where, f.source)
+        ends = {}
+        for key in ("from", "to"):
+            ends[key] = k.get(key, str)
+            if ends[key] not in names:
+                k.fail(k.name(key), f"unknown population {show(ends[key])}; allowed: {', '.join(names)}")
+        into = k.get("into", str, choices=("drive", "error"))
+        if ends["to"] == "layer0" or (into == "error" and ends["to"] == f"layer{L}"):
+            k.fail(
+                k.name("to"),
+                f"{ends['to']} takes no {into} input (the input fires the data; the output's error is the teacher's)",
+            )
+        structure = _structure(k, Pathway(), brian, engine)
+        k.done()
+        out.append(Link(name, ends["from"], ends["to"], into, structure))
+    return tuple(out)
 
 
 def _populations(parent: _Fields, L: int) -> tuple[Population, ...]:

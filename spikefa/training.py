@@ -36,6 +36,7 @@ class Position:
     step: int = 0  # learning steps (batches) so far, all phases
     examples: int = 0  # examples (data or noise) presented so far
     learn_step: int = 0  # steps taken in learn phases (drives the lr schedule)
+    mirror_steps: int = 0  # mirror steps so far (mirror phases and those interleaved with learning)
     loss_sum: float = 0.0  # running sums since the last metrics row
     correct: int = 0
     seen: int = 0
@@ -67,9 +68,10 @@ class Trainer:
         return o.lr * 0.5 * (1.0 + math.cos(math.pi * self.pos.learn_step / self.learn_steps))
 
     # --- recording ----------------------------------------------------------------------------
-    def record(self, kind: str) -> dict:
+    def record(self, kind: str, test: bool = True) -> dict:
+        """Append a metrics row. ``test``: measure the test set (a mirror phase's rows skip it unless
+        ``record.mirror_test``: in a spiking circuit it is a full simulated test pass)."""
         e, d, p = self.engine, self.data, self.pos
-        out = self.learner.predict(d.x_test)
         row = {
             "phase": p.phase,
             "kind": kind,
@@ -79,14 +81,20 @@ class Trainer:
             "lr": self.lr(kind) if kind != "mirror" else 0.0,
             "train_loss": p.loss_sum / p.seen if p.seen else float("nan"),
         }
+        if e.rule.has_mirror_phase:  # how much noise B has learned from: steps, and simulated time
+            row["mirror_steps"] = p.mirror_steps
+            if self.circuit.engine == "brian2":
+                row["mirror_seconds"] = p.mirror_steps * self.learner.mirror_seconds_per_step()
+        out = self.learner.predict(d.x_test) if test else None
+        nan = float("nan")
         if d.classification:
-            row["train_acc"] = p.correct / p.seen if p.seen else float("nan")
-            row["test_loss"] = e.loss(out, d.y_test)
-            row["test_acc"] = accuracy(out, d.y_test)
+            row["train_acc"] = p.correct / p.seen if p.seen else nan
+            row["test_loss"] = e.loss(out, d.y_test) if test else nan
+            row["test_acc"] = accuracy(out, d.y_test) if test else nan
             row.update(e.local_accuracies(d.x_test, d.y_test))
         else:
-            row["test_loss"] = e.loss(out, d.y_test)
-            row["test_nse"] = nse(out, d.y_test)
+            row["test_loss"] = e.loss(out, d.y_test) if test else nan
+            row["test_nse"] = nse(out, d.y_test) if test else nan
         row.update(e.feedback_angles())
         row.update(e.feedback_distances())
         row.update(e.update_angles(*self.probe))
@@ -146,6 +154,7 @@ class Trainer:
             loss, out = self.learner.train_batch(x, y, self.lr(phase.kind), self.rng)
             if self.interleaved_mirror:
                 self.learner.mirror(self.interleaved_mirror, self.rng)
+                p.mirror_steps += self.interleaved_mirror
             if not math.isfinite(loss):
                 raise DivergenceError(
                     f"the loss became {loss} at step {p.step} (phase {p.phase}, {phase.kind}, "
@@ -170,8 +179,9 @@ class Trainer:
             n = min(every, phase.steps - done)
             self.learner.mirror(n, self.rng)
             done += n
+            self.pos.mirror_steps += n
             bar.update(n)
-            self.record("mirror")
+            self.record("mirror", test=self.circuit.record.mirror_test)
 
     def bar(self, **kwargs) -> tqdm:
         """A progress bar (shown on a terminal, never with ``progress=False``) that vanishes when done."""
@@ -287,7 +297,8 @@ def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> Non
         folder.write_summary(dict(base, status="interrupted", seconds=trainer.seconds()))
         raise
     params = trainer.engine.params
-    folder.save_weights(params.arrays(groups=("W", "b", "B")))
+    links = {name: w for name, (w, _) in trainer.engine.links.items()}  # fixed pathways (brian.pathways)
+    folder.save_weights(params.arrays(groups=("W", "b", "B")) | links)
     monitor = circuit.brian.monitor
     if circuit.engine == "brian2" and monitor.layers:
         n = monitor.examples

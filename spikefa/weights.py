@@ -32,28 +32,41 @@ def draw(
     return np.ascontiguousarray(w, dtype=dtype)
 
 
-class Feedback:
-    """The feedback pathways' structure (a circuit's ``feedback`` block), per hidden layer l."""
+def structured(
+    p: spec.Pathway, shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A pathway's initial weights (rows: targets, columns: sources) and which synapses exist: its
+    ``init``, made of its ``sign``, and (connectivity p < 1) each synapse kept with probability p (the
+    mask; None where all exist). An all-to-all, sign-free pathway draws exactly what ``draw`` does."""
+    w = draw(p.init, shape, (shape[1], shape[0]), rng, dtype)
+    if p.sign != "free":
+        np.abs(w, out=w)
+        if p.sign == "negative":
+            w *= -1
+    mask = None
+    if p.connectivity < 1:
+        mask = rng.random(shape) < p.connectivity
+        w *= mask
+    return w, mask
 
-    def __init__(self, pathways: tuple[spec.Pathway, ...]):
+
+class Feedback:
+    """The feedback pathways' structure (a circuit's ``feedback`` block), per hidden layer l;
+    ``sizes``: the extra populations (``brian.extra``) a pathway may come from."""
+
+    def __init__(self, pathways: tuple[spec.Pathway, ...], sizes: dict[str, int] | None = None):
         self.pathways = pathways
+        self.sizes = sizes or {}
         self.masks: dict[int, np.ndarray] = {}  # l → which synapses of B_l exist (connectivity < 1 only)
 
     def pathway(self, l: int) -> spec.Pathway:
         return self.pathways[l - 1] if self.pathways else spec.Pathway()
 
     def draw(self, l: int, shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
-        """B_l's initial weights: its ``init``, made of its ``sign``, and (connectivity p < 1) its synapses,
-        each kept with probability p. An all-to-all, sign-free pathway draws exactly what it always did."""
-        p = self.pathway(l)
-        B = draw(p.init, shape, (shape[1], shape[0]), rng, dtype)
-        if p.sign != "free":
-            np.abs(B, out=B)
-            if p.sign == "negative":
-                B *= -1
-        if p.connectivity < 1:
-            self.masks[l] = rng.random(shape) < p.connectivity
-            B *= self.masks[l]
+        """B_l's initial weights, as its pathway says (:func:`structured`)."""
+        B, mask = structured(self.pathway(l), shape, rng, dtype)
+        if mask is not None:
+            self.masks[l] = mask
         return B
 
     @property

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import numpy as np
 from brian2 import Clock, Network, NeuronGroup, Synapses, prefs, second
 
+from .. import spec
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from ..spec import BRIAN_TARGETS, seconds
@@ -47,6 +48,8 @@ class Circuit:
         self.error_steps = round(seconds(b.error_time) / seconds(b.dt))
         self._mirror: dict | None = None  # a mirror phase's state while it runs (see mirror_mode)
         self.groups = self.populations()
+        # populations that are not layers (brian.extra: spiking circuits), e.g. a relay of error neurons
+        self.extras = {e.name: self.extra_population(e) for e in engine.circuit.brian.extra}
         self.forward = [self.forward_pathway(self.groups[l], self.groups[l + 1], f"W{l}") for l in range(self.L)]
         # Local errors (Mostafa et al. 2018): hidden layer l drives its own classifier population through
         # fixed synapses B_lᵀ, and the classifier's error returns through fixed synapses B_l: two
@@ -56,16 +59,27 @@ class Circuit:
             for l in range(1, self.L):
                 self.classifiers[l] = self.classifier_population(l)
                 self.readouts[l] = self.forward_pathway(self.groups[l], self.classifiers[l], f"C{l}")
-        source = {
+        natural = {
             "layerwise": lambda l: self.groups[l + 1],
             "direct": lambda l: self.groups[self.L],
             "local": lambda l: self.classifiers[l],
             "none": lambda l: None,  # shallow learning: no feedback pathway at all
         }[engine.rule.topology]
+
+        def source(l: int):  # an extra population the pathway carries the error of, or the rule's source
+            return self.extras[engine.relayed[l]] if l in engine.relayed else natural(l)
+
         self.feedback = [None] + [
             self.feedback_pathway(source(l), self.groups[l], f"B{l}", l) if source(l) else None
             for l in range(1, self.L)
         ]
+        # fixed pathways between any populations (brian.pathways), weights drawn by the engine
+        self.links = {}
+        for k in engine.circuit.brian.pathways:
+            pre, post = self.population(k.source), self.population(k.target)
+            w, mask = engine.links[k.name]
+            self.links[k.name] = syn = self.link(pre, post, k, None if mask is None else np.nonzero(mask))
+            set_weights(syn, w)
         # Copy the engine's parameters in, then make the engine's arrays views of Brian2's.
         p = engine.params
         for l, syn in self.readouts.items():
@@ -113,6 +127,18 @@ class Circuit:
         """The feedback pathway into hidden layer l, with the synapses and delay its structure gives."""
         raise NotImplementedError
 
+    def extra_population(self, extra: spec.Extra) -> NeuronGroup:
+        """A population that is not a layer (spiking circuits only)."""
+        raise SpikefaError(f"brian.extra: {extra.name}: extra populations need neurons: lif")
+
+    def link(self, pre: NeuronGroup, post: NeuronGroup, link: spec.Link, connections) -> Synapses:
+        """A fixed pathway between any two populations (spiking circuits only)."""
+        raise SpikefaError(f"brian.pathways: {link.name}: pathways between any populations need neurons: lif")
+
+    def population(self, name: str) -> NeuronGroup:
+        """A population by name: ``layer{l}`` or an extra population's."""
+        return self.extras[name] if name in self.extras else self.groups[int(name.removeprefix("layer"))]
+
     # --- shared ---------------------------------------------------------------------------------
     def simulate(self, duration) -> None:
         """``self.network.run(duration)``, the one way a circuit runs. A run that ends before its time
@@ -126,18 +152,23 @@ class Circuit:
     def objects(self) -> list:
         """Every population and synapse group, for the subclass's ``Network``."""
         feedback = [syn for syn in self.feedback if syn is not None]
-        return [*self.groups, *self.classifiers.values(), *self.forward, *self.readouts.values(), *feedback]
+        groups = [*self.groups, *self.classifiers.values(), *self.extras.values()]
+        return [*groups, *self.forward, *self.readouts.values(), *feedback, *self.links.values()]
 
     def driven(self) -> list[NeuronGroup]:
-        """Every population the input drives: hidden, output and any local classifiers."""
-        return [*self.groups[1:], *self.classifiers.values()]
+        """Every population but the input: hidden, output, local classifiers, extra populations."""
+        return [*self.groups[1:], *self.classifiers.values(), *self.extras.values()]
 
-    def error_sources(self) -> set[int]:
-        """The layers whose error a feedback pathway carries (local classifiers are sources too)."""
-        L = self.L
-        return {"layerwise": set(range(2, L + 1)), "direct": {L} if L > 1 else set()}.get(
-            self.engine.rule.topology, set()
-        )
+    def error_sources(self) -> set[str]:
+        """The populations (by name) whose error a pathway carries: a feedback pathway's source layer
+        (local classifiers are sources too), an extra population a feedback pathway comes from, and the
+        source of every ``into: error`` pathway."""
+        e, L = self.engine, self.L
+        out = set(e.relayed.values())
+        for l in range(1, L):
+            if l not in e.relayed and e.rule.topology in ("layerwise", "direct"):
+                out.add(f"layer{l + 1 if e.rule.topology == 'layerwise' else L}")
+        return out | {k.source for k in e.circuit.brian.pathways if k.into == "error"}
 
     def teachable(self) -> list[NeuronGroup]:
         """The populations that compare their drive with the teacher: the output layer and any local
@@ -227,6 +258,12 @@ def release_sigint() -> None:
         handler.previous_handler = lambda signum, frame: None
     elif not callable(previous):  # SIG_DFL, or None (set from outside Python): end as Ctrl-C does
         handler.previous_handler = signal.default_int_handler
+
+
+def set_weights(syn: Synapses, w: np.ndarray) -> None:
+    """Set a synapse group's weights from a (n_post, n_pre) matrix, whatever synapses it has."""
+    v = syn.variables
+    syn.variables["w"].get_value()[:] = w[v["_synaptic_post"].get_value(), v["_synaptic_pre"].get_value()]
 
 
 def live(group: NeuronGroup, name: str) -> np.ndarray:

@@ -81,9 +81,9 @@ class LifCircuit(Circuit):
         s, h = spec.seconds, spec.hertz
         self.namespace = namespace(lif)
         # each layer's membrane variables (v, and a model's own, e.g. alif's adaptation a): 0 at rest
-        self.rest_variables = {
-            f"layer{l}": own_variables(engine.circuit.brian.population(l)) for l in range(1, engine.L + 1)
-        }
+        b = engine.circuit.brian
+        self.rest_variables = {f"layer{l}": own_variables(b.population(l)) for l in range(1, engine.L + 1)}
+        self.rest_variables.update({e.name: own_variables(e.population) for e in b.extra})
         super().__init__(engine, target)
         for group in self.groups[1:]:
             if "noise_rate" in group.variables:
@@ -109,12 +109,33 @@ class LifCircuit(Circuit):
                 f"layer{l}",
                 l == self.L,
                 mirrors and l < self.L,
-                errors=l in sources,
+                errors=f"layer{l}" in sources,
                 model=models(l),
                 where=f"brian.populations.{l}",
             )
             for l, n in enumerate(sizes[1:], 1)
         ]
+
+    def extra_population(self, extra: spec.Extra) -> NeuronGroup:
+        """An extra population: a spiking population of its model whose error is its ``error``
+        expression, sent on as ± error events when a pathway carries it."""
+        return lif_population(
+            extra.size,
+            self.clock,
+            self.namespace,
+            extra.name,
+            output=False,
+            mirror=False,
+            errors=extra.name in self.error_sources(),
+            model=extra.population,
+            where=f"brian.extra.{extra.name}",
+            error=extra.error,
+        )
+
+    def link(self, pre: NeuronGroup, post: NeuronGroup, link: spec.Link, connections) -> Synapses:
+        delay = spec.seconds(link.structure.delay) * second or None
+        make = spiking_feedback_pathway if link.into == "error" else spiking_forward_pathway
+        return make(pre, post, self.clock, self.namespace, link.name, connections, delay)
 
     def classifier_population(self, l: int) -> NeuronGroup:
         return lif_population(
@@ -244,6 +265,10 @@ class LifCircuit(Circuit):
         self._step = 0
         with self.mirror_mode(steps, scale=scale) as s:
             self.simulate((s["n"] + 1) * self.window * self.dt)
+
+    def mirror_seconds_per_step(self) -> float:
+        """Simulated time of one mirror step: batch_size noise samples, one mirror window each."""
+        return self.engine.rule.spec.mirror.batch_size * self.window * float(self.dt)
 
     def _tick_mirror(self) -> None:
         s = self._mirror

@@ -51,13 +51,28 @@ def matrix_view(syn: Synapses) -> np.ndarray:
     return syn.variables["w"].get_value().reshape(n_pre, n_post).T
 
 
-def spiking_forward_pathway(pre: NeuronGroup, post: NeuronGroup, clock: Clock, namespace: dict, name: str) -> Synapses:
-    """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u."""
+def spiking_forward_pathway(
+    pre: NeuronGroup,
+    post: NeuronGroup,
+    clock: Clock,
+    namespace: dict,
+    name: str,
+    connections: Connections = None,
+    delay: Quantity | None = None,
+) -> Synapses:
+    """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u
+    (``delay`` after the spike)."""
     syn = Synapses(
-        pre, post, "w : 1", on_pre="u_post += w / (max_rate * tau_syn)", namespace=namespace, clock=clock, name=name
+        pre,
+        post,
+        "w : 1",
+        on_pre="u_post += w / (max_rate * tau_syn)",
+        delay=delay,
+        namespace=namespace,
+        clock=clock,
+        name=name,
     )
-    syn.connect()
-    return syn
+    return connect(syn, connections)
 
 
 def spiking_feedback_pathway(

@@ -183,6 +183,7 @@ def lif_population(
     errors: bool = True,
     model: spec.Population | None = None,
     where: str = "population",
+    error: str | None = None,
 ) -> NeuronGroup:
     """A hidden or output spiking layer: the ``model``'s membrane inside the circuit's compartments
     (:data:`COMPARTMENTS`). With ``errors`` (a feedback pathway carries this layer's error) its signed
@@ -192,12 +193,14 @@ def lif_population(
     hidden neuron's delta is its error compartment times relu'(ubar); the output's is set by the
     circuit from the teacher.
     With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
-    noise_rate instead of integrating (the weight mirror's mirror mode)."""
+    noise_rate instead of integrating (the weight mirror's mirror mode). ``error``: the expression a
+    hidden population's error is instead (an extra population's, e.g. ``err``: a relay)."""
     model = model or spec.Population()
     own_variables(model, where)
     m = membrane(model)
     params = {k: quantity(v, f"{where}.params.{k}") for k, v in m.params.items()}
-    eqs = m.equations + "\n" + COMPARTMENTS + ("" if output else "delta_local = err * int(ubar > 0) : 1\n")
+    own = error or "err * int(ubar > 0)"
+    eqs = m.equations + "\n" + COMPARTMENTS + ("" if output else f"delta_local = {own} : 1\n")
     d = "delta" if output else "delta_local"
     fire = f"({m.threshold})"
     if mirror:

@@ -115,6 +115,10 @@ class RateCircuit(Circuit):
         with self.mirror_mode(steps, rng=rng) as s:
             self.simulate((s["n"] + 1) * self.dt)
 
+    def mirror_seconds_per_step(self) -> float:
+        """Simulated time of one mirror step: batch_size noise samples, one time step each."""
+        return self.engine.rule.spec.mirror.batch_size * float(self.dt)
+
     def _tick_mirror(self) -> None:
         s = self._mirror
         t, bs = s["t"], s["bs"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from .common import STYLE, Runner, plt, save
+from .hypotheses import hypotheses
 from .linear import feedback_alignment_linear, nonlinear_teacher
 from .local import local_classifiers
 from .mirror import weight_mirror
@@ -28,6 +29,7 @@ FIGURES: dict[str, Callable[[Runner], Figure]] = {
     "noise-pretraining": noise_pretraining,
     "local-classifiers": local_classifiers,
     "spiking-circuit": spiking_circuit,
+    "hypotheses": hypotheses,
 }
 
 

@@ -129,8 +129,10 @@ class Rule:
 
     def feedback_shape(self, sizes: tuple[int, ...], l: int) -> tuple[int, int]:
         """Shape of B_l: rows index layer l's units, columns the error source's units."""
-        source = sizes[l + 1] if self.topology == "layerwise" else sizes[-1]
-        return sizes[l], source
+        extra = self.structure.pathway(l).source  # an extra population it carries the error of instead
+        if extra:
+            return sizes[l], self.structure.sizes[extra]
+        return sizes[l], sizes[l + 1] if self.topology == "layerwise" else sizes[-1]
 
     def init_feedback(
         self, sizes: tuple[int, ...], W: list[np.ndarray], rng: np.random.Generator, dtype: np.dtype

@@ -32,3 +32,30 @@ def test_a_folder_of_another_circuit_is_refused(tmp_path):
     run_circuit(load_circuit(FILE, SHORT), tmp_path / "a", progress=False)
     with pytest.raises(SpikefaError, match="holds a run of a different circuit"):
         run_circuit(load_circuit(FILE, SHORT + ["seed=5"]), tmp_path / "a", progress=False)
+
+
+def test_mirror_rows_carry_their_steps_and_simulated_time_and_skip_the_test_pass(tmp_path):
+    quick = ["phases.0.mirror.steps=6", "phases.1.learn.epochs=1", "record.every=3", "task.n_train=300"]
+    quick += ["optimizer.batch_size=100"]
+    m = load_run(
+        run_circuit(
+            load_circuit(ROOT / "circuits" / "brian_digits_weight_mirror.yaml", quick), tmp_path / "a", progress=False
+        ).path
+    ).metrics
+    assert m["test_acc"].iloc[0] > 0  # the row before any learning measures the test set
+    mirror = m[m["kind"] == "mirror"].iloc[1:]
+    assert list(mirror["mirror_steps"]) == [3, 6] and list(mirror["mirror_seconds"]) == [0.384, 0.768]  # 128 × 1 ms
+    assert mirror["test_acc"].isna().all() and mirror["angle_B1"].notna().all()
+    learned = m[m["kind"] == "learn"]
+    assert learned["test_acc"].notna().all() and learned["mirror_steps"].iloc[-1] == 6 + 10 * 3  # 10 per block
+    asked = load_run(
+        run_circuit(
+            load_circuit(
+                ROOT / "circuits" / "digits_weight_mirror.yaml",
+                [*quick, "record.mirror_test=true", "phases.0.mirror.steps=2"],
+            ),
+            tmp_path / "b",
+            progress=False,
+        ).path
+    ).metrics
+    assert asked[asked["kind"] == "mirror"]["test_acc"].notna().all() and "mirror_seconds" not in asked

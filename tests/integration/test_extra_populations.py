@@ -1,0 +1,98 @@
+"""Populations that are not layers, and pathways between any populations (spiking circuits): a relay of
+error neurons between the output and a hidden layer carries the error the math says, later."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from spikefa import SpikefaError, circuit_from_dict
+from spikefa.brian import LifCircuit
+from spikefa.reference import ReferenceEngine
+from tests.conftest import tiny_circuit
+
+RELAY = {
+    "extra": {"relay": {"size": 4, "model": "lif", "error": "err"}},
+    "pathways": {"R": {"from": "layer2", "to": "relay", "into": "error", "init": {"dist": "normal", "scale": 0.7}}},
+}
+
+
+def relay_circuit(brian=RELAY, feedback=None, sizes=(6, 8, 3)):
+    raw = tiny_circuit("feedback_alignment", sizes, "relu", engine="brian2")
+    raw["brian"] = {"neurons": "lif", "target": "cython", **copy.deepcopy(brian)}
+    raw["feedback"] = feedback if feedback is not None else {"source": "relay"}
+    return LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+
+
+def test_a_relay_population_carries_the_output_error_to_the_hidden_layer_in_expectation():
+    """Averaged over many presentations: the hidden error is B₁ (R δ₂) ⊙ relu'(ā₁), R the fixed
+    pathway into the relay's error compartment — the relay passes on what it receives."""
+    c = relay_circuit()
+    e = c.engine
+    assert e.params.B[1].shape == (8, 4) and c.feedback[1].source is c.extras["relay"]
+    assert "err_pos" in c.extras["relay"].events and "err_pos" in c.groups[2].events
+    rng = np.random.default_rng(1)
+    x, y = np.tile(rng.random(6), (300, 1)), np.tile(np.eye(3)[[1]], (300, 1))
+    seen = c.present(x, y, 0.0, np.random.default_rng(2), learn=False, errors=True)
+    R = c.links["R"].w[:].reshape(3, 4)  # all to all: presynaptic-major
+    np.testing.assert_allclose(R.T, e.links["R"][0])
+    err = np.vstack([d[1] for _, _, d in seen]).mean(0)
+    expected = np.vstack([(d[2] @ R @ e.params.B[1].T) * (A[1] > 0) for A, _, d in seen]).mean(0)
+    assert np.abs(expected).max() > 0.05
+    np.testing.assert_allclose(err, expected, atol=0.25 * np.abs(expected).max())
+    # the metrics see the feedback the hidden layer gets: B₁ R against W₁ᵀ
+    np.testing.assert_allclose(e.comparable_feedback()[1], e.params.B[1] @ e.links["R"][0])
+    assert e.update_angles(x[:5], y[:5]) == {}  # the rule's update through a relay: beyond the reference engine
+
+
+def test_a_relay_trains_and_its_pathways_can_be_sparse_delayed_and_signed():
+    brian = copy.deepcopy(RELAY)
+    brian["pathways"]["R"].update(connectivity=0.5, sign="positive", delay="2 ms")
+    brian["pathways"]["D"] = {"from": "layer0", "to": "relay", "into": "drive", "connectivity": 0.5}
+    c = relay_circuit(brian, {"source": "relay", "connectivity": 0.5})
+    R = c.engine.links["R"][0]
+    assert len(c.links["R"]) == np.count_nonzero(R) < R.size and np.all(R >= 0)
+    assert float(c.links["R"].pos.delay[:]) == pytest.approx(0.002)
+    W = c.engine.params.W[0].copy()
+    x = np.random.default_rng(1).random((10, 6))
+    c.present(x, np.eye(3)[np.arange(10) % 3], 0.05, np.random.default_rng(0))
+    assert np.abs(c.engine.params.W[0] - W).max() > 0  # the hidden layer learned from the relayed error
+
+
+@pytest.mark.parametrize(
+    "brian, feedback, message",
+    [
+        (RELAY, {"source": "nowhere"}, "feedback.source: names no extra population; brian.extra has relay"),
+        ({**RELAY, "extra": {"layer7": {"size": 2}}}, {}, "must be an identifier other than layerN"),
+        (
+            {**RELAY, "pathways": {"R": {"from": "layer9", "to": "relay", "into": "error"}}},
+            {},
+            "brian.pathways.R.from: unknown population 'layer9'",
+        ),
+        (
+            {**RELAY, "pathways": {"R": {"from": "relay", "to": "layer2", "into": "error"}}},
+            {},
+            "brian.pathways.R.to: layer2 takes no error input",
+        ),
+        (
+            {**RELAY, "pathways": {"R": {"from": "layer2", "to": "relay", "into": "gap"}}},
+            {},
+            "brian.pathways.R.into: unknown value 'gap'; allowed: drive, error",
+        ),
+    ],
+)
+def test_bad_extra_populations_and_pathways_name_the_field(brian, feedback, message):
+    with pytest.raises(SpikefaError, match=message.replace("(", r"\(")):
+        relay_circuit(brian, feedback)
+
+
+def test_extra_populations_are_for_spiking_circuits_and_fixed_feedback():
+    raw = tiny_circuit("kolen_pollack", (6, 8, 3), "relu", engine="brian2")
+    raw["brian"] = {"neurons": "lif", **copy.deepcopy(RELAY)}
+    raw["feedback"] = {"source": "relay"}
+    with pytest.raises(SpikefaError, match="rule kolen_pollack learns or copies B"):
+        circuit_from_dict(raw)
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), engine="brian2")
+    raw["brian"] = copy.deepcopy(RELAY)
+    with pytest.raises(SpikefaError, match="brian.extra: only for neurons: lif"):
+        circuit_from_dict(raw)
