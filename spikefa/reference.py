@@ -16,7 +16,7 @@ from .activations import DERIVATIVE, FORWARD
 from .kernels import Gradient, flush_subnormal, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
 from .rules import Params, Rule, Step, make_rule
-from .weights import Feedback, draw, structured
+from .weights import Structure, draw, structured
 
 
 class ReferenceEngine:
@@ -27,7 +27,7 @@ class ReferenceEngine:
         self.L = len(net.sizes) - 1  # number of forward projections
         self.dtype = np.dtype(circuit.dtype)
         extra = {e.name: e.size for e in circuit.brian.extra}
-        self.structure = Feedback(circuit.feedback, extra)  # which feedback synapses exist, their signs
+        self.structure = Structure(circuit.feedback, extra)  # which feedback synapses exist, their signs
         self.rule: Rule = make_rule(circuit.rule, circuit.optimizer, self.structure)
         self.backprop: Rule = make_rule(spec.Rule("backprop"), circuit.optimizer)
         self.f, self.df = FORWARD[net.hidden], DERIVATIVE[net.hidden]
@@ -37,6 +37,11 @@ class ReferenceEngine:
             draw(net.init, (n_out, n_in), (n_in, n_out), rng, self.dtype)
             for n_in, n_out in zip(self.sizes, self.sizes[1:])
         ]
+        # the forward pathways' structure (``forward``): a sign, missing synapses (drawn only where
+        # connectivity < 1, so a circuit without them draws exactly the weights it always did)
+        self.forward_structure = Structure(circuit.forward, first=0)
+        for l, w in enumerate(W):
+            self.forward_structure.impose(l, w, rng)
         b = [np.zeros(n, self.dtype) for n in self.sizes[1:]]
         B, B0 = self.rule.init_feedback(self.sizes, W, rng, self.dtype)
         self.params = Params(W, b, B, B0=B0)
@@ -138,6 +143,8 @@ class ReferenceEngine:
         for l in range(self.L):
             sgd_update(p.W[l], gW[l], p.vW[l], lr, o.momentum, decay)
             sgd_step_vector(p.b[l], gb[l], p.vb[l], cast(lr), cast(o.momentum), cast(0.0))
+        if self.forward_structure.constrained:
+            self.forward_structure.constrain(p.W)
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
         """A weight-mirror phase: noise-driven Hebbian learning of B only (no data, no labels)."""

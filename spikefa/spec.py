@@ -290,6 +290,7 @@ class Circuit:
     description: str = ""
     brian: Brian = field(default_factory=Brian)
     feedback: tuple[Pathway, ...] = ()  # per hidden layer 1 … L − 1; empty: every pathway the default
+    forward: tuple[Pathway, ...] = ()  # per projection 0 … L − 1 (connectivity, sign, delay)
 
     def pathway(self, l: int) -> Pathway:
         """The structure of the feedback pathway into hidden layer l."""
@@ -310,6 +311,11 @@ class Circuit:
             del d["rule"]["mirror"]
         if not self.rule.params:
             del d["rule"]["params"]
+        if self.forward:
+            keep = ("connectivity", "sign", "delay")
+            d["forward"] = {l: {k: getattr(p, k) for k in keep} for l, p in enumerate(self.forward)}
+        else:
+            del d["forward"]
         d["phases"] = [{p.kind: _phase_fields(p)} for p in self.phases]
         if self.engine != "brian2":
             del d["brian"]
@@ -586,7 +592,10 @@ def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -
     return p
 
 
-def _structure(f: _Fields, base: Pathway, brian: Brian, engine: str, source: str = "") -> Pathway:
+def _structure(
+    f: _Fields, base: Pathway, brian: Brian, engine: str, source: str = "", within: str = "error_time"
+) -> Pathway:
+    """A pathway's connectivity, sign, init and delay; a delay must be shorter than ``brian.{within}``."""
     p = Pathway(
         connectivity=f.get("connectivity", float, base.connectivity, low=0, high=1, low_open=True),
         sign=f.get("sign", str, base.sign, choices=SIGNS),
@@ -596,16 +605,40 @@ def _structure(f: _Fields, base: Pathway, brian: Brian, engine: str, source: str
     )
     if seconds(p.delay) > 0:
         if engine != "brian2" or brian.neurons != "lif":
-            f.fail(f.name("delay"), "needs engine: brian2 with neurons: lif (rate circuits carry errors at once)")
+            f.fail(f.name("delay"), "needs engine: brian2 with neurons: lif (rate circuits have no delays)")
         steps = seconds(p.delay) / seconds(brian.dt)
         if not math.isclose(steps, round(steps), abs_tol=1e-6):
             f.fail(f.name("delay"), f"must be a whole number of dt = {brian.dt} steps, got {p.delay!r}")
-        if seconds(p.delay) >= seconds(brian.error_time):
+        limit = getattr(brian, within)
+        if seconds(p.delay) >= seconds(limit):
             f.fail(
                 f.name("delay"),
-                f"{p.delay} is not shorter than brian.error_time {brian.error_time}: errors would come after learning",
+                f"{p.delay} is not shorter than brian.{within} {limit}: its spikes would come after they are read",
             )
     return p
+
+
+def _forward(raw: Any, source: str, network: Network, brian: Brian, engine: str) -> tuple[Pathway, ...]:
+    """One Pathway per forward projection W_0 … W_{L−1}: the block's fields for all, a projection's
+    number for one. W starts as ``network.init`` says; the block gives its structure."""
+    f = _Fields(raw, "forward", source)
+    L = len(network.sizes) - 1
+    numbered = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
+
+    def read(fields: _Fields, base: Pathway) -> Pathway:
+        _allowed(fields, ("connectivity", "sign", "delay"))
+        p = _structure(fields, base, brian, engine, within="forward_time")
+        fields.done()
+        return p
+
+    common = read(f, Pathway())
+    for k in numbered:
+        if not 0 <= k < L:
+            f.fail(f.name(str(k)), f"names no forward projection; they are 0 … {L - 1} (W_l: layer l → l + 1)")
+    out = tuple(
+        read(_Fields(numbered[l], f.name(str(l)), source), common) if l in numbered else common for l in range(L)
+    )
+    return out if any(p != Pathway() for p in out) else ()
 
 
 def _optimizer(f: _Fields) -> Optimizer:
@@ -695,6 +728,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     rec.done()
     brian = _brian(top.sub("brian"), engine, network)
     feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
+    forward = _forward(top.raw.pop("forward", None), source, network, brian, engine)
     if any(layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
             f"{source}: brian.monitor.layers: {show(list(brian.monitor.layers))} names a layer the network "
@@ -721,6 +755,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
         record=record,
         brian=brian,
         feedback=feedback,
+        forward=forward,
     )
 
 

@@ -1,10 +1,10 @@
-"""Initial weights, and the structure of the feedback pathways: which synapses exist and their sign.
+"""Initial weights, and the structure of pathways: which synapses exist and their sign.
 
-A feedback pathway's structure is drawn once, from the run's weight generator, and kept by
-:class:`Feedback`; after every change of B (a rule's hook, a mirror step) :meth:`Feedback.constrain`
-restores it: a missing synapse stays 0, a sign-constrained weight stops at 0 instead of crossing it.
-The reference engine keeps a sparse B as a dense matrix with zeros where no synapse is; a Brian2
-circuit builds only the synapses that exist (:meth:`Feedback.connections`).
+A pathway's structure is drawn once, from the run's weight generator, and kept by :class:`Structure`;
+after every change of its weights (an update of W, a rule's hook on B, a mirror step)
+:meth:`Structure.constrain` restores it: a missing synapse stays 0, a sign-constrained weight stops at
+0 instead of crossing it. The reference engine keeps a sparse pathway as a dense matrix with zeros
+where no synapse is; a Brian2 circuit builds only the synapses that exist (:meth:`Structure.connections`).
 """
 
 from __future__ import annotations
@@ -50,38 +50,51 @@ def structured(
     return w, mask
 
 
-class Feedback:
-    """The feedback pathways' structure (a circuit's ``feedback`` block), per hidden layer l;
-    ``sizes``: the extra populations (``brian.extra``) a pathway may come from."""
+class Structure:
+    """The structure of a family of pathways, per layer index l from ``first``: the feedback pathways
+    B_1 … B_{L−1} (a circuit's ``feedback`` block; ``sizes``: the extra populations a pathway may come
+    from) or the forward pathways W_0 … W_{L−1} (``forward``, ``first`` = 0)."""
 
-    def __init__(self, pathways: tuple[spec.Pathway, ...], sizes: dict[str, int] | None = None):
-        self.pathways = pathways
+    def __init__(self, pathways: tuple[spec.Pathway, ...], sizes: dict[str, int] | None = None, first: int = 1):
+        self.pathways, self.first = pathways, first
         self.sizes = sizes or {}
-        self.masks: dict[int, np.ndarray] = {}  # l → which synapses of B_l exist (connectivity < 1 only)
+        self.masks: dict[int, np.ndarray] = {}  # l → which synapses of pathway l exist (connectivity < 1 only)
 
     def pathway(self, l: int) -> spec.Pathway:
-        return self.pathways[l - 1] if self.pathways else spec.Pathway()
+        return self.pathways[l - self.first] if self.pathways else spec.Pathway()
 
     def draw(self, l: int, shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
-        """B_l's initial weights, as its pathway says (:func:`structured`)."""
+        """Pathway l's initial weights, as its structure says (:func:`structured`)."""
         B, mask = structured(self.pathway(l), shape, rng, dtype)
         if mask is not None:
             self.masks[l] = mask
         return B
+
+    def impose(self, l: int, w: np.ndarray, rng: np.random.Generator) -> None:
+        """Give weights drawn elsewhere (W from ``network.init``) pathway l's sign and, drawn now, its
+        missing synapses; nothing is drawn for an all-to-all pathway."""
+        p = self.pathway(l)
+        if p.sign != "free":
+            np.abs(w, out=w)
+            if p.sign == "negative":
+                w *= -1
+        if p.connectivity < 1:
+            self.masks[l] = rng.random(w.shape) < p.connectivity
+            w *= self.masks[l]
 
     @property
     def constrained(self) -> bool:
         """Whether any pathway has a structure to restore after a change (missing synapses, a sign)."""
         return bool(self.masks) or any(p.sign != "free" for p in self.pathways)
 
-    def constrain(self, B: list[np.ndarray | None]) -> None:
-        """Restore every pathway's structure in place (:meth:`restore`)."""
-        for l in range(1, len(B)):
-            if B[l] is not None:
-                self.restore(l, B[l])
+    def constrain(self, weights: list[np.ndarray | None]) -> None:
+        """Restore every pathway's structure in place (:meth:`restore`); ``weights`` indexed by l."""
+        for l in range(self.first, len(weights)):
+            if weights[l] is not None:
+                self.restore(l, weights[l])
 
     def restore(self, l: int, B: np.ndarray) -> None:
-        """Restore B_l's structure in place: missing synapses to 0, a constrained sign clipped at 0."""
+        """Restore pathway l's structure in place: missing synapses to 0, a constrained sign clipped at 0."""
         sign = self.pathway(l).sign
         if sign == "positive":
             np.maximum(B, 0, out=B)
@@ -91,7 +104,7 @@ class Feedback:
             B *= self.masks[l]
 
     def connections(self, l: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """(rows, columns) of B_l's synapses — rows index layer l, columns the error source — or None
-        where the pathway is all to all."""
+        """(rows, columns) of pathway l's synapses — rows index its targets, columns its sources — or
+        None where the pathway is all to all."""
         mask = self.masks.get(l)
         return None if mask is None else np.nonzero(mask)

@@ -50,7 +50,11 @@ class Circuit:
         self.groups = self.populations()
         # populations that are not layers (brian.extra: spiking circuits), e.g. a relay of error neurons
         self.extras = {e.name: self.extra_population(e) for e in engine.circuit.brian.extra}
-        self.forward = [self.forward_pathway(self.groups[l], self.groups[l + 1], f"W{l}") for l in range(self.L)]
+        fs = engine.forward_structure
+        self.forward = [
+            self.forward_pathway(self.groups[l], self.groups[l + 1], f"W{l}", fs.connections(l), fs.pathway(l).delay)
+            for l in range(self.L)
+        ]
         # Local errors (Mostafa et al. 2018): hidden layer l drives its own classifier population through
         # fixed synapses B_lᵀ, and the classifier's error returns through fixed synapses B_l: two
         # synapse groups drawn alike, neither of which ever changes.
@@ -84,16 +88,19 @@ class Circuit:
         p = engine.params
         for l, syn in self.readouts.items():
             matrix_view(syn)[...] = p.B[l].T
+        # A sparse pathway's weights stay the engine's matrix (zeros where no synapse is); its synapses'
+        # w are gathered from it after every change (sync_weights). An all-to-all one's is a view of w.
+        self.sparse: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for l, syn in enumerate(self.forward):
-            view = matrix_view(syn)
-            view[...] = p.W[l]
-            p.W[l], p.vW[l] = view, same_order(p.vW[l], view)
+            if fs.connections(l) is None:
+                view = matrix_view(syn)
+                view[...] = p.W[l]
+                p.W[l], p.vW[l] = view, same_order(p.vW[l], view)
+            else:
+                self.sparse[f"W{l}"] = gather(syn)
             bias = self.groups[l + 1].variables["b"].get_value()
             bias[...] = p.b[l]
             p.b[l] = bias
-        # A sparse pathway's B stays the engine's matrix (zeros where no synapse is); its synapses' w are
-        # gathered from it after every change (sync_feedback). An all-to-all one's B is a view of w.
-        self.sparse: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.B = [None] * self.L
         for l, syn in enumerate(self.feedback):
             if syn is None:
@@ -106,11 +113,9 @@ class Circuit:
                     if p.vB[l] is not None:
                         p.vB[l] = same_order(p.vB[l], self.B[l])
             else:
-                v = syn.variables
-                pre, post = v["_synaptic_pre"].get_value(), v["_synaptic_post"].get_value()
-                self.sparse[l] = (v["w"].get_value(), post.copy(), pre.copy())
+                self.sparse[f"B{l}"] = gather(syn)
                 self.B[l] = p.B[l]
-        self.sync_feedback()
+        self.sync_weights()
 
     # --- what a subclass provides ---------------------------------------------------------------
     def populations(self) -> list[NeuronGroup]:
@@ -120,7 +125,10 @@ class Circuit:
         """Layer l's local classifier: a population like the output layer's, without a bias."""
         raise NotImplementedError
 
-    def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
+    def forward_pathway(
+        self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay: str = "0 ms"
+    ) -> Synapses:
+        """A forward pathway (W_l, or a local classifier's readout), with the synapses and delay given."""
         raise NotImplementedError
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
@@ -183,14 +191,19 @@ class Circuit:
             a = live(group, drive)[None, :] / fill
             live(group, "delta")[:] = e.output_delta(a, e.f_out(a), y[None, :])[0]
 
-    def sync_feedback(self) -> None:
-        """After B may have changed: a sparse pathway's synapses take their weights from the engine's B_l,
-        and a group whose rule's feedback matrix is not its own array is set to it — only backprop's Wᵀ,
-        the weight transport that rule is defined by."""
+    def sync_weights(self) -> None:
+        """After W or B may have changed: a sparse pathway's synapses take their weights from the
+        engine's matrix, and a feedback group whose rule's feedback matrix is not its own array is set to
+        it — only backprop's Wᵀ, the weight transport that rule is defined by."""
+        p = self.engine.params
+        for l in range(self.L):
+            if f"W{l}" in self.sparse:
+                w, rows, cols = self.sparse[f"W{l}"]
+                w[:] = p.W[l][rows, cols]
         for l in range(1, self.L):
-            fb = self.engine.rule.feedback(l, self.engine.params)
-            if l in self.sparse:
-                w, rows, cols = self.sparse[l]
+            fb = self.engine.rule.feedback(l, p)
+            if f"B{l}" in self.sparse:
+                w, rows, cols = self.sparse[f"B{l}"]
                 w[:] = fb[rows, cols]
             elif fb is not self.B[l]:
                 self.B[l][...] = fb
@@ -198,8 +211,8 @@ class Circuit:
     def mirror_update(self, l: int, x: np.ndarray, y: np.ndarray) -> None:
         """One mirror-phase batch of B_l plasticity from the circuit's own noise x and responses y."""
         self.engine.rule.mirror_update(l, self.B[l], x, y)
-        if l in self.sparse:
-            self.sync_feedback()
+        if f"B{l}" in self.sparse:
+            self.sync_weights()
 
     @contextmanager
     def mirror_mode(self, steps: int, **extra) -> Iterator[dict]:
@@ -258,6 +271,13 @@ def release_sigint() -> None:
         handler.previous_handler = lambda signum, frame: None
     elif not callable(previous):  # SIG_DFL, or None (set from outside Python): end as Ctrl-C does
         handler.previous_handler = signal.default_int_handler
+
+
+def gather(syn: Synapses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sparse group's live weight array and, per synapse, its row (target) and column (source) in
+    the pathway's weight matrix: ``w[:] = matrix[rows, cols]`` sets its weights."""
+    v = syn.variables
+    return v["w"].get_value(), v["_synaptic_post"].get_value().copy(), v["_synaptic_pre"].get_value().copy()
 
 
 def set_weights(syn: Synapses, w: np.ndarray) -> None:

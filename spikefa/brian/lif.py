@@ -142,8 +142,11 @@ class LifCircuit(Circuit):
             self.engine.sizes[-1], self.clock, self.namespace, f"classifier{l}", output=True, mirror=False
         )
 
-    def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str) -> Synapses:
-        return spiking_forward_pathway(pre, post, self.clock, self.namespace, name)
+    def forward_pathway(
+        self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay: str = "0 ms"
+    ) -> Synapses:
+        d = spec.seconds(delay) * second or None
+        return spiking_forward_pathway(pre, post, self.clock, self.namespace, name, connections, d)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
         s = self.engine.structure
@@ -247,7 +250,7 @@ class LifCircuit(Circuit):
         self._seen.append((A, H, deltas))
         if run["learn"]:
             e.learn(H, deltas, run["lr"], run["rng"])
-            self.sync_feedback()
+            self.sync_weights()
 
     # --- weight mirror ----------------------------------------------------------------------------
     def mirror(self, steps: int, rng: np.random.Generator) -> None:

@@ -27,10 +27,11 @@ def connect(syn: Synapses, connections: Connections) -> Synapses:
     return syn
 
 
-def forward_pathway(pre: NeuronGroup, post: NeuronGroup, clock: Clock, name: str) -> Synapses:
+def forward_pathway(
+    pre: NeuronGroup, post: NeuronGroup, clock: Clock, name: str, connections: Connections = None
+) -> Synapses:
     syn = Synapses(pre, post, "w : 1\nI_ff_post = w * r_pre : 1 (summed)", clock=clock, name=name)
-    syn.connect()
-    return syn
+    return connect(syn, connections)
 
 
 def feedback_pathway(

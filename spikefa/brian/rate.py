@@ -53,8 +53,8 @@ class RateCircuit(Circuit):
         n, output = self.engine.sizes[-1], self.engine.circuit.network.output
         return output_population(n, output, self.tau, self.clock, f"classifier{l}")
 
-    def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str):
-        return forward_pathway(pre, post, self.clock, name)
+    def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay="0 ms"):
+        return forward_pathway(pre, post, self.clock, name, connections)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int):
         return feedback_pathway(source, target, self.clock, name, self.engine.structure.connections(l))
@@ -169,4 +169,4 @@ class RateCircuit(Circuit):
         self._seen.append((A, H, deltas))
         if self._learn:
             self.engine.learn(H, deltas, self._lr, self._rng)
-            self.sync_feedback()
+            self.sync_weights()

@@ -8,10 +8,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..brian import LifCircuit
 from ..metrics import angle
-from ..reference import ReferenceEngine
-from ..tasks import load_task
+from ..model import build
 from .common import WIDTH, Runner, figure
 
 FILE = "brian_digits_lif_weight_mirror"
@@ -28,12 +26,9 @@ POPULATIONS = (
 
 def spiking_circuit(runner: Runner) -> Figure:
     circuit = runner.circuit(FILE, quick=QUICK)
-    data_seq, init_seq, train_seq = np.random.SeedSequence(circuit.seed).spawn(3)
-    data = load_task(circuit.task, np.random.default_rng(data_seq), runner.data_dir)
-    engine = ReferenceEngine(circuit, np.random.default_rng(init_seq))  # the run's own starting weights
-    lif = LifCircuit(engine)
+    model = build(circuit, data_dir=runner.data_dir)  # the run's own data, starting weights and generators
+    data, lif, engine, rng = model.data, model.learner, model.engine, model.generators.train
     before = engine.params.W[1].copy(), engine.params.B[1].T.copy()
-    rng = np.random.default_rng(train_seq)
     n = round(SHOWN / 0.06)
     with lif.monitoring((0, 1, 2), ("spikes",)) as learning:
         lif.present(data.x_train[:n], data.y_train[:n], circuit.optimizer.lr, rng)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import spec
 from ..errors import SpikefaError
-from ..weights import Feedback
+from ..weights import Structure
 from .base import TOPOLOGIES, Params, Rule, Step
 from .fixed import DirectFeedbackAlignment, FixedFeedback, LocalClassifiers, Shallow
 from .learned import KolenPollack, WeightMirror
@@ -77,7 +77,7 @@ def _load_file(target: str, base: Path | None, where: str):
     return sys.modules[key]
 
 
-def make_rule(rule: spec.Rule, optimizer: spec.Optimizer, feedback: Feedback | None = None) -> Rule:
+def make_rule(rule: spec.Rule, optimizer: spec.Optimizer, feedback: Structure | None = None) -> Rule:
     """The rule object named in a circuit's ``rule`` block, drawing B as ``feedback`` says."""
     return rule_class(rule.name)(rule, optimizer, feedback)
 

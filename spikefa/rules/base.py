@@ -19,7 +19,7 @@ import numpy as np
 from .. import spec
 from ..errors import SpikefaError
 from ..kernels import Gradient
-from ..weights import Feedback
+from ..weights import Structure
 from ..yamlfile import cut, show
 
 
@@ -95,10 +95,10 @@ class Rule:
     has_mirror_phase: ClassVar[bool] = False  # a rule with mirror phases (noise-driven B plasticity)
     parameters: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, rule: spec.Rule, optimizer: spec.Optimizer, feedback: Feedback | None = None):
+    def __init__(self, rule: spec.Rule, optimizer: spec.Optimizer, feedback: Structure | None = None):
         self.spec = rule
         self.optimizer = optimizer
-        self.structure = feedback or Feedback(())
+        self.structure = feedback or Structure(())
         self.parameters = {**type(self).parameters, **rule.params}
 
     @classmethod

@@ -105,6 +105,13 @@ CASES = [
         "feedback.delay: 20 ms is not shorter than brian.error_time 20 ms",
     ),
     (["digits_fa", "--set", "rule.feedback_init=xavier"], "rule.feedback_init: moved to the feedback block"),
+    (["digits_fa", "--set", "forward.2.connectivity=0.5"], "forward.2: names no forward projection; they are 0 … 1"),
+    (["digits_fa", "--set", "forward.init=xavier"], "forward.init: unknown field; allowed: connectivity, sign, delay"),
+    (["digits_fa", "--set", "forward.delay=1 ms"], "forward.delay: needs engine: brian2 with neurons: lif"),
+    (
+        ["brian_digits_lif_fa", "--set", "forward.delay=40 ms"],
+        "forward.delay: 40 ms is not shorter than brian.forward_time",
+    ),
     (["digits_fa", "--set", "rule=no_such_pkg.rules:MyRule"], "rule.name: cannot import 'no_such_pkg.rules'"),
     (["digits_fa", "--set", "rule=spikefa.rules:NoSuchRule"], "'NoSuchRule' in 'spikefa.rules' is not a spikefa.rules"),
     (["digits_fa", "--set", "rule={not_a_rule.py}:NotARule"], "'NotARule' in"),

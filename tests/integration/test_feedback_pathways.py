@@ -93,3 +93,30 @@ def test_lif_feedback_delay_is_seen_in_a_monitor():
     assert 0 <= moved - sent <= 0.0005 + 1e-9  # the next step
     sent, moved = first_error_arrival("3 ms")
     assert 0.003 - 1e-9 <= moved - sent <= 0.0035 + 1e-9
+
+
+def test_sparse_sign_constrained_forward_pathways_hold_in_both_engines():
+    raw = tiny_circuit("feedback_alignment", (6, 20, 12, 3), optimizer={"lr": 0.1, "momentum": 0.5})
+    raw["forward"] = {"connectivity": 0.4, 1: {"sign": "positive", "connectivity": 1.0}}
+    c = circuit_from_dict(raw)
+    assert [p.connectivity for p in c.forward] == [0.4, 1.0, 0.4] and c.forward[1].sign == "positive"
+    reference = ReferenceEngine(c, np.random.default_rng(4))
+    brian = RateCircuit(ReferenceEngine(c, np.random.default_rng(4)), target="numpy")
+    masks = reference.forward_structure.masks
+    assert set(masks) == {0, 2} and len(brian.forward[0]) == masks[0].sum() < masks[0].size
+    assert len(brian.forward[1]) == 20 * 12 and np.all(reference.params.W[1] >= 0)
+    seen = brian.present(X[:6], Y[:6], 0.1, np.random.default_rng(0))
+    for k in range(6):
+        A, H = reference.forward(X[k : k + 1])
+        deltas = reference.deltas(A, H, Y[k : k + 1])
+        for l in (1, 2, 3):
+            np.testing.assert_allclose(seen[k][0][l], A[l], rtol=1e-6, atol=1e-12)
+        reference.learn(H, deltas, 0.1, np.random.default_rng(0))
+    for l in range(3):
+        W = reference.params.W[l]
+        np.testing.assert_allclose(brian.engine.params.W[l], W, rtol=1e-6, atol=1e-12)
+        syn = brian.forward[l]
+        np.testing.assert_allclose(syn.w[:], W[syn.j[:], syn.i[:]], rtol=1e-6, atol=1e-12)
+        if l in masks:
+            assert np.all(W[~masks[l]] == 0)
+    assert np.all(reference.params.W[1] >= 0) and np.any(reference.params.W[1] == 0)  # held at zero
