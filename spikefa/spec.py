@@ -567,6 +567,17 @@ def _feedback(raw: Any, source: str, network: Network, rule: Rule, brian: Brian,
         )
     if raw and not hidden:
         f.fail("feedback", "the network has no hidden layer, so no feedback pathway")
+    steps = [round(seconds(p.delay) / seconds(brian.dt)) for p in pathways]
+    if brian.neurons == "rate" and any(steps):
+        # a rate circuit equals the reference engine once errors have crossed: a step per pathway, plus its delay
+        layerwise = _rule_class(rule.name, "rule").topology == "layerwise"
+        need = sum(1 + d for d in steps) if layerwise else max(1 + d for d in steps)
+        if round(seconds(brian.error_time) / seconds(brian.dt)) < need:
+            f.fail(
+                f.name("delay"),
+                f"the errors need {need} steps of dt = {brian.dt} to cross the delayed pathways; "
+                f"set brian.error_time to at least {need * seconds(brian.dt) * 1e3:g} ms",
+            )
     return tuple(pathways)
 
 
@@ -604,8 +615,10 @@ def _structure(
         source=source,
     )
     if seconds(p.delay) > 0:
-        if engine != "brian2" or brian.neurons != "lif":
-            f.fail(f.name("delay"), "needs engine: brian2 with neurons: lif (rate circuits have no delays)")
+        if engine != "brian2":
+            f.fail(f.name("delay"), "needs engine: brian2 (the reference engine computes steady states, without time)")
+        if brian.neurons == "rate" and within != "error_time":
+            f.fail(f.name("delay"), "rate circuits delay feedback pathways only; neurons: lif delays any pathway")
         steps = seconds(p.delay) / seconds(brian.dt)
         if not math.isclose(steps, round(steps), abs_tol=1e-6):
             f.fail(f.name("delay"), f"must be a whole number of dt = {brian.dt} steps, got {p.delay!r}")

@@ -35,9 +35,16 @@ def forward_pathway(
 
 
 def feedback_pathway(
-    source: NeuronGroup, target: NeuronGroup, clock: Clock, name: str, connections: Connections = None
+    source: NeuronGroup,
+    target: NeuronGroup,
+    clock: Clock,
+    name: str,
+    connections: Connections = None,
+    carried: str = "delta",
 ) -> Synapses:
-    syn = Synapses(source, target, "w : 1\nerr_post = w * delta_pre : 1 (summed)", clock=clock, name=name)
+    """B_l for rate populations: sums w · (the source's ``carried`` variable: its delta, or the delayed
+    copy of it a delayed pathway reads) into the target's error compartment."""
+    syn = Synapses(source, target, f"w : 1\nerr_post = w * {carried}_pre : 1 (summed)", clock=clock, name=name)
     return connect(syn, connections)
 
 

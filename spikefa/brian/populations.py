@@ -41,13 +41,14 @@ def input_population(n: int, clock: Clock, name: str) -> NeuronGroup:
 
 
 def hidden_population(
-    n: int, activation: str, tau: Quantity, clock: Clock, name: str, mirror: bool = False
+    n: int, activation: str, tau: Quantity, clock: Clock, name: str, mirror: bool = False, delayed: tuple = ()
 ) -> NeuronGroup:
     """A hidden layer: soma driven by W, error compartment ``err`` driven by B, local error ``delta``.
     With ``mirror``, the population can be switched (shared ``mirroring = 1``) to keep whatever rates
-    the circuit writes into ``r`` (noise) instead of f(v): the weight mirror's mirror mode."""
+    the circuit writes into ``r`` (noise) instead of f(v): the weight mirror's mirror mode.
+    ``delayed``: names of variables that hold its delta as a delayed pathway reads it (set by the circuit)."""
     f, fprime = RATE[activation]
-    eqs = SOMA + f"r : 1\nerr : 1\ndelta = err * ({fprime}) : 1\n"
+    eqs = SOMA + f"r : 1\nerr : 1\ndelta = err * ({fprime}) : 1\n" + "".join(f"{d} : 1\n" for d in delayed)
     rate = f"(1 - mirroring) * {f} + mirroring * r" if mirror else f
     if mirror:
         eqs += "mirroring : 1 (shared)\n"
@@ -58,13 +59,14 @@ def hidden_population(
     return group
 
 
-def output_population(n: int, activation: str, tau: Quantity, clock: Clock, name: str) -> NeuronGroup:
+def output_population(
+    n: int, activation: str, tau: Quantity, clock: Clock, name: str, delayed: tuple = ()
+) -> NeuronGroup:
     """The output layer: ``r`` is its drive v (softmax and the loss are taken across the population,
     by the circuit), ``delta`` the output error that the feedback pathway carries back."""
     f = "v" if activation == "softmax" else RATE[activation][0]
-    return NeuronGroup(
-        n, SOMA + f"r = {f} : 1\ndelta : 1\n", method="euler", namespace={"tau": tau}, clock=clock, name=name
-    )
+    eqs = SOMA + f"r = {f} : 1\ndelta : 1\n" + "".join(f"{d} : 1\n" for d in delayed)
+    return NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, clock=clock, name=name)
 
 
 # --- spiking populations ---------------------------------------------------------------------

@@ -11,12 +11,17 @@ by default L steps each, L forward projections):
 - step F + E (= step 0 of the next example): each synapse group changes by the rule, from the
   activities and errors it sees (pre rate, post delta), through the shared kernels, in place.
 
+A delayed feedback pathway (``feedback.delay``) reads a copy of its source's delta from that many steps
+ago, written each step by the schedule from a delay line (Brian2 summed variables take no delay).
+
 With dt = tau every population is at its steady state when read, so one example gives the reference
 engine's activities, errors and weight changes (tested to 1e-6 relative); with dt < tau the circuit
 relaxes towards that state, and reaches it to e^(−F/tau)-ish precision.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 from brian2 import Network, NetworkOperation, NeuronGroup, StateMonitor, second
@@ -33,31 +38,50 @@ class RateCircuit(Circuit):
 
     def __init__(self, engine: ReferenceEngine, target: str | None = None):
         self.tau = seconds(engine.circuit.brian.tau) * second
+        # delayed feedback pathways: l → (source population, delay in steps); each reads a copy of its
+        # source's delta from that many steps ago, kept in a line the schedule shifts every step
+        b, topology = engine.circuit.brian, engine.rule.topology
+        source = {"layerwise": lambda l: f"layer{l + 1}", "direct": lambda l: f"layer{engine.L}"}.get(
+            topology, lambda l: f"classifier{l}"
+        )
+        self.delays = {
+            l: (source(l), round(seconds(engine.structure.pathway(l).delay) / seconds(b.dt)))
+            for l in range(1, engine.L)
+            if seconds(engine.structure.pathway(l).delay) > 0
+        }
+        self._lines: dict[int, deque] = {}
         super().__init__(engine, target)
         self.steps = self.forward_steps + self.error_steps
         self.network = Network(*self.objects(), NetworkOperation(self._tick, clock=self.clock, when="start"))
 
+    def delayed(self, name: str) -> tuple[str, ...]:
+        """The delayed copies of population ``name``'s delta that delayed pathways read."""
+        return tuple(f"delta_B{l}" for l, (source, _) in self.delays.items() if source == name)
+
     def populations(self) -> list[NeuronGroup]:
         net, sizes, mirrors = self.engine.circuit.network, self.engine.sizes, self.engine.rule.has_mirror_phase
         hidden = [
-            hidden_population(n, net.hidden, self.tau, self.clock, f"layer{l}", mirrors)
+            hidden_population(n, net.hidden, self.tau, self.clock, f"layer{l}", mirrors, self.delayed(f"layer{l}"))
             for l, n in enumerate(sizes[1:-1], 1)
         ]
+        out = f"layer{self.L}"
         return [
             input_population(sizes[0], self.clock, "layer0"),
             *hidden,
-            output_population(sizes[-1], net.output, self.tau, self.clock, f"layer{self.L}"),
+            output_population(sizes[-1], net.output, self.tau, self.clock, out, self.delayed(out)),
         ]
 
     def classifier_population(self, l: int) -> NeuronGroup:
         n, output = self.engine.sizes[-1], self.engine.circuit.network.output
-        return output_population(n, output, self.tau, self.clock, f"classifier{l}")
+        name = f"classifier{l}"
+        return output_population(n, output, self.tau, self.clock, name, self.delayed(name))
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay="0 ms"):
         return forward_pathway(pre, post, self.clock, name, connections)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int):
-        return feedback_pathway(source, target, self.clock, name, self.engine.structure.connections(l))
+        carried = f"delta_B{l}" if l in self.delays else "delta"
+        return feedback_pathway(source, target, self.clock, name, self.engine.structure.connections(l), carried)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs for x: the reference engine's, which this circuit computes number for number."""
@@ -156,6 +180,23 @@ class RateCircuit(Circuit):
                 self.state(l, "r")[:] = self.engine.f(self.state(l, "v"))
         elif phase == self.forward_steps:
             self.teach(self._y[k], "v")
+        if self.delays:
+            self._shift(restart=phase == 0)
+
+    def _shift(self, restart: bool) -> None:
+        """Delayed pathways: each reads, this step, its source's delta of ``delay`` steps ago (zero before
+        the example started)."""
+        for l, (source, steps) in self.delays.items():
+            group = self.population(source) if source.startswith("layer") else self.classifiers[l]
+            if restart or l not in self._lines:
+                self._lines[l] = deque(np.zeros(len(group)) for _ in range(steps))
+            if "err" in group.variables:  # a hidden layer: delta = err · f'(v), a subexpression
+                v = live(group, "v")
+                now = live(group, "err") * self.engine.df(v, self.engine.f(v))
+            else:
+                now = live(group, "delta").copy()
+            self._lines[l].append(now)
+            live(group, f"delta_B{l}")[:] = self._lines[l].popleft()
 
     def _finish(self) -> None:
         """Read the settled activities and errors of the example just presented, and learn from them."""
