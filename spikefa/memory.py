@@ -57,11 +57,13 @@ def estimate(circuit: spec.Circuit) -> dict[str, int]:
         b = circuit.brian
         synapses = weights + feedback
         monitor = 0
-        if b.monitor.layers:
+        m = b.monitor
+        if m.layers:  # the test recording, or (learning) its windows over every learn epoch
             steps = math.ceil((spec.seconds(b.forward_time) + spec.seconds(b.error_time)) / spec.seconds(b.dt))
-            monitor = (
-                b.monitor.examples * steps * sum(sizes[l] for l in b.monitor.layers) * len(b.monitor.variables) * 8
-            )
+            neurons = sum(sizes[l] if isinstance(l, int) else max(sizes) for l in m.layers)
+            learned = sum(p.epochs for p in circuit.phases if p.kind != "mirror") * examples // m.every * m.window
+            shown = m.examples * ("test" in m.when) + learned * ("learning" in m.when)
+            monitor = shown * steps * neurons * len(m.variables) * 8
         parts["brian2"] = synapses * BRIAN_BYTES_PER_SYNAPSE + sum(sizes) * BRIAN_BYTES_PER_NEURON + monitor
     return parts
 

@@ -60,17 +60,21 @@ class Model:
 
     @property
     def populations(self) -> dict:
-        """Brian2 populations by name: ``layer0`` (input) … ``layerL`` (output), ``classifier{l}``."""
+        """Brian2 populations by name: ``layer0`` (input) … ``layerL`` (output), ``classifier{l}``, extra
+        populations (``brian.extra``)."""
         if self.network is None:
             return {}
-        return {g.name: g for g in [*self.learner.groups, *self.learner.classifiers.values()]}
+        c = self.learner
+        return {g.name: g for g in [*c.groups, *c.classifiers.values(), *c.extras.values()]}
 
     @property
     def pathways(self) -> dict:
-        """Brian2 synapse groups by name: forward ``W{l}``, feedback ``B{l}``, classifier readouts ``C{l}``."""
+        """Brian2 synapse groups by name: forward ``W{l}``, feedback ``B{l}``, classifier readouts ``C{l}``,
+        and the circuit file's own pathways (``brian.pathways``)."""
         if self.network is None:
             return {}
-        groups = [*self.learner.forward, *self.learner.feedback, *self.learner.readouts.values()]
+        c = self.learner
+        groups = [*c.forward, *c.feedback, *c.readouts.values(), *c.links.values()]
         return {s.name: s for s in groups if s is not None}
 
 
@@ -111,7 +115,37 @@ def build(
 
         check(circuit, source)  # a population's own Brian2 code, tried on one neuron first
         learner = Circuit.for_engine(engine)
-    return Model(circuit, data, engine, learner, gens, source)
+    model = Model(circuit, data, engine, learner, gens, source)
+    check_monitor(model)
+    return model
+
+
+def check_monitor(model: Model) -> None:
+    """``brian.monitor`` names populations the circuit has, and variables at least one of them has."""
+    m, where = model.circuit.brian.monitor, f"{model.source}: brian.monitor"
+    if not m.layers or model.network is None:
+        return
+    populations = model.populations
+    groups = []
+    for p in m.layers:
+        name = f"layer{p}" if isinstance(p, int) else p
+        if name not in populations:
+            raise SpikefaError(f"{where}.layers: no population {name!r}; the circuit has {', '.join(populations)}")
+        groups.append(populations[name])
+    spiking = any("count" in g.variables for g in groups)
+    for v in m.variables:
+        if v in ("spikes", "rate") and not spiking:
+            raise SpikefaError(f"{where}.variables: {v} needs a spiking population (neurons: lif)")
+        if v not in ("spikes", "rate") and not any(v in g.variables for g in groups):
+            names = sorted(
+                {
+                    n
+                    for g in groups
+                    for n in g.variables
+                    if not n.startswith("_") and n not in ("t", "dt", "N", "i", "t_in_timesteps")
+                }
+            )
+            raise SpikefaError(f"{where}.variables: {v!r} is a variable of none of them; they have {', '.join(names)}")
 
 
 def check_sizes(circuit: spec.Circuit, data: Dataset, source: str) -> None:

@@ -48,6 +48,7 @@ CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS, LOCK = (
     ".lock",
 )
 FILES = (CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS)
+PARTS = "monitors.part."  # recordings while learning, one file per checkpoint until the run ends
 RESULTS = (METRICS, CHECKPOINT, WEIGHTS)  # a folder without any of these has recorded nothing yet
 
 
@@ -77,8 +78,8 @@ def atomic_write(path: Path, write) -> None:
 
 def _remove_temporaries(path: Path) -> None:
     """Delete the temporaries of :func:`atomic_write` that a killed run left in ``path``."""
-    for name in FILES:
-        for tmp in path.glob(f".{name}.*"):
+    for name in (*FILES, PARTS):
+        for tmp in path.glob(f".{name}*"):
             tmp.unlink(missing_ok=True)
 
 
@@ -150,6 +151,8 @@ class RunFolder:
             elif not any((path / f).is_file() for f in RESULTS):  # nothing recorded: start it afresh
                 for name in FILES:
                     (path / name).unlink(missing_ok=True)
+                for part in path.glob(f"{PARTS}*.npz"):
+                    part.unlink()
             _remove_temporaries(path)
             if not (path / CONFIG).is_file():
                 atomic_write(path / CONFIG, lambda p: p.write_text(config))
@@ -206,12 +209,39 @@ class RunFolder:
     def save_monitors(self, arrays: dict[str, np.ndarray]) -> None:
         atomic_write(self.path / MONITORS, lambda p: np.savez(p, **arrays))
 
+    def save_monitor_part(self, arrays: dict[str, np.ndarray], position: tuple[int, int]) -> None:
+        """Recordings made up to a checkpoint at ``position`` (examples, mirror steps)."""
+        name = f"{PARTS}{position[0]:012d}.{position[1]:012d}.npz"
+        atomic_write(self.path / name, lambda p: np.savez(p, **arrays))
+
+    def load_monitor_parts(self) -> list[dict[str, np.ndarray]]:
+        out = []
+        for part in self.monitor_parts():
+            with np.load(part) as z:
+                out.append({k: z[k] for k in z.files})
+        return out
+
+    def monitor_parts(self, after: tuple[int, int] | None = None) -> list[Path]:
+        """The saved recording parts in order (those past ``after`` only)."""
+        parts = sorted(self.path.glob(f"{PARTS}*.npz"))
+        position = lambda p: tuple(int(x) for x in p.name[len(PARTS) :].split(".")[:2])  # noqa: E731
+        return [p for p in parts if after is None or position(p) > after]
+
     def write_summary(self, summary: dict) -> None:
         atomic_write(self.path / SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
 
     def summary(self) -> dict:
         f = self.path / SUMMARY
         return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def join(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Recordings saved in parts (one per checkpoint), joined along time."""
+    out: dict[str, np.ndarray] = {}
+    for key in dict.fromkeys(k for part in parts for k in part):
+        pieces = [part[key] for part in parts if key in part]
+        out[key] = np.concatenate(pieces, axis=pieces[0].ndim - 1)
+    return out
 
 
 def _check_contents(path: Path, config: str, overwrite: bool) -> None:

@@ -157,17 +157,25 @@ class Record:
     mirror_test: bool = False  # mirror-phase rows measure the test set too
 
 
+MONITOR_WHEN = ("test", "learning", "mirror")
+
+
 @dataclass(frozen=True)
 class Monitor:
-    """Recordings of the trained circuit, every time step, while it is shown the first ``examples``
-    test examples (no learning); saved as ``monitors.npz`` in the run folder."""
+    """What ``monitors.npz`` records, every time step, of the chosen populations (``layers``: layer
+    numbers, 0 the input, or names: ``layer2``, ``classifier1``, an extra population's): any state
+    variable they have (``v``, ``r``, ``err``, ``delta_local``, a model's own ``a``, …), and for spiking
+    populations ``spikes`` and the population ``rate``. ``when``: ``test`` — the trained circuit shown
+    the first ``examples`` test examples, without learning; ``learning`` — while it learns, the
+    ``window`` examples starting at every ``every``-th; ``mirror`` — in mirror phases, the ``window``
+    noise samples starting at every ``every``-th."""
 
-    layers: tuple[int, ...] = ()
+    layers: tuple[int | str, ...] = ()
     variables: tuple[str, ...] = ("r",)
     examples: int = 10
-
-
-MONITOR_VARIABLES = ("v", "r", "I_ff", "err", "delta", "u", "spikes")
+    when: tuple[str, ...] = ("test",)
+    every: int = 1000
+    window: int = 1
 
 
 @dataclass(frozen=True)
@@ -742,11 +750,17 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     brian = _brian(top.sub("brian"), engine, network)
     feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
     forward = _forward(top.raw.pop("forward", None), source, network, brian, engine)
-    if any(layer >= len(network.sizes) for layer in brian.monitor.layers):
+    if any(isinstance(layer, int) and layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
             f"{source}: brian.monitor.layers: {show(list(brian.monitor.layers))} names a layer the network "
             f"does not have (layers 0 … {len(network.sizes) - 1}, 0 is the input)"
         )
+    if (
+        "mirror" in brian.monitor.when
+        and not any(p.kind == "mirror" for p in phases)
+        and not (_rule_class(rule.name, "rule").has_mirror_phase and rule.mirror.steps_per_batch)
+    ):
+        raise SpikefaError(f"{source}: brian.monitor.when: mirror, but this circuit has no mirror phase")
     top.done()
     if task.name == "nonlinear_teacher" or task.name == "linear_teacher":
         if any(p.kind == "noise_pretrain" for p in phases):
@@ -802,14 +816,30 @@ def _quantity(
 
 def _monitor(f: _Fields) -> Monitor:
     layers = tuple(f.get("layers", list, []))
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in layers):
-        f.fail(f.name("layers"), f"must be a list of layer indices (0 is the input), got {show(list(layers))}")
+    for v in layers:
+        if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0) and not (
+            isinstance(v, str) and v.isidentifier()
+        ):
+            f.fail(f.name("layers"), f"must list layer numbers (0 is the input) or population names, got {show(v)}")
     variables = tuple(f.get("variables", list, ["r"]))
     for v in variables:
-        if v not in MONITOR_VARIABLES:
-            f.fail(f.name("variables"), f"unknown variable {show(v)}; allowed: {', '.join(MONITOR_VARIABLES)}")
-    m = Monitor(layers, variables, f.get("examples", int, Monitor.examples, low=1))
+        if not (isinstance(v, str) and v.isidentifier()):
+            f.fail(f.name("variables"), f"must list state variable names (or spikes, rate), got {show(v)}")
+    when = f.get("when", list, ["test"])
+    for w in when:
+        if w not in MONITOR_WHEN:
+            f.fail(f.name("when"), f"unknown value {show(w)}; allowed: {', '.join(MONITOR_WHEN)}")
+    m = Monitor(
+        layers,
+        variables,
+        f.get("examples", int, Monitor.examples, low=1),
+        tuple(dict.fromkeys(when)),
+        f.get("every", int, Monitor.every, low=1),
+        f.get("window", int, Monitor.window, low=1),
+    )
     f.done()
+    if m.window > m.every:
+        f.fail(f.name("window"), f"must be at most every ({m.every}), got {m.window}")
     return m
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from .errors import DivergenceError, SpikefaError
 from .metrics import accuracy, nse
 from .model import Model, build
 from .plots import plot_run
-from .runs import Run, RunFolder, load_run
+from .runs import Run, RunFolder, join, load_run
 
 PROBE_SIZE = 256  # training examples on which update angles against backprop are measured
 
@@ -52,6 +54,15 @@ class Trainer:
         # weight mirror: mirror steps after every learning batch, on whichever engine learns
         self.interleaved_mirror = circuit.rule.mirror.steps_per_batch if self.engine.rule.has_mirror_phase else 0
         self.rng = model.generators.train
+        # recordings while learning and mirroring (brian.monitor.when), fed by the circuit's schedule
+        self.recorders = {}
+        m = circuit.brian.monitor
+        if circuit.engine == "brian2" and m.layers:
+            from .brian.recording import Recorder
+
+            groups = {g.name: g for g in (self.learner.population(p) for p in m.layers)}
+            dt = float(self.learner.dt)
+            self.recorders = {w: Recorder(groups, m.variables, m.every, m.window, dt) for w in m.when if w != "test"}
         self.pos = Position()
         self.started, self.seconds_before, self.examples_before = time.perf_counter(), 0.0, 0
         probe = slice(0, min(PROBE_SIZE, len(data.x_train)))
@@ -113,7 +124,26 @@ class Trainer:
         """Wall time spent on this run: this process's and that of the runs it resumed, to their checkpoints."""
         return self.seconds_before + time.perf_counter() - self.started
 
+    @contextmanager
+    def recording(self, when: str, offset: int) -> Iterator[None]:
+        """Feed the ``when`` recorder (if asked for) while the block runs; ``offset``: the run's index of
+        the block's first example (or mirror noise sample)."""
+        rec = self.recorders.get(when)
+        if rec is None:
+            yield
+            return
+        rec.offset, self.learner.recorder = offset, rec
+        try:
+            yield
+        finally:
+            self.learner.recorder = None
+
     def checkpoint(self) -> None:
+        p = self.pos
+        for when, rec in self.recorders.items():  # what was recorded since the last checkpoint
+            arrays = rec.arrays(when)
+            if len(arrays[f"{when}_t"]):
+                self.folder.save_monitor_part(arrays, (p.examples, p.mirror_steps))
         self.pos.seconds = self.seconds()
         state = dict(vars(self.pos), rng=self.rng.bit_generator.state)
         self.folder.save_checkpoint(self.engine.params.arrays(), state)
@@ -127,6 +157,8 @@ class Trainer:
         self.rng.bit_generator.state = state.pop("rng")
         self.pos = Position(**state)
         self.seconds_before, self.examples_before = self.pos.seconds, self.pos.examples
+        for part in self.folder.monitor_parts(after=(self.pos.examples, self.pos.mirror_steps)):
+            part.unlink()  # recorded after the checkpoint the run resumes from: recorded again
         return True
 
     # --- phases -------------------------------------------------------------------------------
@@ -151,9 +183,11 @@ class Trainer:
     def run_epoch(self, phase: spec.Phase, data: tuple[np.ndarray, np.ndarray], bar) -> None:
         p, every = self.pos, self.circuit.record.every
         for x, y in self.batches(*data):
-            loss, out = self.learner.train_batch(x, y, self.lr(phase.kind), self.rng)
+            with self.recording("learning", p.examples):
+                loss, out = self.learner.train_batch(x, y, self.lr(phase.kind), self.rng)
             if self.interleaved_mirror:
-                self.learner.mirror(self.interleaved_mirror, self.rng)
+                with self.recording("mirror", p.mirror_steps * self.circuit.rule.mirror.batch_size):
+                    self.learner.mirror(self.interleaved_mirror, self.rng)
                 p.mirror_steps += self.interleaved_mirror
             if not math.isfinite(loss):
                 raise DivergenceError(
@@ -177,7 +211,8 @@ class Trainer:
         done = 0
         while done < phase.steps:
             n = min(every, phase.steps - done)
-            self.learner.mirror(n, self.rng)
+            with self.recording("mirror", self.pos.mirror_steps * self.circuit.rule.mirror.batch_size):
+                self.learner.mirror(n, self.rng)
             done += n
             self.pos.mirror_steps += n
             bar.update(n)
@@ -301,10 +336,13 @@ def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> Non
     folder.save_weights(params.arrays(groups=("W", "b", "B")) | links)
     monitor = circuit.brian.monitor
     if circuit.engine == "brian2" and monitor.layers:
-        n = monitor.examples
-        folder.save_monitors(
-            trainer.learner.record(data.x_test[:n], data.y_test[:n], monitor.layers, monitor.variables)
-        )
+        recorded = join(folder.load_monitor_parts())
+        if "test" in monitor.when:
+            n = monitor.examples
+            recorded |= trainer.learner.record(data.x_test[:n], data.y_test[:n], monitor.layers, monitor.variables)
+        folder.save_monitors(recorded)
+        for part in folder.monitor_parts():
+            part.unlink()
     folder.write_summary(
         dict(
             base,

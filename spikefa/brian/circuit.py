@@ -47,6 +47,7 @@ class Circuit:
         self.forward_steps = round(seconds(b.forward_time) / seconds(b.dt))
         self.error_steps = round(seconds(b.error_time) / seconds(b.dt))
         self._mirror: dict | None = None  # a mirror phase's state while it runs (see mirror_mode)
+        self.recorder = None  # a recording.Recorder the schedule feeds, while one is attached
         self.groups = self.populations()
         # populations that are not layers (brian.extra: spiking circuits), e.g. a relay of error neurons
         self.extras = {e.name: self.extra_population(e) for e in engine.circuit.brian.extra}
@@ -143,9 +144,15 @@ class Circuit:
         """A fixed pathway between any two populations (spiking circuits only)."""
         raise SpikefaError(f"brian.pathways: {link.name}: pathways between any populations need neurons: lif")
 
-    def population(self, name: str) -> NeuronGroup:
-        """A population by name: ``layer{l}`` or an extra population's."""
-        return self.extras[name] if name in self.extras else self.groups[int(name.removeprefix("layer"))]
+    def population(self, name: int | str) -> NeuronGroup:
+        """A population by layer number or name: ``layer{l}``, ``classifier{l}``, an extra population's."""
+        if isinstance(name, int):
+            return self.groups[name]
+        if name in self.extras:
+            return self.extras[name]
+        if name.startswith("classifier"):
+            return self.classifiers[int(name.removeprefix("classifier"))]
+        return self.groups[int(name.removeprefix("layer"))]
 
     # --- shared ---------------------------------------------------------------------------------
     def simulate(self, duration) -> None:

@@ -206,11 +206,18 @@ class LifCircuit(Circuit):
     def _every_step(self) -> None:
         step = self._step
         self._step += 1
+        rec = self.recorder
+        if rec is not None:  # the example (or mirror noise sample: the first window is rest) of this step
+            per = self._run["ticks"] * self.period if self._mirror is None else self.window
+            dt = float(self.dt)
+            rec.sample(step // per - (self._mirror is not None), (step % per) * dt, per * dt)
         if self._mirror is None:
             if step % self.period == 0:
                 self._tick()
         elif step % self.window == 0:
             self._tick_mirror()
+        if rec is not None:
+            rec.settle()
 
     def _tick(self) -> None:
         run = self._run
@@ -298,7 +305,7 @@ class LifCircuit(Circuit):
             self.state(l, "ubar")[:] = self.state(l, "b")
 
     # --- recordings -------------------------------------------------------------------------------
-    def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int, ...], variables: tuple[str, ...]) -> dict:
+    def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int | str, ...], variables: tuple[str, ...]) -> dict:
         """Show the examples with their error phases but no weight change, recording the chosen layers
         (see :meth:`monitoring`)."""
         with self.monitoring(layers, variables) as out:
@@ -306,23 +313,26 @@ class LifCircuit(Circuit):
         return out
 
     @contextmanager
-    def monitoring(self, layers: tuple[int, ...], variables: tuple[str, ...]) -> Iterator[dict]:
+    def monitoring(self, layers: tuple[int | str, ...], variables: tuple[str, ...]) -> Iterator[dict]:
         """Record the chosen layers while the ``with`` block runs the circuit (learning, mirror mode, …):
         ``spikes`` as (neuron index, time) pairs ``layer{l}_spikes_i`` / ``_t``, each layer's ± error
-        events likewise (``layer{l}_err_pos_i`` / ``_t``, ``layer{l}_err_neg_…``), other variables every
-        step as ``layer{l}_{var}`` (neurons × steps) with times ``t``. Times in seconds from the start of
-        the block. The yielded dict is filled when the block ends."""
+        events likewise (``layer{l}_err_pos_i`` / ``_t``, ``layer{l}_err_neg_…``), ``rate`` as the
+        population rate per step (``layer{l}_rate``, Hz), other variables every step as
+        ``layer{l}_{var}`` (neurons × steps) with times ``t``. Populations by layer number or name (keys
+        use the name). Times in seconds from the start of the block. The yielded dict is filled when the
+        block ends."""
         monitors: dict[str, object] = {}
         for l in layers:
-            group = self.groups[l]
-            if "spikes" in variables:
-                monitors[f"layer{l}_spikes"] = SpikeMonitor(group)
+            group = self.population(l)
+            name = group.name
+            if "spikes" in variables or "rate" in variables:
+                monitors[f"{name}_spikes"] = SpikeMonitor(group)
                 if "err_pos" in group.events:
-                    monitors[f"layer{l}_err_pos"] = EventMonitor(group, "err_pos")
-                    monitors[f"layer{l}_err_neg"] = EventMonitor(group, "err_neg")
-            own = [v for v in variables if v != "spikes" and v in group.variables]
+                    monitors[f"{name}_err_pos"] = EventMonitor(group, "err_pos")
+                    monitors[f"{name}_err_neg"] = EventMonitor(group, "err_neg")
+            own = [v for v in variables if v not in ("spikes", "rate") and v in group.variables]
             if own:
-                monitors[f"layer{l}"] = StateMonitor(group, own, record=True, clock=self.clock, when="end")
+                monitors[name] = StateMonitor(group, own, record=True, clock=self.clock, when="end")
         start = float(self.network.t)
         self.network.add(*monitors.values())
         out: dict[str, np.ndarray] = {}
@@ -338,3 +348,10 @@ class LifCircuit(Circuit):
             else:
                 out[f"{key}_i"] = np.array(mon.i[:])
                 out[f"{key}_t"] = np.asarray(mon.t / second) - start
+        if "rate" in variables:  # population rates (Hz), per time step, from the spikes
+            dt = float(self.dt)
+            steps = round((float(self.network.t) - start) / dt)
+            for l in layers:
+                group = self.population(l)
+                step = np.round(out[f"{group.name}_spikes_t"] / dt).astype(np.int64)  # spikes come on steps
+                out[f"{group.name}_rate"] = np.bincount(step, minlength=steps)[:steps] / (len(group) * dt)

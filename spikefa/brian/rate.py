@@ -110,25 +110,25 @@ class RateCircuit(Circuit):
             self._finish()
         return self._seen
 
-    def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int, ...], variables: tuple[str, ...]) -> dict:
+    def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int | str, ...], variables: tuple[str, ...]) -> dict:
         """Show the examples without learning while Brian2 ``StateMonitor``s record the chosen variables
         of the chosen populations every time step. Returns ``t`` (seconds) and ``layer{l}_{var}`` arrays
         (neurons × time steps), for each variable the population has (the input has only ``r``)."""
         monitors = {}
         for l in layers:
-            group = self.groups[l]
+            group = self.population(l)
             own = [v for v in variables if v in group.variables]
             if own:
-                monitors[l] = StateMonitor(group, own, record=True, clock=self.clock, when="end")
+                monitors[group.name] = StateMonitor(group, own, record=True, clock=self.clock, when="end")
         self.network.add(*monitors.values())
         try:
             self.present(x, y, 0.0, np.random.default_rng(0), learn=False)
         finally:
             self.network.remove(*monitors.values())
         out = {"t": np.asarray(next(iter(monitors.values())).t / second)} if monitors else {}
-        for l, mon in monitors.items():
+        for name, mon in monitors.items():
             for v in mon.record_variables:
-                out[f"layer{l}_{v}"] = np.array(getattr(mon, v))  # a copy: the monitor goes
+                out[f"{name}_{v}"] = np.array(getattr(mon, v))  # a copy: the monitor goes
         return out
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
@@ -161,6 +161,12 @@ class RateCircuit(Circuit):
                 self.state(l, "r")[:] = x[t % bs]
 
     def _tick(self) -> None:
+        if self.recorder is not None:  # the example (or mirror noise sample) of this step
+            dt = float(self.dt)
+            if self._mirror is not None:  # one step per noise sample
+                self.recorder.sample(self._mirror["t"] - 1, 0.0, dt)
+            else:
+                self.recorder.sample(self._step // self.steps, (self._step % self.steps) * dt, self.steps * dt)
         if self._mirror is not None:
             self._tick_mirror()
             return

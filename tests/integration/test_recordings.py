@@ -1,0 +1,80 @@
+"""Recordings while a circuit learns and mirrors: windows of every state variable, spikes and
+population rates, read without changing a number, saved across checkpoints so a resumed run records
+what an uninterrupted one does."""
+
+import numpy as np
+import pytest
+
+from spikefa import SpikefaError, build, load_circuit, load_run, run_circuit
+from tests.conftest import ROOT, interrupted_and_whole
+
+LIF = ROOT / "circuits" / "brian_digits_lif_fa.yaml"
+SHORT = ["phases.0.learn.epochs=3", "task.n_train=60", "task.n_test=30", "optimizer.batch_size=30"]
+MONITOR = (
+    "brian.monitor={layers: [1, 2], variables: [v, delta_local, err, spikes, rate], when: [learning, test], "
+    "every: 25, window: 2, examples: 3}"
+)
+
+
+def test_learning_windows_record_every_variable_and_change_no_number(tmp_path):
+    plain = load_run(run_circuit(load_circuit(LIF, SHORT), tmp_path / "plain", progress=False).path)
+    run = load_run(run_circuit(load_circuit(LIF, [*SHORT, MONITOR]), tmp_path / "rec", progress=False).path)
+    assert (tmp_path / "rec" / "metrics.csv").read_bytes() == (tmp_path / "plain" / "metrics.csv").read_bytes()
+    np.testing.assert_array_equal(run.weights["W0"], plain.weights["W0"])
+    m = run.monitors
+    windows = sorted(set(m["learning_index"]))
+    assert windows == [0, 1, 25, 26, 50, 51, 75, 76, 100, 101, 125, 126, 150, 151, 175, 176]  # 180 examples
+    steps = len(m["learning_t"])
+    assert steps == len(windows) * 120  # 60 ms per example at dt = 0.5 ms
+    assert m["learning_layer1_v"].shape == (100, steps) and m["learning_layer1_delta_local"].shape == (100, steps)
+    assert "learning_layer2_delta_local" not in m and m["learning_layer2_err"].shape == (10, steps)
+    assert np.ptp(m["learning_layer1_delta_local"]) > 0  # errors reached the hidden layer while it learned
+    spikes_t = m["learning_layer1_spikes_t"]
+    assert len(spikes_t) > 100 and np.all(np.isin(np.round(spikes_t + 0.0005, 6), np.round(m["learning_t"], 6)))
+    rate = m["learning_layer1_rate"]
+    assert rate.shape == (steps,) and rate.sum() * 0.0005 * 100 == pytest.approx(len(spikes_t))
+    assert m["layer1_v"].shape[0] == 100 and "layer1_rate" in m  # the test recording, as before
+
+
+def test_a_resumed_run_records_what_an_uninterrupted_one_does(tmp_path, monkeypatch):
+    c = load_circuit(LIF, [*SHORT, MONITOR])
+    whole, cut = interrupted_and_whole(c, tmp_path, monkeypatch, die_at=2)
+    a, b = load_run(whole).monitors, load_run(cut).monitors
+    assert sorted(a) == sorted(b)
+    for key in a:  # the test recording's times come from Brian2's clock: equal to rounding
+        np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12, err_msg=key)
+    assert not list(cut.glob("monitors.part.*"))
+
+
+def test_mirror_windows_in_a_rate_circuit(tmp_path):
+    c = load_circuit(
+        ROOT / "circuits" / "brian_digits_weight_mirror.yaml",
+        [
+            "phases.0.mirror.steps=2",
+            "phases.1.learn.epochs=1",
+            "task.n_train=100",
+            "rule.mirror.steps_per_batch=1",
+            "brian.monitor={layers: [layer1, layer2], variables: [r, I_ff], when: [mirror], every: 64, window: 4}",
+        ],
+    )
+    m = load_run(run_circuit(c, tmp_path / "wm", progress=False).path).monitors
+    # 2 mirror steps of 128 samples, then 1 interleaved step: samples 0-383, a window of 4 every 64
+    assert sorted(set(m["mirror_index"])) == [i + k for i in range(0, 384, 64) for k in range(4)]
+    assert m["mirror_layer1_r"].shape == (100, 24) and m["mirror_layer2_I_ff"].shape == (10, 24)
+    assert "layer1_r" not in m  # no test recording was asked for
+
+
+@pytest.mark.parametrize(
+    "monitor, message",
+    [
+        ("{layers: [1], variables: [nope]}", "brian.monitor.variables: 'nope' is a variable of none of them"),
+        ("{layers: [relay], variables: [v]}", "brian.monitor.layers: no population 'relay'; the circuit has layer0"),
+        ("{layers: [1], variables: [spikes]}", "brian.monitor.variables: spikes needs a spiking population"),
+        ("{layers: [1], when: [mirror]}", "brian.monitor.when: mirror, but this circuit has no mirror phase"),
+        ("{layers: [1], when: [always]}", "brian.monitor.when: unknown value 'always'; allowed: test, learning"),
+        ("{layers: [1], every: 10, window: 20}", "brian.monitor.window: must be at most every (10), got 20"),
+    ],
+)
+def test_bad_monitors_are_refused_before_anything_runs(monitor, message):
+    with pytest.raises(SpikefaError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        build("brian_digits_fa", overrides=[f"brian.monitor={monitor}"])
