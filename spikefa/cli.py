@@ -110,9 +110,13 @@ def cmd_list(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .plots import plot_run
+    from .plots import plot_activity, plot_run, recordings
+    from .runs import load_run
 
     print(plot_run(args.run_dir))
+    chosen = [args.activity] if args.activity else recordings(load_run(args.run_dir).monitors)
+    for recording in chosen:
+        print(plot_activity(args.run_dir, recording))
     return 0
 
 
@@ -185,8 +189,13 @@ def parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list the rules and the circuit files")
     ls.add_argument("--dir", default="circuits")
     ls.set_defaults(func=cmd_list)
-    pl = sub.add_parser("plot", help="draw a run folder's learning curves")
+    pl = sub.add_parser("plot", help="draw a run folder's learning curves, and the activity its monitors recorded")
     pl.add_argument("run_dir")
+    pl.add_argument(
+        "--activity",
+        choices=("test", "learning", "mirror"),
+        help="only this recording of monitors.npz (default: every one it holds)",
+    )
     pl.set_defaults(func=cmd_plot)
     fg = sub.add_parser("figure", help="run the circuits a paper figure needs and draw it (figures/NAME.png, .pdf)")
     fg.add_argument("names", nargs="*", metavar="NAME", help="figure names (spikefa figure --all makes every one)")

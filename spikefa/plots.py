@@ -8,7 +8,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
+from .errors import SpikefaError  # noqa: E402
 from .runs import FIGURE, load_run  # noqa: E402
 
 RULE_COLORS = {
@@ -58,3 +60,120 @@ def plot_run(path: str | Path) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+ACTIVITY = "activity-{}.png"
+
+
+def recordings(monitors: dict) -> list[str]:
+    """The recordings a ``monitors.npz`` holds: ``test``, ``learning``, ``mirror``."""
+    kinds = [k for k in ("learning", "mirror") if f"{k}_t" in monitors]
+    return (["test"] if any(not k.startswith(("learning_", "mirror_")) for k in monitors) else []) + kinds
+
+
+def plot_activity(path: str | Path, recording: str = "test") -> Path:
+    """What a run's monitors recorded (``recording``: test, learning or mirror), one row per population:
+    a raster of its spikes (and its ± error events), a few neurons' membrane potential ``v``, its error
+    compartment ``err`` (mean and spread over neurons), and the histogram of its neurons' firing rates.
+    Written to ``activity-RECORDING.png`` in the run folder; returns its path."""
+    run = load_run(path)
+    m = run.monitors
+    have = recordings(m)
+    if recording not in have:
+        raise SpikefaError(
+            f"{run.path}: no {recording!r} recording in monitors.npz"
+            + (f"; it has {', '.join(have)}" if have else " (set brian.monitor in the circuit)")
+        )
+    prefix = "" if recording == "test" else f"{recording}_"
+    t = m[f"{prefix}t"] if f"{prefix}t" in m else None
+    starts = []
+    if recording != "test" and t is not None and len(t) > 1:  # windows side by side, on recorded time
+        dt = float(np.min(np.diff(t)))
+        starts = np.flatnonzero(np.diff(t, prepend=-np.inf) > 1.5 * dt) * dt
+        m = {
+            k: (np.searchsorted(t, v - dt / 2) * dt if k.endswith("_t") and k != f"{prefix}t" else v)
+            for k, v in m.items()
+        }
+        t = np.arange(len(t)) * dt
+    names = sorted(
+        {
+            k[len(prefix) :].split("_")[0]
+            for k in m
+            if k.startswith(prefix) and k[len(prefix) :].split("_")[0] not in ("t", "index")
+        }
+    )
+    panels = [("spikes", "raster"), ("v", "membrane v"), ("err", "error compartment"), ("rates", "firing rates")]
+    fig, axes = plt.subplots(len(names), 4, figsize=(13, 2.2 * len(names)), squeeze=False, constrained_layout=True)
+    for row, name in zip(axes, names):
+        key = f"{prefix}{name}"
+        spikes = (m.get(f"{key}_spikes_t"), m.get(f"{key}_spikes_i"))
+        _raster(
+            row[0],
+            spikes,
+            [
+                (m.get(f"{key}_err_{s}_t"), m.get(f"{key}_err_{s}_i"), c)
+                for s, c in (("pos", "#d62728"), ("neg", "#1f77b4"))
+            ],
+        )
+        _traces(row[1], t, m.get(f"{key}_v"))
+        _spread(row[2], t, m.get(f"{key}_err"))
+        _rates(row[3], spikes, t, m.get(f"{key}_r"))
+        row[0].set_ylabel(name)
+    for ax, (_, title) in zip(axes[0], panels):
+        ax.set_title(title)
+    for ax in axes[:, :3].ravel():
+        for start in starts[1:]:
+            ax.axvline(start, color="0.8", lw=0.5, zorder=0)
+    for ax in axes[-1][:3]:
+        ax.set_xlabel("time (s)" if recording == "test" else "recorded time (s)")
+    axes[-1][3].set_xlabel("rate (Hz)")
+    windows = "" if recording == "test" else f" ({len(starts)} windows side by side, each from a grey line)"
+    fig.suptitle(f"{run.config['name']}: {recording} recording{windows}")
+    out = run.path / ACTIVITY.format(recording)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _empty(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"no {what} recorded", ha="center", va="center", transform=ax.transAxes, color="0.5")
+
+
+def _raster(ax, spikes, events) -> None:
+    t, i = spikes
+    if t is None:
+        return _empty(ax, "spikes")
+    ax.scatter(t, i, s=0.5, c="k", lw=0)
+    for et, ei, color in events:
+        if et is not None:
+            ax.scatter(et, ei, s=1.5, c=color, lw=0)
+
+
+def _traces(ax, t, v, shown: int = 3) -> None:
+    if v is None or t is None:
+        return _empty(ax, "v")
+    for k in range(min(shown, len(v))):
+        ax.plot(t, v[k], lw=0.6)
+
+
+def _spread(ax, t, err) -> None:
+    if err is None or t is None:
+        return _empty(ax, "err")
+    mean, sd = err.mean(0), err.std(0)
+    ax.plot(t, mean, color="k", lw=0.8)
+    ax.fill_between(t, mean - sd, mean + sd, color="0.7", lw=0)
+
+
+def _rates(ax, spikes, t, r) -> None:
+    """Each neuron's rate over the recording: spike count / recorded time (or, for rate populations,
+    its mean rate variable r)."""
+    times, i = spikes
+    if times is not None and t is not None and len(t) > 1:
+        n = int(i.max()) + 1 if len(i) else 1
+        seconds = len(t) * (t[1] - t[0])
+        ax.hist(np.bincount(i, minlength=n) / seconds, bins=20, color="0.3")
+    elif r is not None:
+        ax.hist(r.mean(1), bins=20, color="0.3")
+        ax.set_xlabel("mean r")
+    else:
+        _empty(ax, "spikes or r")

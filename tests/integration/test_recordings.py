@@ -78,3 +78,16 @@ def test_mirror_windows_in_a_rate_circuit(tmp_path):
 def test_bad_monitors_are_refused_before_anything_runs(monitor, message):
     with pytest.raises(SpikefaError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build("brian_digits_fa", overrides=[f"brian.monitor={monitor}"])
+
+
+def test_spikefa_plot_draws_what_the_monitors_recorded(tmp_path, spikefa_cli):
+    c = load_circuit(LIF, [*SHORT, "phases.0.learn.epochs=1", MONITOR])
+    out = run_circuit(c, tmp_path / "run", progress=False).path
+    r = spikefa_cli("plot", out)
+    assert r.returncode == 0, r.stderr
+    for name in ("training.png", "activity-test.png", "activity-learning.png"):
+        assert (out / name).stat().st_size > 20000, name
+    r = spikefa_cli("plot", out, "--activity", "mirror")
+    assert r.returncode == 2 and r.stderr.strip().endswith(
+        "no 'mirror' recording in monitors.npz; it has test, learning"
+    )
