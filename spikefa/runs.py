@@ -47,7 +47,8 @@ CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS, LOCK = (
     "monitors.npz",
     ".lock",
 )
-FILES = (CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS)
+NWB = "monitors.nwb"
+FILES = (CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS, NWB)
 PARTS = "monitors.part."  # recordings while learning, one file per checkpoint until the run ends
 RESULTS = (METRICS, CHECKPOINT, WEIGHTS)  # a folder without any of these has recorded nothing yet
 

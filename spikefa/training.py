@@ -343,6 +343,9 @@ def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> Non
         folder.save_monitors(recorded)
         for part in folder.monitor_parts():
             part.unlink()
+        from .nwb import export
+
+        export(folder.path)  # monitors.nwb beside monitors.npz
     folder.write_summary(
         dict(
             base,

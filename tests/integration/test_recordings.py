@@ -91,3 +91,26 @@ def test_spikefa_plot_draws_what_the_monitors_recorded(tmp_path, spikefa_cli):
     assert r.returncode == 2 and r.stderr.strip().endswith(
         "no 'mirror' recording in monitors.npz; it has test, learning"
     )
+
+
+def test_recordings_are_exported_to_nwb_that_nwbinspector_accepts(tmp_path):
+    pynwb = pytest.importorskip("pynwb")
+    nwbinspector = pytest.importorskip("nwbinspector")
+    c = load_circuit(LIF, [*SHORT, "phases.0.learn.epochs=1", MONITOR])
+    out = run_circuit(c, tmp_path / "run", progress=False).path
+    m = load_run(out).monitors
+    with pynwb.NWBHDF5IO(str(out / "monitors.nwb"), "r") as io:
+        nwb = io.read()
+        units = nwb.units.to_dataframe()
+        row = units[(units.population == "layer1") & (units.neuron == 3) & (units.recording == "learning")].iloc[0]
+        i, t = m["learning_layer1_spikes_i"], m["learning_layer1_spikes_t"]
+        np.testing.assert_allclose(row.spike_times, np.sort(t[i == 3]))
+        assert len(units[units.recording == "test"]) == 100 + 10  # every neuron of layers 1 and 2
+        np.testing.assert_array_equal(nwb.acquisition["learning_layer1_v"].data[:], m["learning_layer1_v"].T)
+        np.testing.assert_array_equal(nwb.acquisition["learning_layer1_v"].timestamps[:], m["learning_t"])
+        assert nwb.acquisition["test_layer2_err"].rate == pytest.approx(2000)
+        metrics = nwb.processing["learning"]["metrics"].to_dataframe()
+        np.testing.assert_allclose(metrics["angle_B1"], load_run(out).metrics["angle_B1"])
+    issues = list(nwbinspector.inspect_nwbfile(nwbfile_path=str(out / "monitors.nwb")))
+    severe = [x for x in issues if x.importance.name in ("CRITICAL", "PYNWB_VALIDATION", "ERROR")]
+    assert not severe, severe
