@@ -575,15 +575,19 @@ def _feedback(raw: Any, source: str, network: Network, rule: Rule, brian: Brian,
         )
     if raw and not hidden:
         f.fail("feedback", "the network has no hidden layer, so no feedback pathway")
-    steps = [round(seconds(p.delay) / seconds(brian.dt)) for p in pathways]
+    for l, p in zip(hidden, pathways):
+        if p.source and seconds(p.delay) > 0 and brian.neurons == "rate":
+            f.fail(f.name(str(l)), "a rate circuit's pathway from an extra population takes no delay")
+    # a step per pathway crossed, its delay, and a step more through an extra population
+    steps = [round(seconds(p.delay) / seconds(brian.dt)) + bool(p.source) for p in pathways]
     if brian.neurons == "rate" and any(steps):
-        # a rate circuit equals the reference engine once errors have crossed: a step per pathway, plus its delay
+        # a rate circuit equals the reference engine once errors have crossed
         layerwise = _rule_class(rule.name, "rule").topology == "layerwise"
         need = sum(1 + d for d in steps) if layerwise else max(1 + d for d in steps)
         if round(seconds(brian.error_time) / seconds(brian.dt)) < need:
             f.fail(
-                f.name("delay"),
-                f"the errors need {need} steps of dt = {brian.dt} to cross the delayed pathways; "
+                "feedback",
+                f"the errors need {need} steps of dt = {brian.dt} to cross their pathways; "
                 f"set brian.error_time to at least {need * seconds(brian.dt) * 1e3:g} ms",
             )
     return tuple(pathways)
@@ -881,8 +885,6 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
 
 
 def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
-    if rate and "extra" in parent.raw:
-        parent.fail(parent.name("extra"), "only for neurons: lif (extra populations are spiking populations)")
     f = parent.sub("extra")
     out = []
     for name in list(f.raw):
@@ -892,13 +894,18 @@ def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
         e = _Fields(f.raw.pop(name), where, f.source)
         size = e.get("size", int, low=1)
         error = e.get("error", str, "err")
-        out.append(Extra(name, size, _population(e), error))
+        if rate:  # a rate population of the network's hidden activation
+            for key in e.raw:
+                e.fail(
+                    e.name(key), "a rate circuit's extra population is a rate population (network.hidden): size, error"
+                )
+            out.append(Extra(name, size, Population(), error))
+        else:
+            out.append(Extra(name, size, _population(e), error))
     return tuple(out)
 
 
 def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ...]:
-    if brian.neurons == "rate" and "pathways" in parent.raw:
-        parent.fail(parent.name("pathways"), "only for neurons: lif (pathways between extra populations)")
     f = parent.sub("pathways")
     names = [f"layer{l}" for l in range(L + 1)] + [e.name for e in brian.extra]
     out = []
@@ -913,11 +920,15 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
             if ends[key] not in names:
                 k.fail(k.name(key), f"unknown population {show(ends[key])}; allowed: {', '.join(names)}")
         into = k.get("into", str, choices=("drive", "error"))
+        if into == "error" and ends["from"] == "layer0":
+            k.fail(k.name("from"), "layer0 (the input) has no error to send")
         if ends["to"] == "layer0" or (into == "error" and ends["to"] == f"layer{L}"):
             k.fail(
                 k.name("to"),
                 f"{ends['to']} takes no {into} input (the input fires the data; the output's error is the teacher's)",
             )
+        if brian.neurons == "rate" and "delay" in k.raw:
+            k.fail(k.name("delay"), "rate circuits delay feedback pathways only; neurons: lif delays any pathway")
         structure = _structure(k, Pathway(), brian, engine)
         k.done()
         out.append(Link(name, ends["from"], ends["to"], into, structure))

@@ -48,6 +48,16 @@ def feedback_pathway(
     return connect(syn, connections)
 
 
+def rate_link(
+    pre: NeuronGroup, post: NeuronGroup, clock: Clock, name: str, into: str, connections: Connections = None
+) -> Synapses:
+    """A circuit file's own pathway between rate populations: ``w · r_pre`` summed into the target's
+    drive input ``I_{name}``, or ``w · delta_pre`` into its error input ``err_{name}``."""
+    target, carried = (f"I_{name}", "r") if into == "drive" else (f"err_{name}", "delta")
+    syn = Synapses(pre, post, f"w : 1\n{target}_post = w * {carried}_pre : 1 (summed)", clock=clock, name=name)
+    return connect(syn, connections)
+
+
 def matrix_view(syn: Synapses) -> np.ndarray:
     """The (n_post, n_pre) weight matrix of an all-to-all group, a live view of ``syn.w``."""
     n_pre, n_post = len(syn.source), len(syn.target)

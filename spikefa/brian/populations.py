@@ -35,20 +35,40 @@ b : 1
 """
 
 
+def soma(drives: tuple[str, ...] = ()) -> str:
+    """A rate soma driven by the forward pathway's ``I_ff`` and by any further drive inputs (a circuit
+    file's own pathways ``into: drive``: each sums into a variable of its own, ``I_{name}``)."""
+    if not drives:
+        return SOMA
+    return SOMA.replace("I_ff + b", " + ".join(("I_ff", *drives, "b"))) + "".join(f"{d} : 1\n" for d in drives)
+
+
 def input_population(n: int, clock: Clock, name: str) -> NeuronGroup:
     """The input layer: rates set from the data."""
     return NeuronGroup(n, "r : 1", clock=clock, name=name)
 
 
 def hidden_population(
-    n: int, activation: str, tau: Quantity, clock: Clock, name: str, mirror: bool = False, delayed: tuple = ()
+    n: int,
+    activation: str,
+    tau: Quantity,
+    clock: Clock,
+    name: str,
+    mirror: bool = False,
+    delayed: tuple = (),
+    drives: tuple = (),
+    errors: tuple = (),
 ) -> NeuronGroup:
     """A hidden layer: soma driven by W, error compartment ``err`` driven by B, local error ``delta``.
     With ``mirror``, the population can be switched (shared ``mirroring = 1``) to keep whatever rates
     the circuit writes into ``r`` (noise) instead of f(v): the weight mirror's mirror mode.
-    ``delayed``: names of variables that hold its delta as a delayed pathway reads it (set by the circuit)."""
+    ``delayed``: names of variables that hold its delta as a delayed pathway reads it (set by the circuit).
+    ``drives``, ``errors``: further inputs (pathways of the circuit file) into its soma and its error
+    compartment, each summed into a variable of its own; the compartment is ``err`` plus the ``errors``."""
     f, fprime = RATE[activation]
-    eqs = SOMA + f"r : 1\nerr : 1\ndelta = err * ({fprime}) : 1\n" + "".join(f"{d} : 1\n" for d in delayed)
+    compartment = " + ".join(("err", *errors))
+    eqs = soma(drives) + f"r : 1\nerr : 1\ndelta = ({compartment}) * ({fprime}) : 1\n"
+    eqs += "".join(f"{d} : 1\n" for d in (*delayed, *errors))
     rate = f"(1 - mirroring) * {f} + mirroring * r" if mirror else f
     if mirror:
         eqs += "mirroring : 1 (shared)\n"
@@ -60,12 +80,24 @@ def hidden_population(
 
 
 def output_population(
-    n: int, activation: str, tau: Quantity, clock: Clock, name: str, delayed: tuple = ()
+    n: int, activation: str, tau: Quantity, clock: Clock, name: str, delayed: tuple = (), drives: tuple = ()
 ) -> NeuronGroup:
     """The output layer: ``r`` is its drive v (softmax and the loss are taken across the population,
     by the circuit), ``delta`` the output error that the feedback pathway carries back."""
     f = "v" if activation == "softmax" else RATE[activation][0]
-    eqs = SOMA + f"r = {f} : 1\ndelta : 1\n" + "".join(f"{d} : 1\n" for d in delayed)
+    eqs = soma(drives) + f"r = {f} : 1\ndelta : 1\n" + "".join(f"{d} : 1\n" for d in delayed)
+    return NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, clock=clock, name=name)
+
+
+def extra_rate_population(
+    n: int, activation: str, error: str, tau: Quantity, clock: Clock, name: str, drives: tuple, errors: tuple
+) -> NeuronGroup:
+    """A rate population that is not a layer (``brian.extra``): a soma driven by its drive inputs, rate
+    ``r = f(v)``, an error compartment ``err`` that sums its error inputs, and its error ``delta``, the
+    ``error`` expression (``err`` by default: a relay passes on what reaches it)."""
+    f = RATE[activation][0]
+    eqs = soma(drives) + f"r = {f} : 1\nerr = {' + '.join(errors) or '0'} : 1\ndelta = {error} : 1\n"
+    eqs += "".join(f"{e} : 1\n" for e in errors)
     return NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, clock=clock, name=name)
 
 

@@ -24,13 +24,14 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from brian2 import Network, NetworkOperation, NeuronGroup, StateMonitor, second
+from brian2 import Network, NetworkOperation, NeuronGroup, StateMonitor, Synapses, second
 
+from .. import spec
 from ..reference import ReferenceEngine
 from ..spec import seconds
 from .circuit import Circuit, live
-from .pathways import feedback_pathway, forward_pathway
-from .populations import hidden_population, input_population, output_population
+from .pathways import feedback_pathway, forward_pathway, rate_link
+from .populations import extra_rate_population, hidden_population, input_population, output_population
 
 
 class RateCircuit(Circuit):
@@ -58,18 +59,47 @@ class RateCircuit(Circuit):
         """The delayed copies of population ``name``'s delta that delayed pathways read."""
         return tuple(f"delta_B{l}" for l, (source, _) in self.delays.items() if source == name)
 
+    def inputs(self, name: str, into: str) -> tuple[str, ...]:
+        """The variables the circuit file's own pathways into population ``name``'s drive (or error
+        compartment) sum into: ``I_{pathway}`` (``err_{pathway}``)."""
+        prefix = "I" if into == "drive" else "err"
+        return tuple(
+            f"{prefix}_{k.name}" for k in self.engine.circuit.brian.pathways if k.target == name and k.into == into
+        )
+
     def populations(self) -> list[NeuronGroup]:
         net, sizes, mirrors = self.engine.circuit.network, self.engine.sizes, self.engine.rule.has_mirror_phase
-        hidden = [
-            hidden_population(n, net.hidden, self.tau, self.clock, f"layer{l}", mirrors, self.delayed(f"layer{l}"))
-            for l, n in enumerate(sizes[1:-1], 1)
-        ]
+        hidden = []
+        for l, n in enumerate(sizes[1:-1], 1):
+            name = f"layer{l}"
+            drives, errors = self.inputs(name, "drive"), self.inputs(name, "error")
+            hidden.append(
+                hidden_population(
+                    n, net.hidden, self.tau, self.clock, name, mirrors, self.delayed(name), drives, errors
+                )
+            )
         out = f"layer{self.L}"
         return [
             input_population(sizes[0], self.clock, "layer0"),
             *hidden,
-            output_population(sizes[-1], net.output, self.tau, self.clock, out, self.delayed(out)),
+            output_population(
+                sizes[-1], net.output, self.tau, self.clock, out, self.delayed(out), self.inputs(out, "drive")
+            ),
         ]
+
+    def extra_population(self, extra: spec.Extra) -> NeuronGroup:
+        """A rate population that is not a layer, of the network's hidden activation."""
+        drives, errors = self.inputs(extra.name, "drive"), self.inputs(extra.name, "error")
+        hidden = self.engine.circuit.network.hidden
+        return extra_rate_population(extra.size, hidden, extra.error, self.tau, self.clock, extra.name, drives, errors)
+
+    def link(self, pre: NeuronGroup, post: NeuronGroup, link: spec.Link, connections) -> Synapses:
+        return rate_link(pre, post, self.clock, link.name, link.into, connections)
+
+    def compartment(self, l: int) -> np.ndarray:
+        """Hidden layer l's error compartment: ``err`` (from B) plus its other error inputs."""
+        group = self.groups[l]
+        return sum((live(group, v) for v in self.inputs(group.name, "error")), live(group, "err").copy())
 
     def classifier_population(self, l: int) -> NeuronGroup:
         n, output = self.engine.sizes[-1], self.engine.circuit.network.output
@@ -198,7 +228,7 @@ class RateCircuit(Circuit):
                 self._lines[l] = deque(np.zeros(len(group)) for _ in range(steps))
             if "err" in group.variables:  # a hidden layer: delta = err · f'(v), a subexpression
                 v = live(group, "v")
-                now = live(group, "err") * self.engine.df(v, self.engine.f(v))
+                now = self.compartment(int(source.removeprefix("layer"))) * self.engine.df(v, self.engine.f(v))
             else:
                 now = live(group, "delta").copy()
             self._lines[l].append(now)
@@ -211,7 +241,7 @@ class RateCircuit(Circuit):
         e = self.engine
         A = [None] + [self.state(l, "v")[None, :].copy() for l in range(1, self.L + 1)]
         H = [self._x[k][None, :]] + [e.f(a) for a in A[1:-1]] + [e.f_out(A[-1])]
-        deltas = [None] + [self.state(l, "err")[None, :] * e.df(A[l], H[l]) for l in range(1, self.L)]
+        deltas = [None] + [self.compartment(l)[None, :] * e.df(A[l], H[l]) for l in range(1, self.L)]
         deltas.append(self.state(self.L, "delta")[None, :].copy())
         self._seen.append((A, H, deltas))
         if self._learn:

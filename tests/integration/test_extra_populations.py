@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from spikefa import SpikefaError, circuit_from_dict
-from spikefa.brian import LifCircuit
+from spikefa.brian import LifCircuit, RateCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import tiny_circuit
 
@@ -86,13 +86,59 @@ def test_bad_extra_populations_and_pathways_name_the_field(brian, feedback, mess
         relay_circuit(brian, feedback)
 
 
-def test_extra_populations_are_for_spiking_circuits_and_fixed_feedback():
+def test_a_relay_needs_fixed_feedback_and_a_rate_relay_no_neuron_model():
     raw = tiny_circuit("kolen_pollack", (6, 8, 3), "relu", engine="brian2")
     raw["brian"] = {"neurons": "lif", **copy.deepcopy(RELAY)}
     raw["feedback"] = {"source": "relay"}
     with pytest.raises(SpikefaError, match="rule kolen_pollack learns or copies B"):
         circuit_from_dict(raw)
     raw = tiny_circuit("feedback_alignment", (6, 8, 3), engine="brian2")
-    raw["brian"] = copy.deepcopy(RELAY)
-    with pytest.raises(SpikefaError, match="brian.extra: only for neurons: lif"):
+    raw["brian"] = copy.deepcopy(RELAY)  # its relay names a spiking model
+    with pytest.raises(
+        SpikefaError, match="brian.extra.relay.model: a rate circuit's extra population is a rate population"
+    ):
         circuit_from_dict(raw)
+
+
+def rate_relay(error_time="2 ms", **pathways):
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "tanh", engine="brian2")
+    raw["brian"] = {
+        "neurons": "rate",
+        "target": "numpy",
+        "error_time": error_time,
+        "extra": {"relay": {"size": 4}},
+        "pathways": {"R": {"from": "layer2", "to": "relay", "into": "error"}, **pathways},
+    }
+    raw["feedback"] = {"source": "relay"}
+    return RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+
+
+def test_a_rate_relay_passes_the_output_error_on_exactly():
+    """A rate circuit is exact: the hidden error is B₁ (R δ₂) ⊙ f'(a₁), number for number; a second
+    error input (an inhibitory route) sums in the same compartment."""
+    c = rate_relay()
+    e, R = c.engine, c.engine.links["R"][0]
+    x, y = np.random.default_rng(1).standard_normal((3, 6)), np.eye(3)[[0, 2, 1]]
+    seen = c.present(x, y, 0.0, np.random.default_rng(0), learn=False)
+    for k, (A, H, deltas) in enumerate(seen):
+        expected = (deltas[2] @ R.T @ e.params.B[1].T) * e.df(A[1], H[1])
+        np.testing.assert_allclose(deltas[1], expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(A[1], e.forward(x[k : k + 1])[0][1], rtol=1e-9)  # the forward path is the engine's
+    both = rate_relay(I={"from": "layer2", "to": "layer1", "into": "error", "sign": "negative"})
+    seen = both.present(x, y, 0.0, np.random.default_rng(0), learn=False)
+    inhibitory = both.engine.links["I"][0]
+    assert np.all(inhibitory <= 0)
+    for A, H, deltas in seen:
+        compartment = deltas[2] @ R.T @ both.engine.params.B[1].T + deltas[2] @ inhibitory.T
+        np.testing.assert_allclose(deltas[1], compartment * both.engine.df(A[1], H[1]), rtol=1e-9, atol=1e-12)
+
+
+def test_a_rate_drive_pathway_adds_to_the_soma_and_the_schedule_is_checked():
+    c = rate_relay(D={"from": "layer0", "to": "layer1", "into": "drive", "connectivity": 0.5})
+    D = c.engine.links["D"][0]
+    x = np.random.default_rng(1).standard_normal((1, 6))
+    A, H, _ = c.present(x, np.eye(3)[[0]], 0.0, np.random.default_rng(0), learn=False)[0]
+    p = c.engine.params
+    np.testing.assert_allclose(A[1], x @ p.W[0].T + p.b[0] + x @ D.T, rtol=1e-9)
+    with pytest.raises(SpikefaError, match="the errors need 2 steps of dt = 1 ms to cross their pathways"):
+        rate_relay(error_time="1 ms")
