@@ -82,8 +82,10 @@ def cmd_run(args) -> int:
 def cmd_list(args) -> int:
     from .rules import REGISTRY
 
-    files = sorted(Path(args.dir).glob("*.yaml"))
-    width = max([len(name) for name in REGISTRY] + [len(f.stem) for f in files]) + 2
+    root = Path(args.dir)
+    files = sorted(root.rglob("*.yaml"), key=lambda f: (len(f.relative_to(root).parts), f))  # subfolders last
+    names = {f: f.relative_to(root).with_suffix("").as_posix() for f in files}  # what spikefa run takes
+    width = max([len(name) for name in REGISTRY] + [len(n) for n in names.values()]) + 2
     print("rules:")
     for name, cls in REGISTRY.items():
         kind = (
@@ -100,12 +102,13 @@ def cmd_list(args) -> int:
     for f in files:
         try:
             c = spec.load_circuit(f)
+            rule = c.rule.name.rpartition("/")[2]  # a user's rule file: its name, not its whole path
             print(
-                f"  {f.stem:{width}s} {c.rule.name}, {c.task.name} {cut('-'.join(map(str, c.network.sizes)))}"
+                f"  {names[f]:{width}s} {rule}, {c.task.name} {cut('-'.join(map(str, c.network.sizes)))}"
                 + (f" — {cut(c.description, 120)}" if c.description else "")
             )
         except SpikefaError as err:
-            print(f"  {f.stem:{width}s} INVALID: {err}")
+            print(f"  {names[f]:{width}s} INVALID: {err}")
     return 0
 
 

@@ -53,6 +53,8 @@ class ReferenceEngine:
             for k in circuit.brian.pathways
         }
         # hidden layers whose feedback comes from an extra population: beyond this engine's algebra
+        # layers the circuit file drives through pathways of its own: their activity is not W h + b
+        self.driven_elsewhere = any(k.into == "drive" for k in circuit.brian.pathways)
         self.relayed = {
             l: self.structure.pathway(l).source for l in range(1, self.L) if self.structure.pathway(l).source
         }
@@ -192,7 +194,7 @@ class ReferenceEngine:
 
     def update_angles(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """angle_dW{l}: the rule's update of W_l against backprop's on the same batch (hidden layers)."""
-        if self.rule.topology == "none" or self.relayed:  # hidden layers never learn; or beyond this engine
+        if self.rule.topology == "none" or self.relayed or self.driven_elsewhere:  # none, or beyond this engine
             return {}
         A, H = self.forward(x)
         ours, _ = self.gradients(H, self.deltas(A, H, y))

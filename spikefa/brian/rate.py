@@ -114,8 +114,13 @@ class RateCircuit(Circuit):
         return feedback_pathway(source, target, self.clock, name, self.engine.structure.connections(l), carried)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Outputs for x: the reference engine's, which this circuit computes number for number."""
-        return self.engine.predict(x)
+        """Outputs for x: the reference engine's, which this circuit computes number for number — unless
+        the circuit file adds drive to a layer (a pathway ``into: drive``): then the circuit's own,
+        simulated (forward and error time, no learning)."""
+        if not self.engine.driven_elsewhere:
+            return self.engine.predict(x)
+        y = np.zeros((len(x), self.engine.sizes[-1]))
+        return np.vstack([H[-1] for _, H, _ in self.present(x, y, 0.0, np.random.default_rng(0), learn=False)])
 
     # --- presentation ---------------------------------------------------------------------------
     def train_batch(

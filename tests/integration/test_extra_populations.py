@@ -140,5 +140,8 @@ def test_a_rate_drive_pathway_adds_to_the_soma_and_the_schedule_is_checked():
     A, H, _ = c.present(x, np.eye(3)[[0]], 0.0, np.random.default_rng(0), learn=False)[0]
     p = c.engine.params
     np.testing.assert_allclose(A[1], x @ p.W[0].T + p.b[0] + x @ D.T, rtol=1e-9)
+    # test outputs are the circuit's own (the reference engine knows no extra drive), and so are the metrics
+    np.testing.assert_allclose(c.predict(x), H[-1], rtol=1e-12)
+    assert np.abs(c.predict(x) - c.engine.predict(x)).max() > 1e-3 and c.engine.update_angles(x, H[-1]) == {}
     with pytest.raises(SpikefaError, match="the errors need 2 steps of dt = 1 ms to cross their pathways"):
         rate_relay(error_time="1 ms")
