@@ -48,10 +48,7 @@ def export(path: str | Path) -> Path:
         ),
     )
     dt = float(np.min(np.diff(m["t"]))) if len(m.get("t", ())) > 1 else _dt(config)
-    nwb.units = Units(name="units", description="recorded neurons' spikes", resolution=dt)
-    nwb.add_unit_column("population", "the population the neuron belongs to")
-    nwb.add_unit_column("neuron", "the neuron's index in its population")
-    nwb.add_unit_column("recording", "test (after training), learning or mirror")
+    units = []  # (spike times, population, neuron, recording)
     for recording in recordings(m):
         prefix = "" if recording == "test" else f"{recording}_"
         t = m.get(f"{prefix}t")
@@ -61,10 +58,7 @@ def export(path: str | Path) -> Path:
                 continue
             i, times = m[key], m[key.replace("_spikes_i", "_spikes_t")]
             n = _size(m, prefix, population, i)
-            for neuron in range(n):
-                nwb.add_unit(
-                    spike_times=np.sort(times[i == neuron]), population=population, neuron=neuron, recording=recording
-                )
+            units += [(np.sort(times[i == neuron]), population, neuron, recording) for neuron in range(n)]
         if t is None:
             continue
         for key in sorted(m):
@@ -87,6 +81,13 @@ def export(path: str | Path) -> Path:
                     "every time step, dimensionless (the circuit's units: drive and rates in units of max_rate)",
                 )
             )
+    if units:  # spiking circuits: a unit per recorded neuron and recording
+        nwb.units = Units(name="units", description="recorded neurons' spikes", resolution=dt)
+        nwb.add_unit_column("population", "the population the neuron belongs to")
+        nwb.add_unit_column("neuron", "the neuron's index in its population")
+        nwb.add_unit_column("recording", "test (after training), learning or mirror")
+        for times, population, neuron, recording in units:
+            nwb.add_unit(spike_times=times, population=population, neuron=neuron, recording=recording)
     learning = ProcessingModule(name="learning", description="metrics over training and the final weights")
     metrics = run.metrics.select_dtypes("number")
     learning.add(

@@ -93,7 +93,7 @@ CASES = [
         "feedback.init.sigma: must be > 0",
     ),
     (["digits_fa", "--set", "feedback.2.sign=positive"], "feedback.2: names no hidden layer; the hidden layers are 1"),
-    (["digits_fa", "--set", "feedback.delay=3 ms"], "feedback.delay: needs engine: brian2 with neurons: lif"),
+    (["digits_fa", "--set", "feedback.delay=3 ms"], "feedback.delay: needs engine: brian2 (the reference engine computes steady states"),
     (["digits_fa", "--set", "feedback.delay=3"], "feedback.delay: must be a non-negative time with a unit"),
     (["digits_fa", "--set", "feedback.strength=3"], "feedback.strength: unknown field; allowed: connectivity, sign"),
     (
@@ -107,7 +107,7 @@ CASES = [
     (["digits_fa", "--set", "rule.feedback_init=xavier"], "rule.feedback_init: moved to the feedback block"),
     (["digits_fa", "--set", "forward.2.connectivity=0.5"], "forward.2: names no forward projection; they are 0 … 1"),
     (["digits_fa", "--set", "forward.init=xavier"], "forward.init: unknown field; allowed: connectivity, sign, delay"),
-    (["digits_fa", "--set", "forward.delay=1 ms"], "forward.delay: needs engine: brian2 with neurons: lif"),
+    (["digits_fa", "--set", "forward.delay=1 ms"], "forward.delay: needs engine: brian2 (the reference engine"),
     (
         ["brian_digits_lif_fa", "--set", "forward.delay=40 ms"],
         "forward.delay: 40 ms is not shorter than brian.forward_time",
