@@ -884,14 +884,21 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
     return b
 
 
-def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
-    f = parent.sub("extra")
-    out = []
+def _entries(f: _Fields, reserved: str, what: str):
+    """A block's named entries, as (name, fields): each name an identifier that ``reserved`` (a regular
+    expression, the circuit's own names) does not match; ``what`` says which names those are."""
     for name in list(f.raw):
         where = f.name(str(name))
-        if not (isinstance(name, str) and name.isidentifier()) or re.fullmatch(r"(layer|classifier)\d+", name):
-            f.fail(where, "an extra population's name must be an identifier other than layerN or classifierN")
-        e = _Fields(f.raw.pop(name), where, f.source)
+        if not (isinstance(name, str) and name.isidentifier()) or re.fullmatch(reserved, name):
+            f.fail(where, f"must be an identifier other than {what}")
+        yield name, _Fields(f.raw.pop(name), where, f.source)
+
+
+def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
+    out = []
+    for name, e in _entries(
+        parent.sub("extra"), r"(layer|classifier)\d+", "the layers' and classifiers' (layerN, classifierN)"
+    ):
         size = e.get("size", int, low=1)
         error = e.get("error", str, "err")
         if rate:  # a rate population of the network's hidden activation
@@ -906,14 +913,9 @@ def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
 
 
 def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ...]:
-    f = parent.sub("pathways")
     names = [f"layer{l}" for l in range(L + 1)] + [e.name for e in brian.extra]
     out = []
-    for name in list(f.raw):
-        where = f.name(str(name))
-        if not (isinstance(name, str) and name.isidentifier()) or re.fullmatch(r"[WBC]\d+", name):
-            f.fail(where, "a pathway's name must be an identifier other than W0, B1, C1, ...")
-        k = _Fields(f.raw.pop(name), where, f.source)
+    for name, k in _entries(parent.sub("pathways"), r"[WBC]\d+", "the circuit's own pathways' (W0, B1, C1, …)"):
         ends = {}
         for key in ("from", "to"):
             ends[key] = k.get(key, str)
