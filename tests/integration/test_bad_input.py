@@ -93,7 +93,10 @@ CASES = [
         "feedback.init.sigma: must be > 0",
     ),
     (["digits_fa", "--set", "feedback.2.sign=positive"], "feedback.2: names no hidden layer; the hidden layers are 1"),
-    (["digits_fa", "--set", "feedback.delay=3 ms"], "feedback.delay: needs engine: brian2 (the reference engine computes steady states"),
+    (
+        ["digits_fa", "--set", "feedback.delay=3 ms"],
+        "feedback.delay: needs engine: brian2 (the reference engine computes steady states",
+    ),
     (["digits_fa", "--set", "feedback.delay=3"], "feedback.delay: must be a non-negative time with a unit"),
     (["digits_fa", "--set", "feedback.strength=3"], "feedback.strength: unknown field; allowed: connectivity, sign"),
     (

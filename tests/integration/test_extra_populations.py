@@ -63,7 +63,11 @@ def test_a_relay_trains_and_its_pathways_can_be_sparse_delayed_and_signed():
     "brian, feedback, message",
     [
         (RELAY, {"source": "nowhere"}, "feedback.source: names no extra population; brian.extra has relay"),
-        ({**RELAY, "extra": {"layer7": {"size": 2}}}, {}, "brian.extra.layer7: must be an identifier other than the layers"),
+        (
+            {**RELAY, "extra": {"layer7": {"size": 2}}},
+            {},
+            "brian.extra.layer7: must be an identifier other than the layers",
+        ),
         (
             {**RELAY, "pathways": {"R": {"from": "layer9", "to": "relay", "into": "error"}}},
             {},
