@@ -594,9 +594,6 @@ def _feedback(raw: Any, source: str, network: Network, rule: Rule, brian: Brian,
 
 
 def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -> Pathway:
-    if rule.name in ("shallow", "backprop") and f.raw:
-        what = "none" if rule.name == "shallow" else "W transposed, read from the forward weights"
-        f.fail(f.path, f"rule {rule.name} has no feedback pathway of its own (its feedback is {what})")
     _allowed(f, ("connectivity", "sign", "init", "delay", "source"))
     source = f.get("source", str, base.source)
     if source:

@@ -100,10 +100,6 @@ CASES = [
     (["digits_fa", "--set", "feedback.delay=3"], "feedback.delay: must be a non-negative time with a unit"),
     (["digits_fa", "--set", "feedback.strength=3"], "feedback.strength: unknown field; allowed: connectivity, sign"),
     (
-        ["digits_backprop", "--set", "feedback.sign=positive"],
-        "feedback: rule backprop has no feedback pathway of its own",
-    ),
-    (
         ["brian_digits_lif_fa", "--set", "feedback.delay=20 ms"],
         "feedback.delay: 20 ms is not shorter than brian.error_time 20 ms",
     ),
