@@ -49,7 +49,7 @@ class Circuit:
         self._mirror: dict | None = None  # a mirror phase's state while it runs (see mirror_mode)
         self.recorder = None  # a recording.Recorder the schedule feeds, while one is attached
         self.groups = self.populations()
-        # populations that are not layers (brian.extra: spiking circuits), e.g. a relay of error neurons
+        # populations that are not layers (brian.extra), e.g. a relay of error neurons
         self.extras = {e.name: self.extra_population(e) for e in engine.circuit.brian.extra}
         fs = engine.forward_structure
         self.forward = [
@@ -137,12 +137,12 @@ class Circuit:
         raise NotImplementedError
 
     def extra_population(self, extra: spec.Extra) -> NeuronGroup:
-        """A population that is not a layer (spiking circuits only)."""
-        raise SpikefaError(f"brian.extra: {extra.name}: extra populations need neurons: lif")
+        """A population that is not a layer."""
+        raise NotImplementedError
 
     def link(self, pre: NeuronGroup, post: NeuronGroup, link: spec.Link, connections) -> Synapses:
-        """A fixed pathway between any two populations (spiking circuits only)."""
-        raise SpikefaError(f"brian.pathways: {link.name}: pathways between any populations need neurons: lif")
+        """A fixed pathway between any two populations, ``into`` the target's drive or error compartment."""
+        raise NotImplementedError
 
     def population(self, name: int | str) -> NeuronGroup:
         """A population by layer number or name: ``layer{l}``, ``classifier{l}``, an extra population's."""
