@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import spec
-from .activations import DERIVATIVE, FORWARD
+from .activations import DERIVATIVE, FORWARD, functions
 from .kernels import Gradient, flush_subnormal, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
 from .rules import Params, Rule, Step, make_rule
@@ -30,7 +30,7 @@ class ReferenceEngine:
         self.structure = Structure(circuit.feedback, extra)  # which feedback synapses exist, their signs
         self.rule: Rule = make_rule(circuit.rule, circuit.optimizer, self.structure)
         self.backprop: Rule = make_rule(spec.Rule("backprop"), circuit.optimizer)
-        self.f, self.df = FORWARD[net.hidden], DERIVATIVE[net.hidden]
+        self.f, self.df = functions(net.hidden)
         self.f_out = FORWARD[net.output]
         self.df_out = DERIVATIVE.get(net.output)
         W = [

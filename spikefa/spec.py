@@ -85,9 +85,22 @@ class Pathway:
 
 
 @dataclass(frozen=True)
+class Activation:
+    """A hidden unit's rate function written as Brian2 expressions of ``v`` (``network.hidden: {rate,
+    slope}``): ``rate`` f(v) and its derivative ``slope`` f'(v). Brian2 evaluates them in a rate
+    circuit, NumPy in the reference engine (:mod:`spikefa.activations`)."""
+
+    rate: str
+    slope: str
+
+    def __str__(self) -> str:
+        return f"f(v) = {self.rate}"
+
+
+@dataclass(frozen=True)
 class Network:
     sizes: tuple[int, ...]
-    hidden: str = "tanh"
+    hidden: str | Activation = "tanh"
     output: str = "softmax"
     loss: str = "cross_entropy"
     init: Init = field(default_factory=Init)
@@ -499,7 +512,18 @@ def _named(parent: _Fields, key: str) -> _Fields:
 def _network(f: _Fields) -> Network:
     _allowed(f, ("sizes", "hidden", "output", "loss", "init"))
     sizes = f.int_list("sizes", min_len=2)
-    hidden = f.get("hidden", str, "tanh", choices=HIDDEN_ACTIVATIONS)
+    if isinstance(f.raw.get("hidden"), dict):  # a rate function of the user's, as code
+        h = f.sub("hidden")
+        _allowed(h, ("rate", "slope"))
+        hidden = Activation(h.get("rate", str), h.get("slope", str))
+        h.done()
+        from .activations import check_code
+
+        problem = check_code(hidden.rate, hidden.slope)
+        if problem:
+            f.fail(f.name("hidden"), cut(problem, 200))
+    else:
+        hidden = f.get("hidden", str, "tanh", choices=HIDDEN_ACTIVATIONS)
     output = f.get("output", str, "softmax", choices=OUTPUT_ACTIVATIONS)
     loss = f.get("loss", str, "cross_entropy" if output == "softmax" else "mse", choices=LOSSES)
     if (loss == "cross_entropy") != (output == "softmax"):

@@ -35,6 +35,12 @@ b : 1
 """
 
 
+def rate_code(activation) -> tuple[str, str]:
+    """A hidden activation as Brian2 code (f(v), f'(v)): a shipped one by name, or a user's (``network.hidden:
+    {rate, slope}``)."""
+    return RATE[activation] if isinstance(activation, str) else (activation.rate, activation.slope)
+
+
 def soma(drives: tuple[str, ...] = ()) -> str:
     """A rate soma driven by the forward pathway's ``I_ff`` and by any further drive inputs (a circuit
     file's own pathways ``into: drive``: each sums into a variable of its own, ``I_{name}``)."""
@@ -65,7 +71,7 @@ def hidden_population(
     ``delayed``: names of variables that hold its delta as a delayed pathway reads it (set by the circuit).
     ``drives``, ``errors``: further inputs (pathways of the circuit file) into its soma and its error
     compartment, each summed into a variable of its own; the compartment is ``err`` plus the ``errors``."""
-    f, fprime = RATE[activation]
+    f, fprime = rate_code(activation)
     compartment = " + ".join(("err", *errors))
     eqs = soma(drives) + f"r : 1\nerr : 1\ndelta = ({compartment}) * ({fprime}) : 1\n"
     eqs += "".join(f"{d} : 1\n" for d in (*delayed, *errors))
@@ -84,7 +90,7 @@ def output_population(
 ) -> NeuronGroup:
     """The output layer: ``r`` is its drive v (softmax and the loss are taken across the population,
     by the circuit), ``delta`` the output error that the feedback pathway carries back."""
-    f = "v" if activation == "softmax" else RATE[activation][0]
+    f = "v" if activation == "softmax" else rate_code(activation)[0]
     eqs = soma(drives) + f"r = {f} : 1\ndelta : 1\n" + "".join(f"{d} : 1\n" for d in delayed)
     return NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, clock=clock, name=name)
 
@@ -95,7 +101,7 @@ def extra_rate_population(
     """A rate population that is not a layer (``brian.extra``): a soma driven by its drive inputs, rate
     ``r = f(v)``, an error compartment ``err`` that sums its error inputs, and its error ``delta``, the
     ``error`` expression (``err`` by default: a relay passes on what reaches it)."""
-    f = RATE[activation][0]
+    f = rate_code(activation)[0]
     eqs = soma(drives) + f"r = {f} : 1\nerr = {' + '.join(errors) or '0'} : 1\ndelta = {error} : 1\n"
     eqs += "".join(f"{e} : 1\n" for e in errors)
     return NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, clock=clock, name=name)

@@ -1,9 +1,12 @@
 """Spiking populations with the neuron model a circuit file names: the shipped lif and alif, or the
 membrane written as Brian2 code, inside the circuit's compartments (the population contract)."""
 
-import numpy as np
+import re
 
-from spikefa import circuit_from_dict
+import numpy as np
+import pytest
+
+from spikefa import SpikefaError, circuit_from_dict
 from spikefa.brian import LifCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import tiny_circuit
@@ -58,3 +61,45 @@ def test_a_layer_number_sets_one_layer_and_the_resolved_config_keeps_it():
     c = circuit.engine.circuit
     assert c.brian.population(1).params == {"beta": 0.1} and c.brian.population(2).model == "alif"
     assert circuit_from_dict(c.to_dict()) == c
+
+
+SOFTSIGN = {"rate": "v / (1 + abs(v))", "slope": "1 / (1 + abs(v))**2"}
+
+
+def test_a_rate_function_written_as_code_runs_in_both_engines_alike():
+    from spikefa.brian import RateCircuit
+
+    raw = tiny_circuit("kolen_pollack", (6, 5, 4, 3), optimizer={"lr": 0.1, "momentum": 0.5}, engine="brian2")
+    raw["network"]["hidden"] = SOFTSIGN
+    raw["brian"] = {"neurons": "rate", "target": "numpy"}
+    c = circuit_from_dict(raw)
+    assert str(c.network.hidden) == "f(v) = v / (1 + abs(v))" and circuit_from_dict(c.to_dict()) == c
+    reference = ReferenceEngine(c, np.random.default_rng(4))
+    brian = RateCircuit(ReferenceEngine(c, np.random.default_rng(4)))
+    x, y = np.random.default_rng(1).standard_normal((3, 6)), np.eye(3)[[0, 2, 1]]
+    seen = brian.present(x, y, 0.1, np.random.default_rng(0))
+    for k in range(3):
+        A, H = reference.forward(x[k : k + 1])
+        np.testing.assert_allclose(H[1], A[1] / (1 + np.abs(A[1])))  # the engine evaluates the code
+        deltas = reference.deltas(A, H, y[k : k + 1])
+        for l in (1, 2):
+            np.testing.assert_allclose(seen[k][1][l], H[l], rtol=1e-6, atol=1e-12)
+            np.testing.assert_allclose(seen[k][2][l], deltas[l], rtol=1e-6, atol=1e-12)
+        reference.learn(H, deltas, 0.1, np.random.default_rng(0))
+    np.testing.assert_allclose(brian.engine.params.W[0], reference.params.W[0], rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "hidden, message",
+    [
+        ({"rate": "tanh(v)", "slope": "1 - tanh(v)"}, "network.hidden: slope: is not the derivative of rate"),
+        ({"rate": "softplus(v)", "slope": "1"}, "network.hidden: rate: cannot evaluate 'softplus(v)' (NameError"),
+        ({"rate": "log(v)", "slope": "1 / v"}, "network.hidden: rate: 'log(v)' is not finite for every v"),
+        ({"rate": "v"}, "network.hidden.slope: missing"),
+    ],
+)
+def test_a_rate_function_that_is_not_one_is_refused(hidden, message):
+    raw = tiny_circuit()
+    raw["network"]["hidden"] = hidden
+    with pytest.raises(SpikefaError, match=re.escape(message)):
+        circuit_from_dict(raw)
