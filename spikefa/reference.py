@@ -48,10 +48,12 @@ class ReferenceEngine:
         self.structure.constrain(self.params.B)
         # fixed pathways between any populations (Brian2 circuits only): (weights, mask) by name
         sizes = {f"layer{l}": n for l, n in enumerate(self.sizes)} | extra
-        self.links = {
+        drawn = {
             k.name: structured(k.structure, (sizes[k.target], sizes[k.source]), rng, self.dtype)
             for k in circuit.brian.pathways
         }
+        self.params.links = {name: w for name, (w, _) in drawn.items()}
+        self.link_masks = {name: mask for name, (_, mask) in drawn.items()}
         # hidden layers whose feedback comes from an extra population: beyond this engine's algebra
         # layers the circuit file drives through pathways of its own: their activity is not W h + b
         self.driven_elsewhere = any(k.into == "drive" for k in circuit.brian.pathways)
@@ -134,9 +136,18 @@ class ReferenceEngine:
         self.constrain_feedback()
 
     def constrain_feedback(self) -> None:
-        """After B changed: every feedback pathway's missing synapses back to 0, its sign kept."""
+        """After the rule's hook: every feedback pathway's (and the circuit file's own pathways') missing
+        synapses back to 0, its sign kept."""
         if self.structure.constrained:
             self.structure.constrain(self.params.B)
+        for k in self.circuit.brian.pathways:
+            w, mask, sign = self.params.links[k.name], self.link_masks[k.name], k.structure.sign
+            if sign == "positive":
+                np.maximum(w, 0, out=w)
+            elif sign == "negative":
+                np.minimum(w, 0, out=w)
+            if mask is not None:
+                w *= mask
 
     def apply(self, gW: list[Gradient], gb: list, lr: float, decay: float) -> None:
         """Momentum SGD with decoupled weight decay on every W (not on biases)."""
@@ -176,7 +187,7 @@ class ReferenceEngine:
         feedback matrix the hidden layer sees, in expectation."""
         natural = f"layer{l + 1 if self.rule.topology == 'layerwise' else self.L}"
         into = [
-            self.links[k.name][0]
+            self.params.links[k.name]
             for k in self.circuit.brian.pathways
             if k.target == self.relayed[l] and k.source == natural and k.into == "error"
         ]

@@ -332,8 +332,7 @@ def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> Non
         folder.write_summary(dict(base, status="interrupted", seconds=trainer.seconds()))
         raise
     params = trainer.engine.params
-    links = {name: w for name, (w, _) in trainer.engine.links.items()}  # fixed pathways (brian.pathways)
-    folder.save_weights(params.arrays(groups=("W", "b", "B")) | links)
+    folder.save_weights(params.arrays(groups=("W", "b", "B", "links")))
     monitor = circuit.brian.monitor
     if circuit.engine == "brian2" and monitor.layers:
         recorded = join(folder.load_monitor_parts())

@@ -78,20 +78,22 @@ class Circuit:
             self.feedback_pathway(source(l), self.groups[l], f"B{l}", l) if source(l) else None
             for l in range(1, self.L)
         ]
-        # fixed pathways between any populations (brian.pathways), weights drawn by the engine
+        # the circuit file's own pathways between any populations (brian.pathways): weights drawn by the
+        # engine, gathered into the synapses after every change (a user's rule may change them)
         self.links = {}
         for k in engine.circuit.brian.pathways:
             pre, post = self.population(k.source), self.population(k.target)
-            w, mask = engine.links[k.name]
-            self.links[k.name] = syn = self.link(pre, post, k, None if mask is None else np.nonzero(mask))
-            set_weights(syn, w)
+            mask = engine.link_masks[k.name]
+            self.links[k.name] = self.link(pre, post, k, None if mask is None else np.nonzero(mask))
         # Copy the engine's parameters in, then make the engine's arrays views of Brian2's.
         p = engine.params
         for l, syn in self.readouts.items():
             matrix_view(syn)[...] = p.B[l].T
         # A sparse pathway's weights stay the engine's matrix (zeros where no synapse is); its synapses'
         # w are gathered from it after every change (sync_weights). An all-to-all one's is a view of w.
-        self.sparse: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.sparse: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {
+            name: gather(syn) for name, syn in self.links.items()
+        }
         for l, syn in enumerate(self.forward):
             if fs.connections(l) is None:
                 view = matrix_view(syn)
@@ -203,6 +205,9 @@ class Circuit:
         engine's matrix, and a feedback group whose rule's feedback matrix is not its own array is set to
         it — only backprop's Wᵀ, the weight transport that rule is defined by."""
         p = self.engine.params
+        for name, w in p.links.items():
+            synapses, rows, cols = self.sparse[name]
+            synapses[:] = w[rows, cols]
         for l in range(self.L):
             if f"W{l}" in self.sparse:
                 w, rows, cols = self.sparse[f"W{l}"]
@@ -285,12 +290,6 @@ def gather(syn: Synapses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     the pathway's weight matrix: ``w[:] = matrix[rows, cols]`` sets its weights."""
     v = syn.variables
     return v["w"].get_value(), v["_synaptic_post"].get_value().copy(), v["_synaptic_pre"].get_value().copy()
-
-
-def set_weights(syn: Synapses, w: np.ndarray) -> None:
-    """Set a synapse group's weights from a (n_post, n_pre) matrix, whatever synapses it has."""
-    v = syn.variables
-    syn.variables["w"].get_value()[:] = w[v["_synaptic_post"].get_value(), v["_synaptic_pre"].get_value()]
 
 
 def live(group: NeuronGroup, name: str) -> np.ndarray:

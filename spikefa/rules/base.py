@@ -34,6 +34,9 @@ class Params:
     vb: list[np.ndarray] = field(default_factory=list)
     vB: list[np.ndarray | None] = field(default_factory=list)
     B0: list[np.ndarray | None] = field(default_factory=list)  # fixed magnitudes (sign symmetry)
+    # a circuit file's own pathways (brian.pathways) by name, (n_target, n_source): no built-in rule
+    # changes them; a user's rule may (its after_step), within their structure
+    links: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         self.vW = self.vW or [np.zeros_like(w) for w in self.W]
@@ -41,10 +44,16 @@ class Params:
         self.vB = self.vB or [None if b is None else np.zeros_like(b) for b in self.B]
         self.B0 = self.B0 or [None for _ in self.B]
 
-    def arrays(self, groups: tuple[str, ...] = ("W", "b", "B", "vW", "vb", "vB", "B0")) -> dict[str, np.ndarray]:
-        """Flat name → array mapping for ``.npz`` files (``W0``, ``b0``, ``B1``, ``vW0`` ...)."""
+    def arrays(
+        self, groups: tuple[str, ...] = ("W", "b", "B", "vW", "vb", "vB", "B0", "links")
+    ) -> dict[str, np.ndarray]:
+        """Flat name → array mapping for ``.npz`` files (``W0``, ``b0``, ``B1``, ``vW0`` ..., and each of the
+        circuit file's own pathways by its name)."""
         out = {}
         for group in groups:
+            if group == "links":
+                out.update(self.links)
+                continue
             for l, a in enumerate(getattr(self, group)):
                 if a is not None:
                     out[f"{group}{l}"] = a

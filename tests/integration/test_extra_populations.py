@@ -35,13 +35,13 @@ def test_a_relay_population_carries_the_output_error_to_the_hidden_layer_in_expe
     x, y = np.tile(rng.random(6), (300, 1)), np.tile(np.eye(3)[[1]], (300, 1))
     seen = c.present(x, y, 0.0, np.random.default_rng(2), learn=False, errors=True)
     R = c.links["R"].w[:].reshape(3, 4)  # all to all: presynaptic-major
-    np.testing.assert_allclose(R.T, e.links["R"][0])
+    np.testing.assert_allclose(R.T, e.params.links["R"])
     err = np.vstack([d[1] for _, _, d in seen]).mean(0)
     expected = np.vstack([(d[2] @ R @ e.params.B[1].T) * (A[1] > 0) for A, _, d in seen]).mean(0)
     assert np.abs(expected).max() > 0.05
     np.testing.assert_allclose(err, expected, atol=0.25 * np.abs(expected).max())
     # the metrics see the feedback the hidden layer gets: B₁ R against W₁ᵀ
-    np.testing.assert_allclose(e.comparable_feedback()[1], e.params.B[1] @ e.links["R"][0])
+    np.testing.assert_allclose(e.comparable_feedback()[1], e.params.B[1] @ e.params.links["R"])
     assert e.update_angles(x[:5], y[:5]) == {}  # the rule's update through a relay: beyond the reference engine
 
 
@@ -50,7 +50,7 @@ def test_a_relay_trains_and_its_pathways_can_be_sparse_delayed_and_signed():
     brian["pathways"]["R"].update(connectivity=0.5, sign="positive", delay="2 ms")
     brian["pathways"]["D"] = {"from": "layer0", "to": "relay", "into": "drive", "connectivity": 0.5}
     c = relay_circuit(brian, {"source": "relay", "connectivity": 0.5})
-    R = c.engine.links["R"][0]
+    R = c.engine.params.links["R"]
     assert len(c.links["R"]) == np.count_nonzero(R) < R.size and np.all(R >= 0)
     assert float(c.links["R"].pos.delay[:]) == pytest.approx(0.002)
     W = c.engine.params.W[0].copy()
@@ -121,7 +121,7 @@ def test_a_rate_relay_passes_the_output_error_on_exactly():
     """A rate circuit is exact: the hidden error is B₁ (R δ₂) ⊙ f'(a₁), number for number; a second
     error input (an inhibitory route) sums in the same compartment."""
     c = rate_relay()
-    e, R = c.engine, c.engine.links["R"][0]
+    e, R = c.engine, c.engine.params.links["R"]
     x, y = np.random.default_rng(1).standard_normal((3, 6)), np.eye(3)[[0, 2, 1]]
     seen = c.present(x, y, 0.0, np.random.default_rng(0), learn=False)
     for k, (A, H, deltas) in enumerate(seen):
@@ -130,7 +130,7 @@ def test_a_rate_relay_passes_the_output_error_on_exactly():
         np.testing.assert_allclose(A[1], e.forward(x[k : k + 1])[0][1], rtol=1e-9)  # the forward path is the engine's
     both = rate_relay(I={"from": "layer2", "to": "layer1", "into": "error", "sign": "negative"})
     seen = both.present(x, y, 0.0, np.random.default_rng(0), learn=False)
-    inhibitory = both.engine.links["I"][0]
+    inhibitory = both.engine.params.links["I"]
     assert np.all(inhibitory <= 0)
     for A, H, deltas in seen:
         compartment = deltas[2] @ R.T @ both.engine.params.B[1].T + deltas[2] @ inhibitory.T
@@ -139,7 +139,7 @@ def test_a_rate_relay_passes_the_output_error_on_exactly():
 
 def test_a_rate_drive_pathway_adds_to_the_soma_and_the_schedule_is_checked():
     c = rate_relay(D={"from": "layer0", "to": "layer1", "into": "drive", "connectivity": 0.5})
-    D = c.engine.links["D"][0]
+    D = c.engine.params.links["D"]
     x = np.random.default_rng(1).standard_normal((1, 6))
     A, H, _ = c.present(x, np.eye(3)[[0]], 0.0, np.random.default_rng(0), learn=False)[0]
     p = c.engine.params
@@ -149,3 +149,40 @@ def test_a_rate_drive_pathway_adds_to_the_soma_and_the_schedule_is_checked():
     assert np.abs(c.predict(x) - c.engine.predict(x)).max() > 1e-3 and c.engine.update_angles(x, H[-1]) == {}
     with pytest.raises(SpikefaError, match="the errors need 2 steps of dt = 1 ms to cross their pathways"):
         rate_relay(error_time="1 ms")
+
+
+HEBBIAN_RELAY = """
+from spikefa.rules.fixed import FixedFeedback
+
+
+class PlasticRelay(FixedFeedback):
+    '''FA, and the pathway R into the relay strengthens with the error it carries: dR = eta |delta_out|.'''
+
+    parameters = {"eta": 0.05}
+
+    def after_step(self, params, step):
+        R = params.links["R"]  # (relay, output)
+        R += self.parameters["eta"] * abs(step.deltas[-1]).sum(0)  # every synapse from output neuron j
+"""
+
+
+def test_a_users_rule_may_change_a_circuit_files_pathway_within_its_structure(tmp_path):
+    (tmp_path / "relay_rule.py").write_text(HEBBIAN_RELAY)
+    raw = tiny_circuit(f"{tmp_path / 'relay_rule.py'}:PlasticRelay", (6, 8, 3), "tanh", engine="brian2")
+    raw["brian"] = {
+        "neurons": "rate",
+        "target": "numpy",
+        "error_time": "2 ms",
+        "extra": {"relay": {"size": 4}},
+        "pathways": {"R": {"from": "layer2", "to": "relay", "into": "error", "sign": "positive", "connectivity": 0.5}},
+    }
+    raw["feedback"] = {"source": "relay"}
+    c = RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+    R = c.engine.params.links["R"]
+    before = R.copy()
+    x, y = np.random.default_rng(1).standard_normal((5, 6)), np.eye(3)[[0, 2, 1, 1, 0]]
+    c.present(x, y, 0.1, np.random.default_rng(0))
+    syn = c.links["R"]
+    assert np.abs(R - before).max() > 1e-6 and np.all(R >= 0) and np.all(R[before == 0] == 0)
+    np.testing.assert_array_equal(syn.w[:], R[syn.j[:], syn.i[:]])  # the synapses follow, in place
+    assert "R" in c.engine.params.arrays()  # so checkpoints and weights.npz carry it
