@@ -246,7 +246,7 @@ class Extra:
 
 @dataclass(frozen=True)
 class Link:
-    """A fixed pathway between any two populations (``brian.pathways``): the source's spikes into the
+    """A pathway between any two populations (``brian.pathways``): the source's spikes into the
     target's synaptic drive (``into: drive``) or its ± error events into the target's error compartment
     (``into: error``), with a pathway's structure (connectivity, sign, init, delay)."""
 
@@ -277,7 +277,7 @@ class Brian:
     lif: Lif = field(default_factory=Lif)
     populations: tuple[Population, ...] = ()  # layers 1 … L (hidden, output); empty: every one lif
     extra: tuple[Extra, ...] = ()  # populations that are not layers
-    pathways: tuple[Link, ...] = ()  # fixed pathways between any populations
+    pathways: tuple[Link, ...] = ()  # pathways between any populations (params.links)
 
     def population(self, l: int) -> Population:
         """Layer l's neuron model (l ≥ 1)."""
