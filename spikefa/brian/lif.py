@@ -21,18 +21,13 @@ expectation, not to 1e-6).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 from brian2 import (
-    EventMonitor,
     Hz,
     Network,
     NetworkOperation,
     NeuronGroup,
-    SpikeMonitor,
-    StateMonitor,
     Synapses,
     second,
 )
@@ -311,47 +306,3 @@ class LifCircuit(Circuit):
         with self.monitoring(layers, variables) as out:
             self.present(x, y, 0.0, np.random.default_rng(0), learn=False, errors=True)
         return out
-
-    @contextmanager
-    def monitoring(self, layers: tuple[int | str, ...], variables: tuple[str, ...]) -> Iterator[dict]:
-        """Record the chosen layers while the ``with`` block runs the circuit (learning, mirror mode, …):
-        ``spikes`` as (neuron index, time) pairs ``layer{l}_spikes_i`` / ``_t``, each layer's ± error
-        events likewise (``layer{l}_err_pos_i`` / ``_t``, ``layer{l}_err_neg_…``), ``rate`` as the
-        population rate per step (``layer{l}_rate``, Hz), other variables every step as
-        ``layer{l}_{var}`` (neurons × steps) with times ``t``. Populations by layer number or name (keys
-        use the name). Times in seconds from the start of the block. The yielded dict is filled when the
-        block ends."""
-        monitors: dict[str, object] = {}
-        for l in layers:
-            group = self.population(l)
-            name = group.name
-            if "spikes" in variables or "rate" in variables:
-                monitors[f"{name}_spikes"] = SpikeMonitor(group)
-                if "err_pos" in group.events:
-                    monitors[f"{name}_err_pos"] = EventMonitor(group, "err_pos")
-                    monitors[f"{name}_err_neg"] = EventMonitor(group, "err_neg")
-            own = [v for v in variables if v not in ("spikes", "rate") and v in group.variables]
-            if own:
-                monitors[name] = StateMonitor(group, own, record=True, clock=self.clock, when="end")
-        start = float(self.network.t)
-        self.network.add(*monitors.values())
-        out: dict[str, np.ndarray] = {}
-        try:
-            yield out
-        finally:
-            self.network.remove(*monitors.values())
-        for key, mon in monitors.items():  # copies: the monitors and their buffers go
-            if isinstance(mon, StateMonitor):
-                out.setdefault("t", np.asarray(mon.t / second) - start)
-                for v in mon.record_variables:
-                    out[f"{key}_{v}"] = np.array(getattr(mon, v))
-            else:
-                out[f"{key}_i"] = np.array(mon.i[:])
-                out[f"{key}_t"] = np.asarray(mon.t / second) - start
-        if "rate" in variables:  # population rates (Hz), per time step, from the spikes
-            dt = float(self.dt)
-            steps = round((float(self.network.t) - start) / dt)
-            for l in layers:
-                group = self.population(l)
-                step = np.round(out[f"{group.name}_spikes_t"] / dt).astype(np.int64)  # spikes come on steps
-                out[f"{group.name}_rate"] = np.bincount(step, minlength=steps)[:steps] / (len(group) * dt)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from brian2 import Network, NetworkOperation, NeuronGroup, StateMonitor, Synapses, second
+from brian2 import Network, NetworkOperation, NeuronGroup, Synapses, second
 
 from .. import spec
 from ..reference import ReferenceEngine
@@ -146,24 +146,11 @@ class RateCircuit(Circuit):
         return self._seen
 
     def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int | str, ...], variables: tuple[str, ...]) -> dict:
-        """Show the examples without learning while Brian2 ``StateMonitor``s record the chosen variables
-        of the chosen populations every time step. Returns ``t`` (seconds) and ``layer{l}_{var}`` arrays
-        (neurons × time steps), for each variable the population has (the input has only ``r``)."""
-        monitors = {}
-        for l in layers:
-            group = self.population(l)
-            own = [v for v in variables if v in group.variables]
-            if own:
-                monitors[group.name] = StateMonitor(group, own, record=True, clock=self.clock, when="end")
-        self.network.add(*monitors.values())
-        try:
+        """Show the examples without learning, recording the chosen populations every time step (see
+        :meth:`~spikefa.brian.circuit.Circuit.monitoring`): ``t`` (seconds from the start) and
+        ``{population}_{var}`` arrays (neurons × time steps), for each variable the population has."""
+        with self.monitoring(layers, variables) as out:
             self.present(x, y, 0.0, np.random.default_rng(0), learn=False)
-        finally:
-            self.network.remove(*monitors.values())
-        out = {"t": np.asarray(next(iter(monitors.values())).t / second)} if monitors else {}
-        for name, mon in monitors.items():
-            for v in mon.record_variables:
-                out[f"{name}_{v}"] = np.array(getattr(mon, v))  # a copy: the monitor goes
         return out
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
