@@ -40,6 +40,8 @@ from .circuit import Circuit, live
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
 from .populations import check_population, lif_input_population, lif_population, own_variables
 
+NEVER = -1e4  # seconds: Brian2's lastspike of a neuron that has not fired
+
 
 def namespace(lif: spec.Lif) -> dict:
     """The constants every spiking population and pathway reads, as Brian2 quantities."""
@@ -202,17 +204,17 @@ class LifCircuit(Circuit):
         step = self._step
         self._step += 1
         rec = self.recorder
-        if rec is not None:  # the example (or mirror noise sample: the first window is rest) of this step
-            per = self._run["ticks"] * self.period if self._mirror is None else self.window
-            dt = float(self.dt)
-            rec.sample(step // per - (self._mirror is not None), (step % per) * dt, per * dt)
+        if rec is not None:
+            rec.spikes()
         if self._mirror is None:
             if step % self.period == 0:
                 self._tick()
         elif step % self.window == 0:
             self._tick_mirror()
-        if rec is not None:
-            rec.settle()
+        if rec is not None:  # the example (or mirror noise sample: the first window is rest) of this step
+            per = self._run["ticks"] * self.period if self._mirror is None else self.window
+            dt = float(self.dt)
+            rec.sample(step // per - (self._mirror is not None), (step % per) * dt, per * dt)
 
     def _tick(self) -> None:
         run = self._run
@@ -229,12 +231,16 @@ class LifCircuit(Circuit):
             self.teach(run["y"][k], "ubar", self.fill(phase))
 
     def _rest(self) -> None:
-        """Every population back to rest, traces and errors to zero."""
+        """Every population back to rest, traces and errors to zero, and no neuron refractory (a spike at
+        the end of one example must not silence the next one: an example starts as it would in a fresh
+        network, which is also what makes a resumed run the uninterrupted one)."""
         self.state(0, "r")[:] = 0.0
         for group in self.driven():
             live(group, "u")[:] = live(group, "b")
             for name in ("r", "ubar", "err", "delta", "count", *self.rest_variables.get(group.name, ("v",))):
                 live(group, name)[:] = 0.0
+            live(group, "lastspike")[:] = NEVER
+            live(group, "not_refractory")[:] = True
 
     def _finish(self) -> None:
         """Read the traces and errors of the example just presented, and learn from them."""

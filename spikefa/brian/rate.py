@@ -51,6 +51,7 @@ class RateCircuit(Circuit):
             if seconds(engine.structure.pathway(l).delay) > 0
         }
         self._lines: dict[int, deque] = {}
+        self._step = 0  # the step of the block in progress (mirror phases too count from here)
         super().__init__(engine, target)
         self.steps = self.forward_steps + self.error_steps
         self.network = Network(*self.objects(), NetworkOperation(self._tick, clock=self.clock, when="start"))
@@ -183,12 +184,17 @@ class RateCircuit(Circuit):
                 self.state(l, "r")[:] = x[t % bs]
 
     def _tick(self) -> None:
-        if self.recorder is not None:  # the example (or mirror noise sample) of this step
+        step, mirror = self._step, self._mirror is not None
+        sample = self._mirror["t"] if mirror else 0
+        self._schedule()
+        if self.recorder is not None:  # after the schedule acted: the example (or noise sample) of this step
             dt = float(self.dt)
-            if self._mirror is not None:  # one step per noise sample
-                self.recorder.sample(self._mirror["t"] - 1, 0.0, dt)
+            if mirror:  # one step per noise sample
+                self.recorder.sample(sample - 1, 0.0, dt)
             else:
-                self.recorder.sample(self._step // self.steps, (self._step % self.steps) * dt, self.steps * dt)
+                self.recorder.sample(step // self.steps, (step % self.steps) * dt, self.steps * dt)
+
+    def _schedule(self) -> None:
         if self._mirror is not None:
             self._tick_mirror()
             return

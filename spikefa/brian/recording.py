@@ -38,32 +38,41 @@ class Recorder:
         self.counting = {name: g for name, g in groups.items() if wants and "count" in g.variables}
         self.wants = wants
         self.last: dict[str, np.ndarray] = {}  # spike counts after the previous step's schedule
+        self.pending: dict[str, np.ndarray] = {}  # who fired in the step just ended
+        self.inside = False  # whether the step just ended was in a window
         self.clear()
 
     def clear(self) -> None:
         self.t: list[float] = []
         self.index: list[int] = []
         self.values: dict[tuple, list] = {key: [] for key in self.states}
-        self.fired: dict[str, list] = {name: [] for name in self.counting}
+        self.fired: dict[str, list] = {name: [] for name in self.counting}  # per step: who fired in it
+        self.fired_t: dict[str, list] = {name: [] for name in self.counting}  # and that step's time
 
-    def sample(self, index: int, within: float, duration: float) -> None:
-        """At the start of a step, before the schedule acts: keep this step if it is in a window. Its
-        time is ``within`` its example (or noise sample) of ``duration`` seconds, on a clock that runs
-        only while the circuit learns (or mirrors): the same in a resumed run as in an uninterrupted one."""
-        i = self.offset + index
-        if index < 0 or i % self.every >= self.window:
-            return
-        self.t.append(i * duration + within)
-        self.index.append(i)
-        for (name, v), group in self.states.items():
-            self.values[(name, v)].append(read(group, v))
+    def spikes(self) -> None:
+        """At the start of a step, before the schedule acts (it may put counts back to 0): which neurons
+        fired in the step just ended — kept only if that step was in a window."""
         for name, group in self.counting.items():
             before = self.last.get(name)
-            count = live(group, "count")
-            self.fired[name].append(np.flatnonzero(count > before) if before is not None else np.zeros(0, int))
+            fired = self.inside and before is not None
+            self.pending[name] = np.flatnonzero(live(group, "count") > before) if fired else np.zeros(0, int)
 
-    def settle(self) -> None:
-        """After the schedule acted (it may have put counts back to 0): the counts the next step starts from."""
+    def sample(self, index: int, within: float, duration: float) -> None:
+        """After the schedule acted at the start of a step: keep the step if it is in a window, with the
+        spikes of the step before it (:meth:`spikes`). Its time is ``within`` its example (or noise
+        sample) of ``duration`` seconds, on a clock that runs only while the circuit learns (or mirrors):
+        the same in a resumed run as in an uninterrupted one."""
+        i = self.offset + index
+        was_inside, self.inside = self.inside, index >= 0 and i % self.every < self.window
+        if was_inside:  # the spikes of the step just ended, at its time
+            for name in self.counting:
+                self.fired[name].append(self.pending[name])
+                self.fired_t[name].append(self.t[-1])
+        if self.inside:
+            self.t.append(i * duration + within)
+            self.index.append(i)
+            for (name, v), group in self.states.items():
+                self.values[(name, v)].append(read(group, v))
         for name, group in self.counting.items():
             self.last[name] = live(group, "count").copy()
 
@@ -71,8 +80,9 @@ class Recorder:
         """What was kept since the last call, as ``{prefix}_t`` (s, on the learning or mirror clock: example
         or sample i starts at i × its duration), ``{prefix}_index`` (the example or
         sample of each step), ``{prefix}_{population}_{variable}`` (neurons × steps),
-        ``{prefix}_{population}_spikes_i`` / ``_t`` (a spike in the step before t happened in that step)
-        and ``{prefix}_{population}_rate`` (Hz per step); then forgets it."""
+        ``{prefix}_{population}_spikes_i`` / ``_t`` (the time of the step the spike came in) and
+        ``{prefix}_{population}_rate`` (Hz, per recorded step); then forgets it (a step whose spikes are
+        known only once the next one starts is reported with them)."""
         t = np.asarray(self.t, float)
         out = {f"{prefix}_t": t, f"{prefix}_index": np.asarray(self.index, np.int64)}
         for (name, v), values in self.values.items():
@@ -80,13 +90,16 @@ class Recorder:
             out[f"{prefix}_{name}_{v}"] = np.array(values).T if values else np.zeros((n, 0))
         for name, fired in self.fired.items():
             n = len(self.counting[name])
+            times = self.fired_t[name]
             if "spikes" in self.wants:
                 out[f"{prefix}_{name}_spikes_i"] = np.concatenate(fired).astype(np.int64) if fired else np.zeros(0, int)
                 out[f"{prefix}_{name}_spikes_t"] = (
-                    np.concatenate([np.full(len(f), s - self.dt) for f, s in zip(fired, t)]) if fired else np.zeros(0)
+                    np.concatenate([np.full(len(f), s) for f, s in zip(fired, times)]) if fired else np.zeros(0)
                 )
-            if "rate" in self.wants:
-                out[f"{prefix}_{name}_rate"] = np.array([len(f) for f in fired], float) / (n * self.dt)
+            if "rate" in self.wants:  # per recorded step (a block's last step: its spikes are not known)
+                counts = np.zeros(len(t))
+                np.add.at(counts, np.searchsorted(t, times), [len(f) for f in fired])
+                out[f"{prefix}_{name}_rate"] = counts / (n * self.dt)
         self.clear()
         return out
 

@@ -18,7 +18,7 @@ HYPOTHESES = {  # file in circuits/ → label, colour
     "hypotheses/relay_error_population": ("relay of error neurons", "#9467bd"),
     "hypotheses/user_rule": ("anti-Hebbian feedback (user's rule)", "#8c564b"),
 }
-QUICK = ["phases.0.learn.epochs=1", "task.n_train=200", "task.n_test=100", "optimizer.batch_size=200"]
+QUICK = ["phases.0.learn.epochs=1", "task.n_train=100", "task.n_test=40", "optimizer.batch_size=100"]
 
 
 def hypotheses(runner: Runner) -> Figure:

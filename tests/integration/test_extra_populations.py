@@ -32,7 +32,7 @@ def test_a_relay_population_carries_the_output_error_to_the_hidden_layer_in_expe
     assert e.params.B[1].shape == (8, 4) and c.feedback[1].source is c.extras["relay"]
     assert "err_pos" in c.extras["relay"].events and "err_pos" in c.groups[2].events
     rng = np.random.default_rng(1)
-    x, y = np.tile(rng.random(6), (300, 1)), np.tile(np.eye(3)[[1]], (300, 1))
+    x, y = np.tile(rng.random(6), (200, 1)), np.tile(np.eye(3)[[1]], (200, 1))
     seen = c.present(x, y, 0.0, np.random.default_rng(2), learn=False, errors=True)
     R = c.links["R"].w[:].reshape(3, 4)  # all to all: presynaptic-major
     np.testing.assert_allclose(R.T, e.params.links["R"])

@@ -9,7 +9,7 @@ from spikefa import SpikefaError, build, load_circuit, load_run, run_circuit
 from tests.conftest import ROOT, interrupted_and_whole
 
 LIF = ROOT / "circuits" / "brian_digits_lif_fa.yaml"
-SHORT = ["phases.0.learn.epochs=3", "task.n_train=60", "task.n_test=30", "optimizer.batch_size=30"]
+SHORT = ["phases.0.learn.epochs=2", "task.n_train=50", "task.n_test=10", "optimizer.batch_size=25"]
 MONITOR = (
     "brian.monitor={layers: [1, 2], variables: [v, delta_local, err, spikes, rate], when: [learning, test], "
     "every: 25, window: 2, examples: 3}"
@@ -23,14 +23,14 @@ def test_learning_windows_record_every_variable_and_change_no_number(tmp_path):
     np.testing.assert_array_equal(run.weights["W0"], plain.weights["W0"])
     m = run.monitors
     windows = sorted(set(m["learning_index"]))
-    assert windows == [0, 1, 25, 26, 50, 51, 75, 76, 100, 101, 125, 126, 150, 151, 175, 176]  # 180 examples
+    assert windows == [0, 1, 25, 26, 50, 51, 75, 76]  # 2 examples of every 25, of 100
     steps = len(m["learning_t"])
     assert steps == len(windows) * 120  # 60 ms per example at dt = 0.5 ms
     assert m["learning_layer1_v"].shape == (100, steps) and m["learning_layer1_delta_local"].shape == (100, steps)
     assert "learning_layer2_delta_local" not in m and m["learning_layer2_err"].shape == (10, steps)
     assert np.ptp(m["learning_layer1_delta_local"]) > 0  # errors reached the hidden layer while it learned
     spikes_t = m["learning_layer1_spikes_t"]
-    assert len(spikes_t) > 100 and np.all(np.isin(np.round(spikes_t + 0.0005, 6), np.round(m["learning_t"], 6)))
+    assert len(spikes_t) > 100 and np.all(np.isin(np.round(spikes_t, 6), np.round(m["learning_t"], 6)))
     rate = m["learning_layer1_rate"]
     assert rate.shape == (steps,) and rate.sum() * 0.0005 * 100 == pytest.approx(len(spikes_t))
     assert m["layer1_v"].shape[0] == 100 and "layer1_rate" in m  # the test recording, as before
