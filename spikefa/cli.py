@@ -16,19 +16,11 @@ from .errors import DivergenceError, SpikefaError
 from .yamlfile import cut
 
 
-def _circuit_path(name: str) -> Path:
-    """A circuit file path, or a bare name looked up as ``circuits/NAME.yaml``."""
-    path = Path(name)
-    if not path.exists() and path.suffix == "" and (Path("circuits") / f"{name}.yaml").is_file():
-        return Path("circuits") / f"{name}.yaml"
-    return path
-
-
 def cmd_run(args) -> int:
     from .runs import FIGURE
     from .training import run_circuit
 
-    path = _circuit_path(args.circuit)
+    path = spec.circuit_path(args.circuit)
     overrides = list(args.set or [])
     if args.engine:
         overrides.append(f"engine={args.engine}")
@@ -145,7 +137,7 @@ def cmd_figure(args) -> int:
 def cmd_sweep(args) -> int:
     from .sweeps import parse_grid, run_sweep
 
-    path = _circuit_path(args.circuit)
+    path = spec.circuit_path(args.circuit)
     grid = parse_grid(args.grid or [])
     if args.seeds is not None and args.seeds < 1:
         raise SpikefaError(f"--seeds: must be a positive integer, got {args.seeds}")

@@ -84,10 +84,7 @@ def resolve(circuit: spec.Circuit | str | Path, overrides: list[str] = ()) -> tu
         if overrides:
             raise SpikefaError("overrides: give them with a circuit file, or change the Circuit itself")
         return circuit, "circuit"
-    path = Path(circuit)
-    if not path.exists() and path.suffix != ".yaml" and len(path.parts) == 1:
-        path = Path(__file__).resolve().parents[1] / "circuits" / f"{circuit}.yaml"
-    return spec.load_circuit(path, list(overrides)), str(circuit)
+    return spec.load_circuit(spec.circuit_path(circuit), list(overrides)), str(circuit)
 
 
 def build(

@@ -95,13 +95,8 @@ def plot_activity(path: str | Path, recording: str = "test") -> Path:
             for k, v in m.items()
         }
         t = np.arange(len(t)) * dt
-    names = sorted(
-        {
-            k[len(prefix) :].split("_")[0]
-            for k in m
-            if k.startswith(prefix) and k[len(prefix) :].split("_")[0] not in ("t", "index")
-        }
-    )
+    # the recorded populations, as the circuit named them (a name may hold "_": relay_a)
+    names = [f"layer{p}" if isinstance(p, int) else p for p in run.config["brian"]["monitor"]["layers"]]
     panels = [("spikes", "raster"), ("v", "membrane v"), ("err", "error compartment"), ("rates", "firing rates")]
     fig, axes = plt.subplots(len(names), 4, figsize=(13, 2.2 * len(names)), squeeze=False, constrained_layout=True)
     for row, name in zip(axes, names):

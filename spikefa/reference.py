@@ -16,7 +16,7 @@ from .activations import DERIVATIVE, FORWARD, functions
 from .kernels import Gradient, flush_subnormal, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
 from .rules import Params, Rule, Step, make_rule
-from .weights import Structure, draw, structured
+from .weights import Structure, draw, restore, structured
 
 
 class ReferenceEngine:
@@ -46,7 +46,7 @@ class ReferenceEngine:
         B, B0 = self.rule.init_feedback(self.sizes, W, rng, self.dtype)
         self.params = Params(W, b, B, B0=B0)
         self.structure.constrain(self.params.B)
-        # fixed pathways between any populations (Brian2 circuits only): (weights, mask) by name
+        # the circuit file's own pathways between any populations (Brian2 circuits only)
         sizes = {f"layer{l}": n for l, n in enumerate(self.sizes)} | extra
         drawn = {
             k.name: structured(k.structure, (sizes[k.target], sizes[k.source]), rng, self.dtype)
@@ -54,9 +54,9 @@ class ReferenceEngine:
         }
         self.params.links = {name: w for name, (w, _) in drawn.items()}
         self.link_masks = {name: mask for name, (_, mask) in drawn.items()}
-        # hidden layers whose feedback comes from an extra population: beyond this engine's algebra
         # layers the circuit file drives through pathways of its own: their activity is not W h + b
         self.driven_elsewhere = any(k.into == "drive" for k in circuit.brian.pathways)
+        # hidden layers whose feedback comes from an extra population: beyond this engine's algebra
         self.relayed = {
             l: self.structure.pathway(l).source for l in range(1, self.L) if self.structure.pathway(l).source
         }
@@ -141,13 +141,7 @@ class ReferenceEngine:
         if self.structure.constrained:
             self.structure.constrain(self.params.B)
         for k in self.circuit.brian.pathways:
-            w, mask, sign = self.params.links[k.name], self.link_masks[k.name], k.structure.sign
-            if sign == "positive":
-                np.maximum(w, 0, out=w)
-            elif sign == "negative":
-                np.minimum(w, 0, out=w)
-            if mask is not None:
-                w *= mask
+            restore(self.params.links[k.name], k.structure.sign, self.link_masks[k.name])
 
     def apply(self, gW: list[Gradient], gb: list, lr: float, decay: float) -> None:
         """Momentum SGD with decoupled weight decay on every W (not on biases)."""

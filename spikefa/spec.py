@@ -579,24 +579,26 @@ def _rule(f: _Fields, base: Path | None) -> Rule:
     return Rule(name, mirror, params)
 
 
+def _numbered(f: _Fields, indices: range, refusal: str) -> dict[int, _Fields]:
+    """A block's entries keyed by a layer's number (what differs in that layer), taken out of the block
+    as fields of their own; a number outside ``indices`` is refused with ``refusal``."""
+    numbered = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
+    for k in sorted(numbered):
+        if k not in indices:
+            f.fail(f.name(str(k)), refusal)
+    return {k: _Fields(v, f.name(str(k)), f.source) for k, v in numbered.items()}
+
+
 def _feedback(raw: Any, source: str, network: Network, rule: Rule, brian: Brian, engine: str) -> tuple[Pathway, ...]:
     """One Pathway per hidden layer: the block's own fields for all of them, and a layer's number
     (``feedback: {sign: positive, 2: {connectivity: 0.5}}``) for what differs in that layer."""
     f = _Fields(raw, "feedback", source)
     hidden = range(1, len(network.sizes) - 1)
-    layers = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
+    layers = _numbered(
+        f, hidden, f"names no hidden layer; the hidden layers are {', '.join(map(str, hidden)) or 'none'}"
+    )
     common = _pathway(f, Pathway(), rule, brian, engine)
-    pathways = []
-    for l in hidden:
-        if l in layers:
-            pathways.append(_pathway(_Fields(layers.pop(l), f.name(str(l)), source), common, rule, brian, engine))
-        else:
-            pathways.append(common)
-    if layers:
-        f.fail(
-            f.name(str(min(layers))),
-            f"names no hidden layer; the hidden layers are {', '.join(map(str, hidden)) or 'none'}",
-        )
+    pathways = [_pathway(layers[l], common, rule, brian, engine) if l in layers else common for l in hidden]
     if raw and not hidden:
         f.fail("feedback", "the network has no hidden layer, so no feedback pathway")
     for l, p in zip(hidden, pathways):
@@ -669,7 +671,7 @@ def _forward(raw: Any, source: str, network: Network, brian: Brian, engine: str)
     number for one. W starts as ``network.init`` says; the block gives its structure."""
     f = _Fields(raw, "forward", source)
     L = len(network.sizes) - 1
-    numbered = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
+    numbered = _numbered(f, range(L), f"names no forward projection; they are 0 … {L - 1} (W_l: layer l → l + 1)")
 
     def read(fields: _Fields, base: Pathway) -> Pathway:
         _allowed(fields, ("connectivity", "sign", "delay"))
@@ -678,12 +680,7 @@ def _forward(raw: Any, source: str, network: Network, brian: Brian, engine: str)
         return p
 
     common = read(f, Pathway())
-    for k in numbered:
-        if not 0 <= k < L:
-            f.fail(f.name(str(k)), f"names no forward projection; they are 0 … {L - 1} (W_l: layer l → l + 1)")
-    out = tuple(
-        read(_Fields(numbered[l], f.name(str(l)), source), common) if l in numbered else common for l in range(L)
-    )
+    out = tuple(read(numbered[l], common) if l in numbered else common for l in range(L))
     return out if any(p != Pathway() for p in out) else ()
 
 
@@ -961,16 +958,13 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
 def _populations(parent: _Fields, L: int) -> tuple[Population, ...]:
     """Per layer 1 … L: ``hidden`` and ``output`` set groups of layers, a layer's number sets that one."""
     f = parent.sub("populations")
-    numbered = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
+    numbered = _numbered(f, range(1, L + 1), f"names no layer with a population; allowed: 1 … {L} (0 is the input)")
     _allowed(f, ("hidden", "output"))
     groups = {key: _population(_Fields(f.raw.pop(key), f.name(key), f.source)) for key in list(f.raw)}
-    for k in numbered:
-        if not 1 <= k <= L:
-            f.fail(f.name(str(k)), f"names no layer with a population; allowed: 1 … {L} (0 is the input)")
     out = []
     for l in range(1, L + 1):
         if l in numbered:
-            out.append(_population(_Fields(numbered[l], f.name(str(l)), f.source)))
+            out.append(_population(numbered[l]))
         else:
             out.append(groups.get("output" if l == L else "hidden", Population()))
     return tuple(out) if any(p != Population() for p in out) else ()
@@ -1095,6 +1089,18 @@ def read_yaml(path: str | Path) -> dict:
     if not isinstance(raw, dict):
         raise SpikefaError(f"{path}: must be a YAML mapping of circuit fields, got {show(raw)}")
     return raw
+
+
+def circuit_path(name: str | Path) -> Path:
+    """A circuit file path, or a bare name looked up as ``circuits/NAME.yaml`` (a subfolder's name too:
+    ``hypotheses/alif_hidden``), in the working folder, else in the project's own ``circuits/``."""
+    path = Path(name)
+    if path.exists() or path.suffix:
+        return path
+    for folder in (Path("circuits"), Path(__file__).resolve().parents[1] / "circuits"):
+        if (folder / f"{name}.yaml").is_file():
+            return folder / f"{name}.yaml"
+    return path
 
 
 def load_circuit(path: str | Path, overrides: list[str] = ()) -> Circuit:

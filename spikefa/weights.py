@@ -36,18 +36,35 @@ def structured(
     p: spec.Pathway, shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A pathway's initial weights (rows: targets, columns: sources) and which synapses exist: its
-    ``init``, made of its ``sign``, and (connectivity p < 1) each synapse kept with probability p (the
-    mask; None where all exist). An all-to-all, sign-free pathway draws exactly what ``draw`` does."""
+    ``init``, given its structure (:func:`impose`). An all-to-all, sign-free pathway draws exactly what
+    ``draw`` does."""
     w = draw(p.init, shape, (shape[1], shape[0]), rng, dtype)
+    return w, impose(p, w, rng)
+
+
+def impose(p: spec.Pathway, w: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """Give weights, in place, pathway ``p``'s sign and (connectivity p < 1) its missing synapses, each
+    synapse kept with probability p; returns the mask (None where all exist, and nothing is drawn)."""
     if p.sign != "free":
         np.abs(w, out=w)
         if p.sign == "negative":
             w *= -1
-    mask = None
-    if p.connectivity < 1:
-        mask = rng.random(shape) < p.connectivity
+    if p.connectivity == 1:
+        return None
+    mask = rng.random(w.shape) < p.connectivity
+    w *= mask
+    return mask
+
+
+def restore(w: np.ndarray, sign: str, mask: np.ndarray | None) -> None:
+    """Restore a pathway's structure in place after a change: missing synapses to 0, a constrained
+    sign clipped at 0."""
+    if sign == "positive":
+        np.maximum(w, 0, out=w)
+    elif sign == "negative":
+        np.minimum(w, 0, out=w)
+    if mask is not None:
         w *= mask
-    return w, mask
 
 
 class Structure:
@@ -71,16 +88,10 @@ class Structure:
         return B
 
     def impose(self, l: int, w: np.ndarray, rng: np.random.Generator) -> None:
-        """Give weights drawn elsewhere (W from ``network.init``) pathway l's sign and, drawn now, its
-        missing synapses; nothing is drawn for an all-to-all pathway."""
-        p = self.pathway(l)
-        if p.sign != "free":
-            np.abs(w, out=w)
-            if p.sign == "negative":
-                w *= -1
-        if p.connectivity < 1:
-            self.masks[l] = rng.random(w.shape) < p.connectivity
-            w *= self.masks[l]
+        """Give weights drawn elsewhere (W from ``network.init``) pathway l's structure (:func:`impose`)."""
+        mask = impose(self.pathway(l), w, rng)
+        if mask is not None:
+            self.masks[l] = mask
 
     @property
     def constrained(self) -> bool:
@@ -94,14 +105,8 @@ class Structure:
                 self.restore(l, weights[l])
 
     def restore(self, l: int, B: np.ndarray) -> None:
-        """Restore pathway l's structure in place: missing synapses to 0, a constrained sign clipped at 0."""
-        sign = self.pathway(l).sign
-        if sign == "positive":
-            np.maximum(B, 0, out=B)
-        elif sign == "negative":
-            np.minimum(B, 0, out=B)
-        if l in self.masks:
-            B *= self.masks[l]
+        """Restore pathway l's structure in place (:func:`restore`)."""
+        restore(B, self.pathway(l).sign, self.masks.get(l))
 
     def connections(self, l: int) -> tuple[np.ndarray, np.ndarray] | None:
         """(rows, columns) of pathway l's synapses — rows index its targets, columns its sources — or

@@ -215,19 +215,13 @@ class Circuit:
         engine's matrix, and a feedback group whose rule's feedback matrix is not its own array is set to
         it — only backprop's Wᵀ, the weight transport that rule is defined by."""
         p = self.engine.params
-        for name, w in p.links.items():
-            synapses, rows, cols = self.sparse[name]
-            synapses[:] = w[rows, cols]
-        for l in range(self.L):
-            if f"W{l}" in self.sparse:
-                w, rows, cols = self.sparse[f"W{l}"]
-                w[:] = p.W[l][rows, cols]
+        feedback = {f"B{l}": self.engine.rule.feedback(l, p) for l in range(1, self.L)}
+        matrices = {**p.links, **{f"W{l}": w for l, w in enumerate(p.W)}, **feedback}
+        for name, (w, rows, cols) in self.sparse.items():
+            w[:] = matrices[name][rows, cols]
         for l in range(1, self.L):
-            fb = self.engine.rule.feedback(l, p)
-            if f"B{l}" in self.sparse:
-                w, rows, cols = self.sparse[f"B{l}"]
-                w[:] = fb[rows, cols]
-            elif fb is not self.B[l]:
+            fb = feedback[f"B{l}"]
+            if f"B{l}" not in self.sparse and fb is not self.B[l]:
                 self.B[l][...] = fb
 
     def mirror_update(self, l: int, x: np.ndarray, y: np.ndarray) -> None:

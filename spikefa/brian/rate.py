@@ -221,7 +221,7 @@ class RateCircuit(Circuit):
         """Delayed pathways: each reads, this step, its source's delta of ``delay`` steps ago (zero before
         the example started)."""
         for l, (source, steps) in self.delays.items():
-            group = self.population(source) if source.startswith("layer") else self.classifiers[l]
+            group = self.population(source)
             if restart or l not in self._lines:
                 self._lines[l] = deque(np.zeros(len(group)) for _ in range(steps))
             if "err" in group.variables:  # a hidden layer: delta = err · f'(v), a subexpression
