@@ -54,6 +54,12 @@ class ReferenceEngine:
         }
         self.params.links = {name: w for name, (w, _) in drawn.items()}
         self.link_masks = {name: mask for name, (_, mask) in drawn.items()}
+        if net.bias_init.dist != "zero":  # drawn after everything else, so other circuits keep their numbers
+            for l, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:])):
+                self.params.b[l][...] = draw(net.bias_init, (n_out,), (n_in, n_out), rng, self.dtype)
+        if circuit.input_feedback and not self.rule.transports_weights:  # B_0, drawn as B_1 is
+            self.params.B[0] = draw(circuit.pathway(1).init, self.sizes[:2], self.sizes[1::-1], rng, self.dtype)
+            self.params.vB[0] = np.zeros_like(self.params.B[0])
         # layers the circuit file drives through pathways of its own: their activity is not W h + b
         self.driven_elsewhere = any(k.into == "drive" for k in circuit.brian.pathways)
         # hidden layers whose feedback comes from an extra population: beyond this engine's algebra
@@ -73,17 +79,23 @@ class ReferenceEngine:
         return A, H
 
     def output_delta(self, a: np.ndarray, h: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """∂(mean loss)/∂a for the output layer (or a local classifier's output)."""
-        if self.circuit.network.loss == "cross_entropy":
+        """∂(mean loss)/∂a for the output layer (or a local classifier's output): h − y for cross-entropy
+        with softmax and for binary cross-entropy with sigmoid units, (h − y) f'(a) for MSE."""
+        if self.circuit.network.loss != "mse":
             return flush_subnormal((h - y) / len(y))
         return flush_subnormal((h - y) * self.df_out(a, h) / len(y))
 
     def loss(self, h: np.ndarray, y: np.ndarray) -> float:
-        """Mean over the batch of −Σ y log p (cross-entropy) or ½‖ŷ − y‖² (MSE)."""
+        """Mean over the batch of −Σ y log p (cross-entropy), −Σ [y log p + (1 − y) log(1 − p)] over the
+        output units (binary cross-entropy, each a sigmoid unit), or ½‖ŷ − y‖² (MSE)."""
+        # p clipped at the dtype's smallest normal number: an output that underflows to 0 gives a
+        # large finite loss, not 0 · log 0 = nan (in float32 1e-300 is itself 0)
+        tiny = np.finfo(h.dtype).tiny
         if self.circuit.network.loss == "cross_entropy":
-            # p clipped at the dtype's smallest normal number: an output that underflows to 0 gives a
-            # large finite loss, not 0 · log 0 = nan (in float32 1e-300 is itself 0)
-            return float(-np.sum(y * np.log(np.clip(h, np.finfo(h.dtype).tiny, None))) / len(y))
+            return float(-np.sum(y * np.log(np.clip(h, tiny, None))) / len(y))
+        if self.circuit.network.loss == "binary_cross_entropy":
+            log_p, log_q = np.log(np.clip(h, tiny, None)), np.log(np.clip(1 - h, tiny, None))
+            return float(-np.sum(y * log_p + (1 - y) * log_q) / len(y))
         return float(0.5 * np.sum((h - y) ** 2) / len(y))
 
     # --- errors and updates ---------------------------------------------------------------------
@@ -144,18 +156,29 @@ class ReferenceEngine:
             restore(self.params.links[k.name], k.structure.sign, self.link_masks[k.name])
 
     def apply(self, gW: list[Gradient], gb: list, lr: float, decay: float) -> None:
-        """Momentum SGD with decoupled weight decay on every W (not on biases)."""
+        """Momentum SGD with decoupled weight decay on every W; biases at their own rate
+        (``optimizer.bias_lr``), without decay."""
         o, p = self.circuit.optimizer, self.params
         cast = p.W[0].dtype.type
+        bias_lr = cast(lr * o.bias_scale())
         for l in range(self.L):
             sgd_update(p.W[l], gW[l], p.vW[l], lr, o.momentum, decay)
-            sgd_step_vector(p.b[l], gb[l], p.vb[l], cast(lr), cast(o.momentum), cast(0.0))
+            sgd_step_vector(p.b[l], gb[l], p.vb[l], bias_lr, cast(o.momentum), cast(0.0))
         if self.forward_structure.constrained:
             self.forward_structure.constrain(p.W)
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
         """A weight-mirror phase: noise-driven Hebbian learning of B only (no data, no labels)."""
-        self.rule.mirror(self.params, rng, steps)
+        self.rule.mirror(self.params, rng, steps, self.mirror_response)
+
+    def mirror_response(self, l: int, x: np.ndarray) -> np.ndarray:
+        """Layer l + 1's answer to noise x fired by layer l: its drive x W_lᵀ, or (``rule.mirror.response:
+        rate``) its rate f(x W_lᵀ + b_l) through its own nonlinearity."""
+        y = x @ self.params.W[l].T
+        if self.rule.spec.mirror.response == "rate":
+            y += self.params.b[l]
+            y = self.f_out(y) if l == self.L - 1 else self.f(y)
+        return y
 
     # --- measurements ---------------------------------------------------------------------------
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -166,7 +189,7 @@ class ReferenceEngine:
         if self.rule.topology in ("local", "none"):
             return {}
         out = {}
-        for l in range(1, self.L):
+        for l in range(0 if self.circuit.input_feedback else 1, self.L):
             B = self.rule.feedback(l, self.params)
             if l in self.relayed:  # the error reaches layer l through an extra population: B_l · M
                 B = self.through(l, B)

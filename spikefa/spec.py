@@ -27,9 +27,9 @@ RATE_UNITS = {"Hz": 1.0, "kHz": 1e3}
 DTYPES = ("float64", "float32")
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "tanh", "softmax")
-LOSSES = ("mse", "cross_entropy")
+LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
 SCHEDULES = ("constant", "cosine")
-INIT_DISTS = ("uniform", "normal", "lognormal")
+INIT_DISTS = ("uniform", "normal", "lognormal", "xavier_normal")
 SIGNS = ("free", "positive", "negative")
 RULES = (
     "shallow",
@@ -42,7 +42,8 @@ RULES = (
     "local_classifiers",
 )
 NORMALIZE = ("none", "center", "standardize")
-MIRROR_NOISE = ("gaussian", "binary")
+MIRROR_NOISE = ("gaussian", "binary", "uniform")
+MIRROR_RESPONSES = ("drive", "rate")
 TASKS = ("digits", "mnist", "linear_teacher", "nonlinear_teacher")
 PHASES = ("noise_pretrain", "learn", "mirror")
 MAX_TEXT = 2000  # characters in a text field (a description is a line or two)
@@ -58,8 +59,11 @@ TASK_FIELDS = {
 class Init:
     """Weight initialisation: ``xavier`` (uniform, Glorot) or ``dist`` with ``scale``.
 
-    ``uniform`` draws from [-scale, scale]; ``normal`` from N(0, scale²); ``lognormal`` magnitudes
-    scale · exp(sigma · N(0, 1)) (median ``scale``) with random signs, unless a pathway's ``sign`` fixes them.
+    ``xavier``: U(±gain·√(6 / (fan_in + fan_out))); ``xavier_normal``: N(0, gain² · 2 / (fan_in + fan_out))
+    (Glorot & Bengio 2010), per layer, with ``scale`` the gain (0 or absent: 1); ``uniform`` draws from
+    [-scale, scale]; ``normal`` from N(0, scale²); ``lognormal`` magnitudes scale · exp(sigma · N(0, 1))
+    (median ``scale``) with random signs, unless a pathway's ``sign`` fixes them; ``zero`` (biases only:
+    ``network.bias_init``) all zeros.
     """
 
     dist: str = "xavier"
@@ -104,6 +108,7 @@ class Network:
     output: str = "softmax"
     loss: str = "cross_entropy"
     init: Init = field(default_factory=Init)
+    bias_init: Init = Init("zero")  # the biases' initial values (fan: the layer's, as for its weights)
 
 
 @dataclass(frozen=True)
@@ -122,12 +127,16 @@ class Mirror:
 
     noise_std: float = 1.0
     # gaussian: N(0, σ²); binary: ±σ with equal chance — the same mean (0) and covariance (σ² I), so the
-    # same E[x yᵀ] = σ² Wᵀ, drawn from random bits at a fraction of the cost
+    # same E[x yᵀ] = σ² Wᵀ, drawn from random bits at a fraction of the cost; uniform: U(±√3 σ), the
+    # authors' code's noise (0.1 · (U[0, 1) − 0.5) is σ = 0.1 / √12)
     noise: str = "gaussian"
     lr: float = 0.05
     decay: float = 0.05
     batch_size: int = 128
     steps_per_batch: int = 1  # mirror steps interleaved after every learning batch
+    # what the layer above answers with: its synaptic drive y = W x (drive), or its rate y = f(W x + b)
+    # through its own nonlinearity (rate, the authors' code); E[x yᵀ] ∝ Wᵀ either way for small noise
+    response: str = "drive"
 
 
 @dataclass(frozen=True)
@@ -145,13 +154,23 @@ class Optimizer:
     """SGD: v ← μ v + g;  W ← (1 − λ_t) W − η_t v  (λ: weight decay per step, as in Akrout eq. 16).
 
     The decay follows the learning-rate schedule, λ_t = λ η_t / η, so a cosine schedule does not leave
-    the decay alone to shrink the weights once the learning rate has gone to zero."""
+    the decay alone to shrink the weights once the learning rate has gone to zero. Biases learn at
+    ``bias_lr`` (None: ``lr``), on the same schedule, with no decay. ``shuffle``: a fresh random order of
+    the training set every epoch (false: the file's order, every epoch); ``drop_last``: an epoch ends
+    with the last full batch (the remaining examples are not presented)."""
 
     lr: float = 0.05
     momentum: float = 0.0
     weight_decay: float = 0.0
     batch_size: int = 32
     schedule: str = "constant"
+    bias_lr: float | None = None
+    shuffle: bool = True
+    drop_last: bool = False
+
+    def bias_scale(self) -> float:
+        """The biases' learning rate as a multiple of the weights'."""
+        return 1.0 if self.bias_lr is None else self.bias_lr / self.lr
 
 
 @dataclass(frozen=True)
@@ -312,6 +331,9 @@ class Circuit:
     brian: Brian = field(default_factory=Brian)
     feedback: tuple[Pathway, ...] = ()  # per hidden layer 1 … L − 1; empty: every pathway the default
     forward: tuple[Pathway, ...] = ()  # per projection 0 … L − 1 (connectivity, sign, delay)
+    # feedback.input: a B_0 into the input layer too (the authors' code keeps one): it learns as the
+    # rule's other B do and nothing reads the error it carries; angle_B0 is their first-layer angle
+    input_feedback: bool = False
 
     def pathway(self, l: int) -> Pathway:
         """The structure of the feedback pathway into hidden layer l."""
@@ -322,12 +344,16 @@ class Circuit:
         d = _plain(dataclasses.asdict(self))
         d["task"] = {k: v for k, v in d["task"].items() if k == "name" or k in TASK_FIELDS[self.task.name]}
         d["network"]["init"] = _init_dict(self.network.init)
+        d["network"]["bias_init"] = _init_dict(self.network.bias_init)
+        del d["input_feedback"]
         hidden = range(1, len(self.network.sizes) - 1)
         pathways = [_pathway_dict(self.pathway(l)) for l in hidden]
         if not pathways or all(p == pathways[0] for p in pathways):
             d["feedback"] = pathways[0] if pathways else {}
         else:
             d["feedback"] = dict(zip(hidden, pathways))
+        if self.input_feedback:
+            d["feedback"]["input"] = True
         if not _rule_class(self.rule.name, "rule").has_mirror_phase:
             del d["rule"]["mirror"]
         if not self.rule.params:
@@ -361,7 +387,9 @@ class Circuit:
         return d
 
 
-def _init_dict(init: Init) -> dict[str, Any]:
+def _init_dict(init: Init) -> dict[str, Any] | str:
+    if init.dist == "zero":
+        return "zero"
     d = {"dist": init.dist, "scale": init.scale}
     return d | {"sigma": init.sigma} if init.dist == "lognormal" else d
 
@@ -487,15 +515,24 @@ def _allowed(fields: _Fields, allowed: tuple[str, ...]):
             fields.fail(fields.name(key), f"unknown field; allowed: {', '.join(allowed)}")
 
 
-def _init(parent: _Fields, key: str, default: Init = Init()) -> Init:
+def _init(parent: _Fields, key: str, default: Init = Init(), zero: bool = False) -> Init:
+    """An ``init`` field: a name (``xavier``, ``xavier_normal``; ``zero`` where ``zero`` allows it) or a
+    mapping with ``dist``, ``scale`` (the gain of ``xavier``/``xavier_normal``) and, lognormal, ``sigma``."""
     raw = parent.raw.get(key)
-    if raw is None or raw == "xavier":
-        parent.raw.pop(key, None)
-        return default if raw is None else Init()
+    if raw is None:
+        return default
+    dists = ("xavier", *INIT_DISTS, *(("zero",) if zero else ()))
+    if isinstance(raw, str) and raw in ("xavier", "xavier_normal", "zero"):
+        parent.raw[key] = {"dist": raw}
     f = parent.sub(key)
-    dist = f.get("dist", str, choices=INIT_DISTS + ("xavier",))
+    dist = f.get("dist", str, choices=dists)
+    if dist == "zero":
+        _allowed(f, ("dist",))
+        f.done()
+        return Init("zero")
     _allowed(f, ("dist", "scale", "sigma") if dist == "lognormal" else ("dist", "scale"))
-    scale = f.get("scale", float, 0.0 if dist == "xavier" else dataclasses.MISSING, low=0, low_open=dist != "xavier")
+    fan = dist in ("xavier", "xavier_normal")
+    scale = f.get("scale", float, 0.0 if fan else dataclasses.MISSING, low=0, low_open=not fan)
     sigma = f.get("sigma", float, Init.sigma, low=0, low_open=True)
     f.done()
     return Init(dist, scale, sigma)
@@ -510,7 +547,7 @@ def _named(parent: _Fields, key: str) -> _Fields:
 
 
 def _network(f: _Fields) -> Network:
-    _allowed(f, ("sizes", "hidden", "output", "loss", "init"))
+    _allowed(f, ("sizes", "hidden", "output", "loss", "init", "bias_init"))
     sizes = f.int_list("sizes", min_len=2)
     if isinstance(f.raw.get("hidden"), dict):  # a rate function of the user's, as code
         h = f.sub("hidden")
@@ -526,13 +563,15 @@ def _network(f: _Fields) -> Network:
         hidden = f.get("hidden", str, "tanh", choices=HIDDEN_ACTIVATIONS)
     output = f.get("output", str, "softmax", choices=OUTPUT_ACTIVATIONS)
     loss = f.get("loss", str, "cross_entropy" if output == "softmax" else "mse", choices=LOSSES)
+    if loss == "binary_cross_entropy" and output != "sigmoid":
+        f.fail(f.name("loss"), f"binary_cross_entropy goes with output: sigmoid; got output {output!r}")
     if (loss == "cross_entropy") != (output == "softmax"):
         f.fail(
             f.name("loss"),
             "cross_entropy goes with output: softmax, and softmax with cross_entropy; "
             f"got loss {loss!r} with output {output!r}",
         )
-    return Network(sizes, hidden, output, loss, _init(f, "init"))
+    return Network(sizes, hidden, output, loss, _init(f, "init"), _init(f, "bias_init", Init("zero"), zero=True))
 
 
 def _task(f: _Fields) -> Task:
@@ -574,6 +613,7 @@ def _rule(f: _Fields, base: Path | None) -> Rule:
         decay=m.get("decay", float, Mirror.decay, low=0, high=1, high_open=True),
         batch_size=m.get("batch_size", int, Mirror.batch_size, low=1),
         steps_per_batch=m.get("steps_per_batch", int, Mirror.steps_per_batch, low=0),
+        response=m.get("response", str, Mirror.response, choices=MIRROR_RESPONSES),
     )
     m.done()
     return Rule(name, mirror, params)
@@ -589,14 +629,22 @@ def _numbered(f: _Fields, indices: range, refusal: str) -> dict[int, _Fields]:
     return {k: _Fields(v, f.name(str(k)), f.source) for k, v in numbered.items()}
 
 
-def _feedback(raw: Any, source: str, network: Network, rule: Rule, brian: Brian, engine: str) -> tuple[Pathway, ...]:
+def _feedback(
+    raw: Any, source: str, network: Network, rule: Rule, brian: Brian, engine: str
+) -> tuple[tuple[Pathway, ...], bool]:
     """One Pathway per hidden layer: the block's own fields for all of them, and a layer's number
-    (``feedback: {sign: positive, 2: {connectivity: 0.5}}``) for what differs in that layer."""
+    (``feedback: {sign: positive, 2: {connectivity: 0.5}}``) for what differs in that layer; and whether
+    a B_0 into the input layer exists too (``input: true``)."""
     f = _Fields(raw, "feedback", source)
     hidden = range(1, len(network.sizes) - 1)
     layers = _numbered(
         f, hidden, f"names no hidden layer; the hidden layers are {', '.join(map(str, hidden)) or 'none'}"
     )
+    to_input = f.get("input", bool, False)
+    if to_input and engine != "reference":
+        f.fail(f.name("input"), "needs engine: reference (a Brian2 input layer has no error compartment)")
+    if to_input and _rule_class(rule.name, "rule").topology != "layerwise":
+        f.fail(f.name("input"), f"needs a layer-by-layer rule (B_0 has W_0ᵀ's shape); the rule is {rule.name}")
     common = _pathway(f, Pathway(), rule, brian, engine)
     pathways = [_pathway(layers[l], common, rule, brian, engine) if l in layers else common for l in hidden]
     if raw and not hidden:
@@ -616,7 +664,7 @@ def _feedback(raw: Any, source: str, network: Network, rule: Rule, brian: Brian,
                 f"the errors need {need} steps of dt = {brian.dt} to cross their pathways; "
                 f"set brian.error_time to at least {need * seconds(brian.dt) * 1e3:g} ms",
             )
-    return tuple(pathways)
+    return tuple(pathways), to_input
 
 
 def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -> Pathway:
@@ -691,6 +739,9 @@ def _optimizer(f: _Fields) -> Optimizer:
         weight_decay=f.get("weight_decay", float, Optimizer.weight_decay, low=0, high=1, high_open=True),
         batch_size=f.get("batch_size", int, Optimizer.batch_size, low=1),
         schedule=f.get("schedule", str, Optimizer.schedule, choices=SCHEDULES),
+        bias_lr=f.get("bias_lr", float, None, low=0, optional=True),
+        shuffle=f.get("shuffle", bool, Optimizer.shuffle),
+        drop_last=f.get("drop_last", bool, Optimizer.drop_last),
     )
     f.done()
     return o
@@ -770,7 +821,12 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
     )
     rec.done()
     brian = _brian(top.sub("brian"), engine, network)
-    feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
+    feedback, input_feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
+    if engine == "brian2" and rule.mirror.response != "drive":
+        raise SpikefaError(
+            f"{source}: rule.mirror.response: {rule.mirror.response} needs engine: reference "
+            "(a Brian2 mirror phase reads the drive of the layer above)"
+        )
     forward = _forward(top.raw.pop("forward", None), source, network, brian, engine)
     if any(isinstance(layer, int) and layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
@@ -805,6 +861,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
         brian=brian,
         feedback=feedback,
         forward=forward,
+        input_feedback=input_feedback,
     )
 
 

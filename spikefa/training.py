@@ -67,8 +67,7 @@ class Trainer:
         self.started, self.seconds_before, self.examples_before = time.perf_counter(), 0.0, 0
         probe = slice(0, min(PROBE_SIZE, len(data.x_train)))
         self.probe = (data.x_train[probe], data.y_train[probe])
-        bs = circuit.optimizer.batch_size
-        self.batches_per_epoch = math.ceil(len(data.x_train) / bs)
+        self.batches_per_epoch = batch_count(len(data.x_train), circuit.optimizer)
         self.learn_steps = sum(p.epochs for p in circuit.phases if p.kind == "learn") * self.batches_per_epoch
 
     # --- learning rate ------------------------------------------------------------------------
@@ -173,11 +172,13 @@ class Trainer:
         return x, y
 
     def batches(self, x: np.ndarray, y: np.ndarray):
-        """The (x, y) batches of one epoch, in a fresh random order."""
-        bs = self.circuit.optimizer.batch_size
-        order = self.rng.permutation(len(x))
-        for start in range(0, len(order), bs):
-            idx = order[start : start + bs]
+        """The (x, y) batches of one epoch: in a fresh random order (``optimizer.shuffle``) or the data's
+        own, the last partial batch left out with ``optimizer.drop_last``."""
+        o = self.circuit.optimizer
+        order = self.rng.permutation(len(x)) if o.shuffle else np.arange(len(x))
+        end = len(order) - len(order) % o.batch_size if o.drop_last else len(order)
+        for start in range(0, end, o.batch_size):
+            idx = order[start : start + o.batch_size]
             yield x[idx], y[idx]
 
     def run_epoch(self, phase: spec.Phase, data: tuple[np.ndarray, np.ndarray], bar) -> None:
@@ -236,7 +237,7 @@ class Trainer:
                 per_epoch = (
                     self.batches_per_epoch
                     if phase.kind == "learn"
-                    else math.ceil(phase.samples_per_epoch / c.optimizer.batch_size)
+                    else batch_count(phase.samples_per_epoch, c.optimizer)
                 )
                 with self.bar(
                     total=phase.epochs * per_epoch, initial=p.epoch * per_epoch, desc=label, unit="batch"
@@ -253,6 +254,11 @@ class Trainer:
             p.phase, p.epoch = p.phase + 1, 0
             self.checkpoint()
         return self.folder.rows[-1]
+
+
+def batch_count(n: int, optimizer: spec.Optimizer) -> int:
+    """Batches in an epoch of n examples (the last partial one left out with ``drop_last``)."""
+    return n // optimizer.batch_size if optimizer.drop_last else math.ceil(n / optimizer.batch_size)
 
 
 def _short(row: dict) -> str:

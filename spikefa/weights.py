@@ -17,11 +17,14 @@ from . import spec
 def draw(
     init: spec.Init, shape: tuple[int, int], fan: tuple[int, int], rng: np.random.Generator, dtype: np.dtype
 ) -> np.ndarray:
-    """Initial weights: Glorot-uniform over ``fan`` = (fan_in, fan_out), or ``init.dist``/``init.scale``
-    (``lognormal``: magnitudes scale · exp(sigma · N(0, 1)) with random signs)."""
+    """Initial weights: Glorot-uniform or Glorot-normal over ``fan`` = (fan_in, fan_out) (``init.scale``
+    the gain), or ``init.dist``/``init.scale`` (``lognormal``: magnitudes scale · exp(sigma · N(0, 1))
+    with random signs)."""
     if init.dist == "xavier":
         limit = np.sqrt(6.0 / sum(fan)) * (init.scale or 1.0)
         w = rng.uniform(-limit, limit, shape)
+    elif init.dist == "xavier_normal":
+        w = rng.normal(0.0, np.sqrt(2.0 / sum(fan)) * (init.scale or 1.0), shape)
     elif init.dist == "uniform":
         w = rng.uniform(-init.scale, init.scale, shape)
     elif init.dist == "lognormal":
@@ -78,7 +81,8 @@ class Structure:
         self.masks: dict[int, np.ndarray] = {}  # l → which synapses of pathway l exist (connectivity < 1 only)
 
     def pathway(self, l: int) -> spec.Pathway:
-        return self.pathways[l - self.first] if self.pathways else spec.Pathway()
+        """Pathway l's structure; all to all and sign-free below ``first`` (a B_0 into the input layer)."""
+        return self.pathways[l - self.first] if self.pathways and l >= self.first else spec.Pathway()
 
     def draw(self, l: int, shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
         """Pathway l's initial weights, as its structure says (:func:`structured`)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..kernels import as_float, hebbian_step, sgd_update, transposed
@@ -19,34 +21,48 @@ class KolenPollack(Rule):
 
     def after_step(self, params, step):
         o = self.optimizer
-        for l in range(1, len(params.B)):
-            sgd_update(params.B[l], transposed(step.gW[l]), params.vB[l], step.lr, o.momentum, step.decay)
+        for l, B in enumerate(params.B):
+            if B is not None:  # B_0 too, where the circuit keeps one (feedback.input)
+                sgd_update(B, transposed(step.gW[l]), params.vB[l], step.lr, o.momentum, step.decay)
 
 
 class WeightMirror(Rule):
     """Weight mirror (Akrout et al. 2019, eq. 7): B learns in noise-driven mirror phases, ΔB = η_B x yᵀ − λ_B B.
 
     In mirror mode layer l fires zero-mean noise x, layer l+1 responds with its synaptic drive
-    y = W_l x, and ΔB_l = η_B ⟨x yᵀ⟩ − λ_B B_l. Since ⟨x yᵀ⟩ = σ² W_lᵀ, B_l → (η_B σ² / λ_B) W_lᵀ: the
-    decay (absent from the authors' code) fixes B's scale, so B ≈ W_lᵀ at the defaults (σ = 1, η_B = λ_B)."""
+    y = W_l x (or its rate f(W_l x + b_l): ``mirror.response``), and ΔB_l = η_B ⟨x yᵀ⟩ − λ_B B_l. Since
+    ⟨x yᵀ⟩ = σ² W_lᵀ, B_l → (η_B σ² / λ_B) W_lᵀ: the decay (absent from the authors' code) fixes B's
+    scale, so B ≈ W_lᵀ at the defaults (σ = 1, η_B = λ_B)."""
 
     name = "weight_mirror"
     topology = "layerwise"
     learns_feedback = True
     has_mirror_phase = True
 
-    def mirror(self, params: Params, rng: np.random.Generator, steps: int) -> None:
-        """``steps`` mirror steps at matrix level: each hidden layer fires a batch of noise x, y = x W_lᵀ."""
+    def mirror(
+        self,
+        params: Params,
+        rng: np.random.Generator,
+        steps: int,
+        respond: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        """``steps`` mirror steps at matrix level: each layer with a B fires a batch of noise x and the
+        layer above answers ``respond(l, x)`` (default: its drive x W_lᵀ)."""
         m = self.spec.mirror
+        respond = respond or (lambda l, x: x @ params.W[l].T)
         for _ in range(steps):
-            for l in range(1, len(params.B)):
-                B, W = params.B[l], params.W[l]
-                x = self.noise(rng, (m.batch_size, B.shape[0]), B.dtype)
-                self.mirror_update(l, B, x, x @ W.T)
+            for l, B in enumerate(params.B):
+                if B is not None:
+                    x = self.noise(rng, (m.batch_size, B.shape[0]), B.dtype)
+                    self.mirror_update(l, B, x, respond(l, x))
 
     def noise(self, rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """Zero-mean mirror noise of covariance σ² I: N(0, σ²), or ±σ from random bits (``binary``)."""
+        """Zero-mean mirror noise of covariance σ² I: N(0, σ²), ±σ from random bits (``binary``), or
+        U(−√3 σ, √3 σ) (``uniform``)."""
         m = self.spec.mirror
+        if m.noise == "uniform":
+            half = np.sqrt(3.0) * m.noise_std
+            return rng.uniform(-half, half, shape).astype(dtype, copy=False)
         if m.noise == "binary":
             n = int(np.prod(shape))
             bits = np.unpackbits(np.frombuffer(rng.bytes((n + 7) // 8), np.uint8), count=n).reshape(shape)
