@@ -81,3 +81,19 @@ def test_mnist_from_idx_files(tmp_path):
     assert data.x_train.shape == (6000, 784) and data.x_test.shape == (2000, 784)
     m = load_run(run_circuit(c, tmp_path / "mnist", progress=False).path).metrics
     assert m["test_acc"].iloc[-1] > 0.85
+
+
+@pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST files not found (../shared/data/mnist or SPIKEFA_DATA)")
+def test_tuned_weight_mirror_keeps_its_weights_and_confidence_bounded(tmp_path):
+    """At a constant learning rate the tuned weight mirror once ran away (20,000 MNIST digits, 6 epochs:
+    test loss 2.3× backprop's, output weights 1.3× as large, training loss rising): its weight decay
+    holds it within backprop's reach, and its feedback stays aligned."""
+    short = ["task.n_train=20000", "task.n_test=2000", "phases.-1.learn.epochs=6", "optimizer.schedule=constant"]
+    final = {}
+    for rule in ("backprop", "weight_mirror"):
+        c = load_circuit(CIRCUITS / f"mnist_{rule}.yaml", [*short, f"task.data_dir={MNIST}"])
+        final[rule] = load_run(run_circuit(c, tmp_path / rule, progress=False).path).metrics.iloc[-1]
+    wm, bp = final["weight_mirror"], final["backprop"]
+    assert wm["test_loss"] < 1.5 * bp["test_loss"], (wm["test_loss"], bp["test_loss"])
+    assert wm["norm_W1"] < 1.15 * bp["norm_W1"] and wm["norm_W0"] < 1.15 * bp["norm_W0"]
+    assert wm["angle_B1"] < 6.0 and wm["test_acc"] > bp["test_acc"] - 0.01
