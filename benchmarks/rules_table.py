@@ -29,7 +29,12 @@ SUFFIX = {
     "kolen_pollack": "kolen_pollack",
     "local_classifiers": "local_classifiers",
 }
-AUTHORS_20_EPOCHS = {"backprop": 96.2, "feedback_alignment": 92.3}  # Akrout et al. 2019 logs, epoch 20
+AUTHORS_20_EPOCHS = {
+    "backprop": 96.2,
+    "feedback_alignment": 92.3,
+    "weight_mirror": 92.6,
+    "kolen_pollack": 97.0,
+}  # logs, epoch 20
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
@@ -56,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     rows = {}
     for rule in args.rules or list(files):
-        accs, angles, seconds = [], [], []
+        accs, angles, seconds, losses, norms = [], [], [], [], []
         for seed in args.seeds:
             circuit = load_circuit(ROOT / "circuits" / f"{files[rule]}.yaml", [*args.set, f"seed={seed}"])
             tag = "-".join(s.replace("=", "_").replace("/", "_") for s in args.set)
@@ -66,10 +71,14 @@ def main(argv: list[str] | None = None) -> dict:
             accs.append(100 * final["test_acc"])
             angles.append(final.get("angle_B1", float("nan")))
             seconds.append(run.summary["seconds"])
+            losses.append(final["test_loss"])
+            norms.append((final["norm_W0"], final["norm_W1"]))
             print(f"{rule} seed {seed}: {accs[-1]:.2f} %, angle {angles[-1]:.1f}°, {seconds[-1]:.0f} s", flush=True)
         rows[rule] = {
             "test_acc": mean_sd(accs),
             "angle_B1": mean_sd(angles),
+            "test_loss": mean_sd(losses),
+            "norm_W": [statistics.fmean(n[k] for n in norms) for k in (0, 1)],
             "seconds": statistics.fmean(seconds),
             "seeds": args.seeds,
             "circuit": f"circuits/{files[rule]}.yaml",
@@ -77,14 +86,15 @@ def main(argv: list[str] | None = None) -> dict:
     bp = rows.get("backprop", {}).get("test_acc", (float("nan"),))[0]
     published = AUTHORS_20_EPOCHS if args.task == "mnist" else {}
     print(
-        "\n| rule | test accuracy % | vs BP (points) | output-layer angle B–Wᵀ (°) | Akrout et al. logs, epoch 20 "
-        "| seconds |"
+        "\n| rule | test accuracy % | vs BP (points) | output-layer angle B–Wᵀ (°) | test loss | ‖W₀‖ / ‖W₁‖ "
+        "| Akrout et al. logs, epoch 20 | seconds |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for rule, r in rows.items():
         (acc, acc_sd), (ang, ang_sd) = r["test_acc"], r["angle_B1"]
         print(
             f"| {rule} | {show(acc, acc_sd, 2)} | {acc - bp:+.2f} | {show(ang, ang_sd, 1)} | "
+            f"{show(*r['test_loss'], 3)} | {r['norm_W'][0]:.1f} / {r['norm_W'][1]:.1f} | "
             f"{published.get(rule, '–')} | {r['seconds']:.0f} |"
         )
     out = ROOT / "benchmarks" / "results" / f"{args.task}_rules.json"
