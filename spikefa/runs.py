@@ -256,13 +256,26 @@ def _check_contents(path: Path, config: str, overwrite: bool) -> None:
         old = path / CONFIG
         if old.is_file() and not any((path / f).is_file() for f in RESULTS):
             return  # a run that ended before it recorded anything: nothing to lose, any circuit may take it
-        if not old.is_file() or (old.read_text() != config and not overwrite):
+        if not old.is_file() or (not overwrite and not _same_circuit(old.read_text(), config)):
             raise SpikefaError(
                 f"--out {path}: holds {'a run of a different circuit' if old.is_file() else 'other files'}; "
                 "choose another --out or pass --overwrite"
             )
     except OSError as err:
         raise SpikefaError(f"--out {path}: cannot be read ({err.strerror})") from None
+
+
+def _same_circuit(old: str, config: str) -> bool:
+    """Whether a run folder's ``config.yaml`` (``old``) is the circuit whose resolved config is ``config``:
+    the same text, or — written before a field was added — the same circuit once read again with
+    every default filled in."""
+    if old == config:
+        return True
+    try:
+        again = spec.circuit_from_dict(yaml.safe_load(old), "config.yaml").to_dict()
+    except (SpikefaError, yaml.YAMLError, TypeError, ValueError):
+        return False
+    return yaml.safe_dump(again, sort_keys=False) == config
 
 
 @dataclass

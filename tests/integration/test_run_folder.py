@@ -138,3 +138,24 @@ def test_ctrl_c_during_a_brian2_run_ends_in_one_line_and_resumes_to_the_same_num
     again = subprocess.run([*brian, "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 0 and "after resuming" in again.stdout, again.stderr
     assert (out / "metrics.csv").read_bytes() == (tmp_path / "whole" / "metrics.csv").read_bytes()
+
+
+def test_a_run_written_before_a_field_existed_is_still_its_circuit(tmp_path):
+    """A folder whose config.yaml lacks fields added since (their defaults) resumes; another circuit's
+    is still refused."""
+    import pytest
+    import yaml
+
+    from spikefa import SpikefaError
+
+    circuit = load_circuit(ROOT / "circuits" / "digits_fa.yaml", ["phases.0.learn.epochs=1"])
+    old = circuit.to_dict()
+    del old["network"]["bias_init"], old["optimizer"]["shuffle"], old["optimizer"]["bias_lr"]
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text(yaml.safe_dump(old, sort_keys=False))
+    (out / "metrics.csv").write_text("phase\n0\n")
+    RunFolder.open(out, circuit).close()
+    other = load_circuit(ROOT / "circuits" / "digits_fa.yaml", ["phases.0.learn.epochs=2"])
+    with pytest.raises(SpikefaError, match="a run of a different circuit"):
+        RunFolder.open(out, other)
