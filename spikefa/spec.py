@@ -217,21 +217,30 @@ class Lif:
     Synapses inject w / (max_rate · tau_syn) into the synaptic drive u per presynaptic spike, so the mean
     drive is the rate model's a = W h + b with h = rate / max_rate. The membrane follows u with
     ``tau_m``, fires at ``v_threshold``, resets to 0 and is refractory; a neuron's rate (÷ max_rate)
-    rises like relu(u) with slope ≈ 1 / (tau_m · v_threshold · max_rate) (1 with the defaults)."""
+    rises like relu(u) with slope ≈ 1 / (tau_m · v_threshold · max_rate) (1 with the defaults).
+
+    ``input``: how a pixel x ∈ [0, 1] fires — ``regular``, an integrate-and-fire encoder at x · max_rate
+    with a random phase per example, or ``poisson``. ``surrogate``: the slope f'(ā) a hidden neuron's
+    error is multiplied by — ``lif``, the derivative of the LIF f–I curve (in units of h, 0 below
+    threshold, at most 2), or ``relu``, 1 wherever ā > 0."""
 
     tau_m: str = "10 ms"
     tau_syn: str = "5 ms"
     tau_trace: str = "20 ms"  # rate and drive traces, read by plasticity and the output error
     tau_err: str = "5 ms"  # error (apical) compartment
     refractory: str = "2 ms"
-    v_threshold: float = 0.25
-    max_rate: str = "400 Hz"  # an input of 1 fires at this rate; the unit of h
+    v_threshold: float = 0.5
+    max_rate: str = "200 Hz"  # an input of 1 fires at this rate; the unit of h
+    input: str = "regular"
+    surrogate: str = "lif"
     error_rate: str = "500 Hz"  # an error of ±1 fires the ± error events at this rate
     noise_rate: str = "50 Hz"  # mirror phase: Poisson firing of the noise-driven layers
     mirror_window: str = "10 ms"  # mirror phase: one noise sample
 
 
 POPULATION_MODELS = ("lif", "alif")
+LIF_INPUTS = ("regular", "poisson")
+LIF_SURROGATES = ("lif", "relu")
 
 
 @dataclass(frozen=True)
@@ -1069,6 +1078,8 @@ def _lif(f: _Fields) -> Lif:
     values: dict[str, Any] = {k: _time(f, k, getattr(Lif, k)) for k in times}
     values.update({k: _rate(f, k, getattr(Lif, k)) for k in rates})
     values["v_threshold"] = f.get("v_threshold", float, Lif.v_threshold, low=0.0, low_open=True)
+    values["input"] = f.get("input", str, Lif.input, choices=LIF_INPUTS)
+    values["surrogate"] = f.get("surrogate", str, Lif.surrogate, choices=LIF_SURROGATES)
     f.done()
     return Lif(**values)
 

@@ -34,6 +34,7 @@ from brian2 import (
 from brian2 import seed as brian_seed
 
 from .. import spec
+from ..activations import evaluate
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from .circuit import Circuit, live
@@ -56,6 +57,19 @@ def namespace(lif: spec.Lif) -> dict:
         "max_rate": h(lif.max_rate) * Hz,
         "error_rate": h(lif.error_rate) * Hz,
     }
+
+
+def surrogate(lif: spec.Lif, x: str = "ubar") -> str:
+    """The slope f'(x) a hidden neuron's error is multiplied by, as a Brian2 expression of ``x`` (NumPy
+    evaluates it too: :func:`spikefa.activations.evaluate`). ``lif``: the derivative of the f–I curve
+    F(u) = 1 / (t_ref + tau_m ln(u / (u − θ))) in units of h (÷ max_rate), 0 below θ and at most 2
+    (it diverges at θ); ``relu``: 1 wherever x > 0."""
+    if lif.surrogate == "relu":
+        return f"int({x} > 0)"
+    th, tm, tr, mr = lif.v_threshold, spec.seconds(lif.tau_m), spec.seconds(lif.refractory), spec.hertz(lif.max_rate)
+    u = f"clip({x}, {th * 1.001!r}, 1e9)"
+    rate = f"1 / ({tr!r} + {tm!r} * log({u} / ({u} - {th!r})))"
+    return f"int({x} > {th!r}) * clip(({rate})**2 * {tm * th / mr!r} / ({u} * ({u} - {th!r})), 0, 2)"
 
 
 def check(circuit: spec.Circuit, source: str) -> None:
@@ -98,7 +112,8 @@ class LifCircuit(Circuit):
         mirrors = self.engine.rule.has_mirror_phase
         sources = self.error_sources()
         models = self.engine.circuit.brian.population
-        return [lif_input_population(sizes[0], clock, ns, "layer0")] + [
+        slope = surrogate(self.lif)
+        return [lif_input_population(sizes[0], clock, ns, "layer0", self.lif.input)] + [
             lif_population(
                 n,
                 clock,
@@ -109,6 +124,7 @@ class LifCircuit(Circuit):
                 errors=f"layer{l}" in sources,
                 model=models(l),
                 where=f"brian.populations.{l}",
+                slope=slope,
             )
             for l, n in enumerate(sizes[1:], 1)
         ]
@@ -227,8 +243,15 @@ class LifCircuit(Circuit):
                 self._finish()
             self._rest()
             self.state(0, "x")[:] = run["x"][k]
+            if self.lif.input == "regular":  # each encoder starts the example at a random phase
+                phase = self.state(0, "phase")
+                phase[:] = run["rng"].random(len(phase))
         elif phase == self.ticks["forward_time"]:
             self.teach(run["y"][k], "ubar", self.fill(phase))
+
+    def slope(self, l: int) -> np.ndarray:
+        """Hidden layer l's surrogate f'(ubar) (:func:`surrogate`), as its neurons' ``delta_local`` has it."""
+        return evaluate(surrogate(self.lif, "v"), self.state(l, "ubar")[None, :].copy())
 
     def _rest(self) -> None:
         """Every population back to rest, traces and errors to zero, and no neuron refractory (a spike at
@@ -253,7 +276,7 @@ class LifCircuit(Circuit):
         H = [self.state(l, "r")[None, :] / fill for l in range(self.L)] + [e.f_out(A[self.L])]
         deltas = [None] * (self.L + 1)
         if run["errors"]:
-            deltas = [None] + [self.state(l, "err")[None, :] * e.df(A[l], H[l]) for l in range(1, self.L)]
+            deltas = [None] + [self.state(l, "err")[None, :] * self.slope(l) for l in range(1, self.L)]
             deltas.append(self.state(self.L, "delta")[None, :].copy())
         self._seen.append((A, H, deltas))
         if run["learn"]:

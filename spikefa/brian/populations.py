@@ -199,18 +199,28 @@ def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
-def lif_input_population(n: int, clock: Clock, namespace: dict, name: str) -> NeuronGroup:
-    """Poisson input: a pixel of value x ∈ [0, 1] fires at x · max_rate; r is its rate trace."""
-    return NeuronGroup(
+def lif_input_population(n: int, clock: Clock, namespace: dict, name: str, encoding: str = "regular") -> NeuronGroup:
+    """The input: a pixel of value x ∈ [0, 1] fires at x · max_rate, ``regular``ly (an integrate-and-fire
+    encoder: its ``phase`` grows at x · max_rate and it fires at 1; the circuit draws each example's
+    starting phase) or as a ``poisson`` process; r is its rate trace."""
+    spikes = "r += 1 / (tau_trace * max_rate)\ncount += 1"
+    if encoding == "regular":
+        threshold, reset = "phase > 1", "phase -= 1\n" + spikes
+    else:  # a dark pixel draws no random number
+        threshold, reset = "x > 0 and rand() < x * max_rate * dt", spikes
+    group = NeuronGroup(
         n,
-        "x : 1\ndr/dt = -r / tau_trace : 1\ncount : 1",
-        threshold="x > 0 and rand() < x * max_rate * dt",  # a dark pixel draws no random number
-        reset="r += 1 / (tau_trace * max_rate)\ncount += 1",
+        "x : 1\nphase : 1\ndr/dt = -r / tau_trace : 1\ncount : 1",
+        threshold=threshold,
+        reset=reset,
         method="exact",
         namespace=namespace,
         clock=clock,
         name=name,
     )
+    if encoding == "regular":  # the phase integrates x · max_rate (Brian2's exact solver refuses dphase/dt = x ·)
+        group.run_regularly("phase += x * max_rate * dt", when="before_thresholds", name=f"{name}_encoder")
+    return group
 
 
 def lif_population(
@@ -224,6 +234,7 @@ def lif_population(
     model: spec.Population | None = None,
     where: str = "population",
     error: str | None = None,
+    slope: str = "int(ubar > 0)",
 ) -> NeuronGroup:
     """A hidden or output spiking layer: the ``model``'s membrane inside the circuit's compartments
     (:data:`COMPARTMENTS`). With ``errors`` (a feedback pathway carries this layer's error) its signed
@@ -234,12 +245,13 @@ def lif_population(
     circuit from the teacher.
     With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
     noise_rate instead of integrating (the weight mirror's mirror mode). ``error``: the expression a
-    hidden population's error is instead (an extra population's, e.g. ``err``: a relay)."""
+    hidden population's error is instead (an extra population's, e.g. ``err``: a relay); ``slope``: the
+    surrogate f'(ubar) a hidden population's own error ``err · slope`` is made with."""
     model = model or spec.Population()
     own_variables(model, where)
     m = membrane(model)
     params = {k: quantity(v, f"{where}.params.{k}") for k, v in m.params.items()}
-    own = error or "err * int(ubar > 0)"
+    own = error or f"err * ({slope})"
     eqs = m.equations + "\n" + COMPARTMENTS + ("" if output else f"delta_local = {own} : 1\n")
     d = "delta" if output else "delta_local"
     fire = f"({m.threshold})"

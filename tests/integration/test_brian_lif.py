@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from spikefa import SpikefaError, circuit_from_dict, load_circuit, load_run, run_circuit, spec
+from spikefa.activations import evaluate
 from spikefa.brian import LifCircuit
+from spikefa.brian.lif import surrogate
 from spikefa.metrics import angle
 from spikefa.reference import ReferenceEngine
 from tests.conftest import ROOT, tiny_circuit
@@ -32,10 +34,33 @@ def test_lif_rate_follows_the_f_i_curve():
     drive = np.linspace(0.0, 3.0, 8)
     c.engine.params.b[0][:] = drive
     _, H, _ = c.present(np.zeros((1, 6)), None, 0.0, np.random.default_rng(0), learn=False)[0]
-    theta, tau_m, t_ref = 0.25, 10e-3, 2e-3
+    theta, tau_m, t_ref, max_rate = 0.5, 10e-3, 2e-3, 200.0  # the defaults (spec.Lif)
     with np.errstate(divide="ignore", invalid="ignore"):
-        expected = np.where(drive > theta, 1 / (t_ref + tau_m * np.log(drive / (drive - theta))), 0.0) / 400
-    np.testing.assert_allclose(H[1][0], expected, rtol=0.05, atol=0.01)
+        rate = np.where(drive > theta, 1 / (t_ref + tau_m * np.log(drive / (drive - theta))), 0.0) / max_rate
+    np.testing.assert_allclose(H[1][0], rate, rtol=0.05, atol=0.01)
+    # the surrogate a hidden error is made with is this curve's slope (below its cap of 2)
+    u = np.linspace(0.6, 4.0, 30)
+    numeric = (f_i(u + 1e-6, theta, tau_m, t_ref) - f_i(u - 1e-6, theta, tau_m, t_ref)) / 2e-6 / max_rate
+    np.testing.assert_allclose(evaluate(surrogate(c.lif, "v"), u), np.minimum(numeric, 2), rtol=1e-6)
+    assert np.all(evaluate(surrogate(c.lif, "v"), np.array([-1.0, 0.0, 0.3, 0.5])) == 0)
+
+
+def f_i(u, theta, tau_m, t_ref):
+    return 1 / (t_ref + tau_m * np.log(u / (u - theta)))
+
+
+def test_regular_input_fires_at_its_rate_with_little_variance():
+    """A regular encoder fires at x · max_rate, and its rate trace varies far less from example to
+    example than a Poisson input's."""
+    counts = {}
+    for encoding in ("regular", "poisson"):
+        c = lif_circuit(lif={"input": encoding}, forward_time="100 ms")
+        x = np.tile(np.linspace(0.1, 1.0, 6), (40, 1))
+        seen = c.present(x, None, 0.0, np.random.default_rng(0), learn=False)
+        counts[encoding] = np.vstack([H[0] for _, H, _ in seen])
+    regular, poisson = counts["regular"], counts["poisson"]
+    np.testing.assert_allclose(regular.mean(0), x[0], atol=0.05)
+    assert regular.std(0).mean() < 0.4 * poisson.std(0).mean()
 
 
 @pytest.mark.parametrize(
@@ -43,9 +68,11 @@ def test_lif_rate_follows_the_f_i_curve():
 )
 def test_lif_estimates_are_the_reference_quantities_in_expectation(rule, sizes):
     """Averaged over many presentations of one example: the drive trace is W h + b with h the measured
-    input rates, and each hidden error is B δ_L ⊙ relu'(ā), δ_L the output error the circuit spiked
+    input rates, and each hidden error is B δ_L ⊙ f'(ā) (the surrogate), δ_L the output error the circuit spiked
     (for DFA straight from the output to both hidden layers)."""
     c = lif_circuit(rule, sizes=sizes)
+    for b in c.engine.params.b[:-1]:
+        b += 0.8  # hidden neurons above threshold (θ = 0.5), where the surrogate slope is not 0
     L = len(sizes) - 1
     rng = np.random.default_rng(1)
     x = np.tile(rng.random(sizes[0]), (300, 1))
@@ -58,7 +85,9 @@ def test_lif_estimates_are_the_reference_quantities_in_expectation(rule, sizes):
     np.testing.assert_allclose(A1.mean(0), H0.mean(0) @ p.W[0].T + p.b[0], atol=0.06)
     for l in range(1, L):
         err = np.vstack([d[l] for _, _, d in seen])
-        expected = np.vstack([(d[L] @ p.B[l].T) * (A[l] > 0) for A, _, d in seen]).mean(0)
+        slope = surrogate(c.lif, "v")  # of the neuron's own drive trace, as it stands when read
+        fill = c.fill(c.ticks["forward_time"] + c.ticks["error_time"])
+        expected = np.vstack([(d[L] @ p.B[l].T) * evaluate(slope, A[l] * fill) for A, _, d in seen]).mean(0)
         assert np.abs(expected).max() > 0.05  # a real error signal to compare
         np.testing.assert_allclose(err.mean(0), expected, atol=0.2 * np.abs(expected).max())
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from spikefa import SpikefaError, circuit_from_dict
+from spikefa.activations import evaluate
 from spikefa.brian import LifCircuit, RateCircuit
+from spikefa.brian.lif import surrogate
 from spikefa.reference import ReferenceEngine
 from tests.conftest import tiny_circuit
 
@@ -25,10 +27,11 @@ def relay_circuit(brian=RELAY, feedback=None, sizes=(6, 8, 3)):
 
 
 def test_a_relay_population_carries_the_output_error_to_the_hidden_layer_in_expectation():
-    """Averaged over many presentations: the hidden error is B₁ (R δ₂) ⊙ relu'(ā₁), R the fixed
-    pathway into the relay's error compartment — the relay passes on what it receives."""
+    """Averaged over many presentations: the hidden error is B₁ (R δ₂) ⊙ f'(ā₁) (the surrogate), R the
+    fixed pathway into the relay's error compartment — the relay passes on what it receives."""
     c = relay_circuit()
     e = c.engine
+    e.params.b[0] += 0.8  # hidden neurons above threshold, where the surrogate slope is not 0
     assert e.params.B[1].shape == (8, 4) and c.feedback[1].source is c.extras["relay"]
     assert "err_pos" in c.extras["relay"].events and "err_pos" in c.groups[2].events
     rng = np.random.default_rng(1)
@@ -37,7 +40,8 @@ def test_a_relay_population_carries_the_output_error_to_the_hidden_layer_in_expe
     R = c.links["R"].w[:].reshape(3, 4)  # all to all: presynaptic-major
     np.testing.assert_allclose(R.T, e.params.links["R"])
     err = np.vstack([d[1] for _, _, d in seen]).mean(0)
-    expected = np.vstack([(d[2] @ R @ e.params.B[1].T) * (A[1] > 0) for A, _, d in seen]).mean(0)
+    slope, fill = surrogate(c.lif, "v"), c.fill(c.ticks["forward_time"] + c.ticks["error_time"])
+    expected = np.vstack([(d[2] @ R @ e.params.B[1].T) * evaluate(slope, A[1] * fill) for A, _, d in seen]).mean(0)
     assert np.abs(expected).max() > 0.05
     np.testing.assert_allclose(err, expected, atol=0.25 * np.abs(expected).max())
     # the metrics see the feedback the hidden layer gets: B₁ R against W₁ᵀ

@@ -38,7 +38,7 @@ def test_a_membrane_written_as_brian2_code_runs_exactly_as_the_shipped_model_it_
                 "equations": "dv/dt = (-v + u) / tau : 1 (unless refractory)",
                 "threshold": "v > theta",
                 "reset": "v = 0",
-                "params": {"tau": "10 ms", "theta": 0.25},
+                "params": {"tau": "10 ms", "theta": 0.5},  # the shipped defaults (spec.Lif)
             }
         }
     )
