@@ -64,7 +64,8 @@ class Recorder:
         the same in a resumed run as in an uninterrupted one."""
         i = self.offset + index
         was_inside, self.inside = self.inside, index >= 0 and i % self.every < self.window
-        if was_inside:  # the spikes of the step just ended, at its time
+        if was_inside and self.t:  # the spikes of the step just ended, at its time (its time was in the
+            # part a checkpoint took, if one came in between: dropped, as a run resumed there has them not)
             for name in self.counting:
                 self.fired[name].append(self.pending[name])
                 self.fired_t[name].append(self.t[-1])

@@ -114,3 +114,27 @@ def test_recordings_are_exported_to_nwb_that_nwbinspector_accepts(tmp_path):
     issues = list(nwbinspector.inspect_nwbfile(nwbfile_path=str(out / "monitors.nwb")))
     severe = [x for x in issues if x.importance.name in ("CRITICAL", "PYNWB_VALIDATION", "ERROR")]
     assert not severe, severe
+
+
+def test_a_checkpoint_inside_a_recorded_window_keeps_the_recorder_going():
+    """A checkpoint (which takes what was recorded) may fall inside a window: the next step still records."""
+    from types import SimpleNamespace
+
+    from spikefa.brian.recording import Recorder
+
+    count = np.zeros(3)
+
+    class Group(SimpleNamespace):  # what the recorder reads of a population: its spike count
+        def __len__(self):
+            return len(count)
+
+    group = Group(variables={"count": SimpleNamespace(get_value=lambda: count)})
+    rec = Recorder({"layer1": group}, ("spikes",), every=10, window=5, dt=1e-3)
+    rec.sample(0, 0.0, 0.01)
+    count[1] += 1
+    rec.spikes()
+    rec.arrays("learning")  # a checkpoint between two steps of the window
+    rec.sample(1, 0.0, 0.01)
+    rec.spikes()
+    rec.sample(2, 0.0, 0.01)
+    assert len(rec.arrays("learning")["learning_t"]) == 2
