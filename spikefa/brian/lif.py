@@ -8,7 +8,7 @@ Per example (many examples inside one ``Network.run``; a ``network_operation`` k
 2. *error* (``error_time``): every layer keeps firing; each layer with an error emits ``err_pos`` /
    ``err_neg`` events at error_rate · [±delta]₊, which reach the error compartments of the layers below
    only through the feedback synapses B (layer by layer, or straight from the output for DFA). A hidden
-   neuron's delta is err · relu'(ā).
+   neuron's delta is err · f'(ā), f' the surrogate slope (:func:`surrogate`).
 3. *learning*: each synapse group changes by the rule through the shared kernels, in place, from
    what its synapses see: the presynaptic rate trace h = r, the postsynaptic delta.
 

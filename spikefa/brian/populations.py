@@ -122,7 +122,8 @@ forward pathway adds w / (max_rate · tau_syn) per presynaptic spike to the syna
 relaxes to the bias ``b``; the membrane model turns ``u`` into spikes. Per spike the circuit adds
 1 / (tau_trace · max_rate) to the rate trace ``r`` (so r ≈ rate / max_rate) and 1 to ``count``; ``ubar``
 traces ⟨u⟩; ``err`` is the error (apical) compartment the feedback pathway's ± events move; ``delta``
-the neuron's error (a hidden neuron's own, ``delta_local`` = err · relu'(ubar), is what it sends on)."""
+the neuron's error (a hidden neuron's own, ``delta_local`` = err · f'(ubar), f' the surrogate slope,
+is what it sends on)."""
 CONTRACT = ("u", "r", "ubar", "err", "b", "delta", "count", "delta_local", "mirroring", "noise_rate")
 
 
@@ -241,7 +242,7 @@ def lif_population(
     error leaves as two non-negative Poisson event streams, ``err_pos`` at error_rate · [delta]₊ and
     ``err_neg`` at error_rate · [−delta]₊ (the paired positive and negative error units, which share
     each feedback synapse); a neuron draws a random number only for the stream its sign selects. A
-    hidden neuron's delta is its error compartment times relu'(ubar); the output's is set by the
+    hidden neuron's delta is its error compartment times the surrogate ``slope``; the output's is set by the
     circuit from the teacher.
     With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
     noise_rate instead of integrating (the weight mirror's mirror mode). ``error``: the expression a
