@@ -233,6 +233,7 @@ class Lif:
     max_rate: str = "200 Hz"  # an input of 1 fires at this rate; the unit of h
     input: str = "regular"
     surrogate: str = "lif"
+    v_floor: float | None = None  # the membrane stops there (≤ 0, rest; None: no floor)
     error_rate: str = "500 Hz"  # an error of ±1 fires the ± error events at this rate
     noise_rate: str = "50 Hz"  # mirror phase: Poisson firing of the noise-driven layers
     mirror_window: str = "10 ms"  # mirror phase: one noise sample
@@ -1080,6 +1081,7 @@ def _lif(f: _Fields) -> Lif:
     values["v_threshold"] = f.get("v_threshold", float, Lif.v_threshold, low=0.0, low_open=True)
     values["input"] = f.get("input", str, Lif.input, choices=LIF_INPUTS)
     values["surrogate"] = f.get("surrogate", str, Lif.surrogate, choices=LIF_SURROGATES)
+    values["v_floor"] = f.get("v_floor", float, Lif.v_floor, high=0.0, optional=True)
     f.done()
     return Lif(**values)
 

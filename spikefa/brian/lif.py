@@ -56,7 +56,7 @@ def namespace(lif: spec.Lif) -> dict:
         "v_threshold": lif.v_threshold,
         "max_rate": h(lif.max_rate) * Hz,
         "error_rate": h(lif.error_rate) * Hz,
-    }
+    } | ({} if lif.v_floor is None else {"v_floor": lif.v_floor})
 
 
 def surrogate(lif: spec.Lif, x: str = "ubar") -> str:

@@ -260,24 +260,28 @@ def lif_population(
         eqs += "mirroring : 1 (shared)\nnoise_rate : Hz (shared)\n"  # a variable: no recompiling per rate
         fire = f"(mirroring == 0 and {fire}) or (mirroring == 1 and rand() < noise_rate * dt)"
     refractory = spec.seconds(model.refractory) * second if model.refractory else "refractory"
+    events = {}
+    if errors:
+        events["err_pos"] = f"{d} > 0 and rand() < error_rate * dt * clip({d}, 0, 1)"
+        events["err_neg"] = f"{d} < 0 and rand() < error_rate * dt * clip(-{d}, 0, 1)"
+    if "v_floor" in namespace:  # the membrane stops at v_floor (an inhibitory reversal potential)
+        events["floor"] = "v < v_floor"
     try:
-        return NeuronGroup(
+        group = NeuronGroup(
             n,
             eqs,
             threshold=fire,
             reset=f"{m.reset}\nr += 1 / (tau_trace * max_rate)\ncount += 1",
             refractory=refractory,
-            events={
-                "err_pos": f"{d} > 0 and rand() < error_rate * dt * clip({d}, 0, 1)",
-                "err_neg": f"{d} < 0 and rand() < error_rate * dt * clip(-{d}, 0, 1)",
-            }
-            if errors
-            else None,
+            events=events or None,
             method=model.method,
             namespace={**namespace, **params},
             clock=clock,
             name=name,
         )
+        if "floor" in events:
+            group.run_on_event("floor", "v = v_floor")
+        return group
     except Exception as err:
         raise SpikefaError(f"{where}: Brian2 refused the population ({cut(first_line(err))})") from None
 
