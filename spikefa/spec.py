@@ -233,7 +233,7 @@ class Lif:
     max_rate: str = "200 Hz"  # an input of 1 fires at this rate; the unit of h
     input: str = "regular"
     surrogate: str = "lif"
-    v_floor: float | None = None  # the membrane stops there (≤ 0, rest; None: no floor)
+    v_floor: float | None = -0.5  # the membrane stops there (≤ 0, rest; None: no floor), as at a reversal potential
     error_rate: str = "500 Hz"  # an error of ±1 fires the ± error events at this rate
     noise_rate: str = "50 Hz"  # mirror phase: Poisson firing of the noise-driven layers
     mirror_window: str = "10 ms"  # mirror phase: one noise sample

@@ -183,7 +183,7 @@ def test_membrane_floor_stops_v_where_asked():
     """brian.lif.v_floor: a neuron driven far below rest stops at the floor; without one it follows u."""
     lows = {}
     for floor in (None, -0.4):
-        c = lif_circuit(lif={} if floor is None else {"v_floor": floor}, forward_time="40 ms")
+        c = lif_circuit(lif={"v_floor": floor}, forward_time="40 ms")
         c.engine.params.b[0][:] = -3.0
         with c.monitoring((1,), ("v",)) as out:
             c.present(np.zeros((1, 6)), None, 0.0, np.random.default_rng(0), learn=False)
