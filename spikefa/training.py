@@ -176,8 +176,7 @@ class Trainer:
         own, the last partial batch left out with ``optimizer.drop_last``."""
         o = self.circuit.optimizer
         order = self.rng.permutation(len(x)) if o.shuffle else np.arange(len(x))
-        end = len(order) - len(order) % o.batch_size if o.drop_last else len(order)
-        for start in range(0, end, o.batch_size):
+        for start in range(0, batch_count(len(x), o) * o.batch_size, o.batch_size):
             idx = order[start : start + o.batch_size]
             yield x[idx], y[idx]
 
