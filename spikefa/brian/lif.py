@@ -89,6 +89,7 @@ class LifCircuit(Circuit):
 
     def __init__(self, engine: ReferenceEngine, target: str | None = None):
         self.lif = lif = engine.circuit.brian.lif
+        self.slope_code = surrogate(lif, "v")  # the hidden neurons' surrogate slope, for NumPy
         s, h = spec.seconds, spec.hertz
         self.namespace = namespace(lif)
         # each layer's membrane variables (v, and a model's own, e.g. alif's adaptation a): 0 at rest
@@ -251,7 +252,7 @@ class LifCircuit(Circuit):
 
     def slope(self, l: int) -> np.ndarray:
         """Hidden layer l's surrogate f'(ubar) (:func:`surrogate`), as its neurons' ``delta_local`` has it."""
-        return evaluate(surrogate(self.lif, "v"), self.state(l, "ubar")[None, :].copy())
+        return evaluate(self.slope_code, self.state(l, "ubar")[None, :])
 
     def _rest(self) -> None:
         """Every population back to rest, traces and errors to zero, and no neuron refractory (a spike at

@@ -44,12 +44,11 @@ class WeightMirror(Rule):
         params: Params,
         rng: np.random.Generator,
         steps: int,
-        respond: Callable[[int, np.ndarray], np.ndarray] | None = None,
+        respond: Callable[[int, np.ndarray], np.ndarray],
     ) -> None:
         """``steps`` mirror steps at matrix level: each layer with a B fires a batch of noise x and the
-        layer above answers ``respond(l, x)`` (default: its drive x W_lᵀ)."""
+        layer above answers ``respond(l, x)`` (the engine's ``mirror_response``: drive or rate)."""
         m = self.spec.mirror
-        respond = respond or (lambda l, x: x @ params.W[l].T)
         for _ in range(steps):
             for l, B in enumerate(params.B):
                 if B is not None:
