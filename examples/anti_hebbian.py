@@ -17,7 +17,7 @@ Use it from a circuit file, with the file's path relative to the circuit file:
       params: {lr: 0.02, decay: 0.0005}
 """
 
-from spikefa.rules import Rule
+from spikefa.rules import Plasticity, Rule
 
 
 class AntiHebbianFeedback(Rule):
@@ -28,9 +28,8 @@ class AntiHebbianFeedback(Rule):
     learns_feedback = True
     parameters = {"lr": 0.02, "decay": 0.0005}  # η_B and λ_B per step; rule.params in a circuit file
 
-    def after_step(self, params, step):
-        eta, decay = self.parameters["lr"], self.parameters["decay"]
-        for l in range(1, len(params.B)):
-            B = params.B[l]  # changed in place: in Brian2 these are the feedback synapses' own weights
-            B *= 1 - decay
-            B -= eta * (step.H[l].T @ step.deltas[l + 1])
+    def plasticity(self):
+        # each feedback synapse: its source's error (pre) times its target's rate (post); declared, not
+        # coded, so that every backend builds it (NumPy kernels, Brian2 runtime, Brian2 generated code)
+        p = self.parameters
+        return Plasticity(pre="error", post="rate", lr=p["lr"], decay=p["decay"], momentum=False)

@@ -21,7 +21,8 @@ from .yamlfile import cut, show
 
 ENGINES = ("reference", "brian2")
 NEURONS = ("rate", "lif")
-BRIAN_TARGETS = ("cython", "numpy")
+BRIAN_TARGETS = ("cython", "numpy", "cpp_standalone")
+PLASTICITY = ("kernels", "code")
 TIME_UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "us": 1e-6}
 RATE_UNITS = {"Hz": 1.0, "kHz": 1e3}
 DTYPES = ("float64", "float32")
@@ -302,6 +303,10 @@ class Brian:
     forward_time: str = ""
     error_time: str = ""
     target: str = "cython"
+    # how the schedule and the weight changes run: ``kernels`` (Python between steps: the reference
+    # engine's Numba kernels on Brian2's arrays; runtime targets) or ``code`` (Brian2 code on the
+    # populations and synapses, no Python within a block; cpp_standalone's only choice and its default)
+    plasticity: str = "kernels"
     monitor: Monitor = field(default_factory=Monitor)
     lif: Lif = field(default_factory=Lif)
     populations: tuple[Population, ...] = ()  # layers 1 … L (hidden, output); empty: every one lif
@@ -955,7 +960,8 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         dt=dt,
         forward_time=_time(f, "forward_time", f"{L * step_ms:g} ms" if rate else "40 ms"),
         error_time=_time(f, "error_time", f"{max(L - 1, 1) * step_ms:g} ms" if rate else "20 ms"),
-        target=f.get("target", str, "cython", choices=BRIAN_TARGETS),
+        target=(target := f.get("target", str, "cython", choices=BRIAN_TARGETS)),
+        plasticity=f.get("plasticity", str, "code" if target == "cpp_standalone" else "kernels", choices=PLASTICITY),
         monitor=_monitor(f.sub("monitor")),
         lif=Lif() if rate else _lif(f.sub("lif")),
         populations=_populations(f, L) if not rate else (),
@@ -963,6 +969,8 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
     )
     b = dataclasses.replace(b, pathways=_links(f, b, engine, L))
     f.done()
+    if b.target == "cpp_standalone" and b.plasticity != "code":
+        f.fail(f.name("plasticity"), "cpp_standalone runs no Python between steps: it needs plasticity: code")
     if rate and seconds(b.dt) > seconds(b.tau) * (1 + 1e-9):
         f.fail(f.name("dt"), f"must be at most tau for rate neurons (Euler steps), got dt {b.dt!r}, tau {b.tau!r}")
     _check_steps(f, b, L)

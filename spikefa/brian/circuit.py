@@ -36,6 +36,7 @@ from .. import spec
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from ..spec import BRIAN_TARGETS, seconds
+from .generated import STANDALONE, activate
 from .pathways import matrix_view
 
 
@@ -48,7 +49,13 @@ class Circuit:
         target = target or b.target
         if target not in BRIAN_TARGETS:
             raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(BRIAN_TARGETS)}")
-        prefs.codegen.target = target
+        # the schedule and plasticity as Brian2 code (generated.py), or Python and kernels between steps
+        self.code = b.plasticity == "code"
+        if target == STANDALONE and not self.code:
+            raise SpikefaError("brian.target: cpp_standalone runs no Python between steps: it needs plasticity: code")
+        self.project = activate(target)  # a standalone project's directory; None on runtime targets
+        if self.project is None:
+            prefs.codegen.target = target
         self.engine, self.L, self.dt = engine, engine.L, seconds(b.dt) * second
         # One clock for every object: Brian2 runs a network on a single clock several times faster
         # than one whose objects each have a clock of their own (even with equal dt).
@@ -95,7 +102,14 @@ class Circuit:
             pre, post = self.population(k.source), self.population(k.target)
             mask = engine.link_masks[k.name]
             self.links[k.name] = self.link(pre, post, k, None if mask is None else np.nonzero(mask))
-        # Copy the engine's parameters in, then make the engine's arrays views of Brian2's.
+        if self.project is None:
+            self.bind()
+        else:  # the engine's arrays stay its own: they travel as run_args (generated.py)
+            self.B, self.sparse = list(engine.params.B), {}
+
+    def bind(self) -> None:
+        """Copy the engine's parameters in, then make the engine's arrays views of Brian2's."""
+        engine, fs = self.engine, self.engine.forward_structure
         p = engine.params
         for l, syn in self.readouts.items():
             matrix_view(syn)[...] = p.B[l].T
@@ -129,6 +143,30 @@ class Circuit:
                 self.sparse[f"B{l}"] = gather(syn)
                 self.B[l] = p.B[l]
         self.sync_weights()
+
+    def neuron_variables(self, name: str) -> str:
+        """The state variables population ``name`` needs beyond its model for generated code: a bias
+        momentum buffer, and a teachable population's softmax denominator (linked)."""
+        if not self.code or name == "layer0":
+            return ""
+        net, o = self.engine.circuit.network, self.engine.circuit.optimizer
+        out = "vb : 1\n" if o.momentum > 0 else ""
+        teachable = name == f"layer{self.L}" or name.startswith("classifier")
+        return out + ("Z : 1 (linked)\n" if teachable and net.output == "softmax" else "")
+
+    def synapse_variables(self) -> str:
+        """The synapse variables a pathway needs beyond ``w`` for generated code: a momentum buffer."""
+        return "vw : 1\n" if self.code and self.engine.circuit.optimizer.momentum > 0 else ""
+
+    def synapse_order(self, name: str, connections) -> tuple[np.ndarray, np.ndarray] | None:
+        """Where pathway ``name``'s synapses sit in its weight matrix: None (all to all, presynaptic-major)
+        or (rows, cols) per synapse — read from Brian2 on runtime targets, as connected on standalone."""
+        if connections is None:
+            return None
+        if name in self.sparse:
+            _, rows, cols = self.sparse[name]
+            return rows, cols
+        return connections
 
     # --- what a subclass provides ---------------------------------------------------------------
     def populations(self) -> list[NeuronGroup]:
@@ -213,7 +251,10 @@ class Circuit:
     def sync_weights(self) -> None:
         """After W or B may have changed: a sparse pathway's synapses take their weights from the
         engine's matrix, and a feedback group whose rule's feedback matrix is not its own array is set to
-        it — only backprop's Wᵀ, the weight transport that rule is defined by."""
+        it — only backprop's Wᵀ, the weight transport that rule is defined by. (On cpp_standalone the
+        weights travel with each block instead.)"""
+        if self.project is not None:
+            return
         p = self.engine.params
         feedback = {f"B{l}": self.engine.rule.feedback(l, p) for l in range(1, self.L)}
         matrices = {**p.links, **{f"W{l}": w for l, w in enumerate(p.W)}, **feedback}

@@ -28,9 +28,15 @@ def connect(syn: Synapses, connections: Connections) -> Synapses:
 
 
 def forward_pathway(
-    pre: NeuronGroup, post: NeuronGroup, clock: Clock, name: str, connections: Connections = None
+    pre: NeuronGroup,
+    post: NeuronGroup,
+    clock: Clock,
+    name: str,
+    connections: Connections = None,
+    variables: str = "",
 ) -> Synapses:
-    syn = Synapses(pre, post, "w : 1\nI_ff_post = w * r_pre : 1 (summed)", clock=clock, name=name)
+    """W_l for rate populations; ``variables``: further synapse variables (a momentum buffer)."""
+    syn = Synapses(pre, post, f"w : 1\nI_ff_post = w * r_pre : 1 (summed)\n{variables}", clock=clock, name=name)
     return connect(syn, connections)
 
 
@@ -41,10 +47,12 @@ def feedback_pathway(
     name: str,
     connections: Connections = None,
     carried: str = "delta",
+    variables: str = "",
 ) -> Synapses:
     """B_l for rate populations: sums w · (the source's ``carried`` variable: its delta, or the delayed
     copy of it a delayed pathway reads) into the target's error compartment."""
-    syn = Synapses(source, target, f"w : 1\nerr_post = w * {carried}_pre : 1 (summed)", clock=clock, name=name)
+    model = f"w : 1\nerr_post = w * {carried}_pre : 1 (summed)\n{variables}"
+    syn = Synapses(source, target, model, clock=clock, name=name)
     return connect(syn, connections)
 
 
@@ -77,13 +85,14 @@ def spiking_forward_pathway(
     name: str,
     connections: Connections = None,
     delay: Quantity | None = None,
+    variables: str = "",
 ) -> Synapses:
     """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u
     (``delay`` after the spike)."""
     syn = Synapses(
         pre,
         post,
-        "w : 1",
+        f"w : 1\n{variables}",
         on_pre="u_post += w / (max_rate * tau_syn)",
         delay=delay,
         namespace=namespace,
@@ -101,6 +110,7 @@ def spiking_feedback_pathway(
     name: str,
     connections: Connections = None,
     delay: Quantity | None = None,
+    variables: str = "",
 ) -> Synapses:
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
@@ -109,7 +119,7 @@ def spiking_feedback_pathway(
     syn = Synapses(
         source,
         target,
-        "w : 1",
+        f"w : 1\n{variables}",
         on_pre={"pos": "err_post += w / (error_rate * tau_err)", "neg": "err_post -= w / (error_rate * tau_err)"},
         on_event={"pos": "err_pos", "neg": "err_neg"},
         delay={"pos": delay, "neg": delay} if delay is not None else None,

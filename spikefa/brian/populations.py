@@ -64,16 +64,18 @@ def hidden_population(
     delayed: tuple = (),
     drives: tuple = (),
     errors: tuple = (),
+    variables: str = "",
 ) -> NeuronGroup:
     """A hidden layer: soma driven by W, error compartment ``err`` driven by B, local error ``delta``.
     With ``mirror``, the population can be switched (shared ``mirroring = 1``) to keep whatever rates
     the circuit writes into ``r`` (noise) instead of f(v): the weight mirror's mirror mode.
     ``delayed``: names of variables that hold its delta as a delayed pathway reads it (set by the circuit).
     ``drives``, ``errors``: further inputs (pathways of the circuit file) into its soma and its error
-    compartment, each summed into a variable of its own; the compartment is ``err`` plus the ``errors``."""
+    compartment, each summed into a variable of its own; the compartment is ``err`` plus the ``errors``.
+    ``variables``: further state variables (the generated schedule's, e.g. a bias momentum buffer)."""
     f, fprime = rate_code(activation)
     compartment = " + ".join(("err", *errors))
-    eqs = soma(drives) + f"r : 1\nerr : 1\ndelta = ({compartment}) * ({fprime}) : 1\n"
+    eqs = soma(drives) + f"r : 1\nerr : 1\ndelta = ({compartment}) * ({fprime}) : 1\n{variables}"
     eqs += "".join(f"{d} : 1\n" for d in (*delayed, *errors))
     rate = f"(1 - mirroring) * {f} + mirroring * r" if mirror else f
     if mirror:
@@ -86,12 +88,19 @@ def hidden_population(
 
 
 def output_population(
-    n: int, activation: str, tau: Quantity, clock: Clock, name: str, delayed: tuple = (), drives: tuple = ()
+    n: int,
+    activation: str,
+    tau: Quantity,
+    clock: Clock,
+    name: str,
+    delayed: tuple = (),
+    drives: tuple = (),
+    variables: str = "",
 ) -> NeuronGroup:
     """The output layer: ``r`` is its drive v (softmax and the loss are taken across the population,
     by the circuit), ``delta`` the output error that the feedback pathway carries back."""
     f = "v" if activation == "softmax" else rate_code(activation)[0]
-    eqs = soma(drives) + f"r = {f} : 1\ndelta : 1\n" + "".join(f"{d} : 1\n" for d in delayed)
+    eqs = soma(drives) + f"r = {f} : 1\ndelta : 1\n{variables}" + "".join(f"{d} : 1\n" for d in delayed)
     return NeuronGroup(n, eqs, method="euler", namespace={"tau": tau}, clock=clock, name=name)
 
 
@@ -236,6 +245,7 @@ def lif_population(
     where: str = "population",
     error: str | None = None,
     slope: str = "int(ubar > 0)",
+    variables: str = "",
 ) -> NeuronGroup:
     """A hidden or output spiking layer: the ``model``'s membrane inside the circuit's compartments
     (:data:`COMPARTMENTS`). With ``errors`` (a feedback pathway carries this layer's error) its signed
@@ -247,13 +257,14 @@ def lif_population(
     With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
     noise_rate instead of integrating (the weight mirror's mirror mode). ``error``: the expression a
     hidden population's error is instead (an extra population's, e.g. ``err``: a relay); ``slope``: the
-    surrogate f'(ubar) a hidden population's own error ``err · slope`` is made with."""
+    surrogate f'(ubar) a hidden population's own error ``err · slope`` is made with; ``variables``: further
+    state variables (the generated schedule's)."""
     model = model or spec.Population()
     own_variables(model, where)
     m = membrane(model)
     params = {k: quantity(v, f"{where}.params.{k}") for k, v in m.params.items()}
     own = error or f"err * ({slope})"
-    eqs = m.equations + "\n" + COMPARTMENTS + ("" if output else f"delta_local = {own} : 1\n")
+    eqs = m.equations + "\n" + COMPARTMENTS + ("" if output else f"delta_local = {own} : 1\n") + variables
     d = "delta" if output else "delta_local"
     fire = f"({m.threshold})"
     if mirror:

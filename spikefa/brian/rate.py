@@ -30,6 +30,7 @@ from .. import spec
 from ..reference import ReferenceEngine
 from ..spec import seconds
 from .circuit import Circuit, live
+from .generated import Generated
 from .pathways import feedback_pathway, forward_pathway, rate_link
 from .populations import extra_rate_population, hidden_population, input_population, output_population
 
@@ -54,7 +55,12 @@ class RateCircuit(Circuit):
         self._step = 0  # the step of the block in progress (mirror phases too count from here)
         super().__init__(engine, target)
         self.steps = self.forward_steps + self.error_steps
-        self.network = Network(*self.objects(), NetworkOperation(self._tick, clock=self.clock, when="start"))
+        self.readout = ("v", 1.0)  # the output's drive, as the generated schedule records it
+        if self.code:
+            self.generated = Generated(self)
+            self.network = Network(*self.objects(), *self.generated.objects)
+        else:
+            self.network = Network(*self.objects(), NetworkOperation(self._tick, clock=self.clock, when="start"))
 
     def delayed(self, name: str) -> tuple[str, ...]:
         """The delayed copies of population ``name``'s delta that delayed pathways read."""
@@ -76,7 +82,16 @@ class RateCircuit(Circuit):
             drives, errors = self.inputs(name, "drive"), self.inputs(name, "error")
             hidden.append(
                 hidden_population(
-                    n, net.hidden, self.tau, self.clock, name, mirrors, self.delayed(name), drives, errors
+                    n,
+                    net.hidden,
+                    self.tau,
+                    self.clock,
+                    name,
+                    mirrors,
+                    self.delayed(name),
+                    drives,
+                    errors,
+                    self.neuron_variables(name),
                 )
             )
         out = f"layer{self.L}"
@@ -84,7 +99,14 @@ class RateCircuit(Circuit):
             input_population(sizes[0], self.clock, "layer0"),
             *hidden,
             output_population(
-                sizes[-1], net.output, self.tau, self.clock, out, self.delayed(out), self.inputs(out, "drive")
+                sizes[-1],
+                net.output,
+                self.tau,
+                self.clock,
+                out,
+                self.delayed(out),
+                self.inputs(out, "drive"),
+                self.neuron_variables(out),
             ),
         ]
 
@@ -105,14 +127,45 @@ class RateCircuit(Circuit):
     def classifier_population(self, l: int) -> NeuronGroup:
         n, output = self.engine.sizes[-1], self.engine.circuit.network.output
         name = f"classifier{l}"
-        return output_population(n, output, self.tau, self.clock, name, self.delayed(name))
+        return output_population(
+            n, output, self.tau, self.clock, name, self.delayed(name), variables=self.neuron_variables(name)
+        )
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay="0 ms"):
-        return forward_pathway(pre, post, self.clock, name, connections)
+        variables = self.synapse_variables() if name.startswith("W") else ""
+        return forward_pathway(pre, post, self.clock, name, connections, variables)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int):
         carried = f"delta_B{l}" if l in self.delays else "delta"
-        return feedback_pathway(source, target, self.clock, name, self.engine.structure.connections(l), carried)
+        connections = self.engine.structure.connections(l)
+        return feedback_pathway(source, target, self.clock, name, connections, carried, self.synapse_variables())
+
+    # --- the neuron model's code, for the generated schedule (generated.py) ----------------------
+    def example_steps(self) -> int:
+        return self.steps
+
+    def drive_code(self, suffix: str) -> str:
+        return f"v{suffix}"
+
+    def rate_code(self, group: NeuronGroup, suffix: str) -> str:
+        return f"r{suffix}"
+
+    def error_code(self, group: NeuronGroup, suffix: str) -> str:
+        return f"delta{suffix}"
+
+    def code_namespace(self) -> dict:
+        return {}
+
+    def rest_code(self, group: NeuronGroup) -> str:
+        """An example's start: the input takes its rates, every population its rest (v = 0, a hidden
+        rate f(0), a teachable population's error 0), as :meth:`_schedule` does."""
+        if group is self.groups[0]:
+            return "r = inputs(t - t_block, i)"
+        if group in self.teachable():
+            return "v = 0\ndelta = 0"
+        if "err" in group.variables:
+            return f"v = 0\nr = {float(self.engine.f(np.zeros(1))[0])!r}"
+        return "v = 0"
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs for x: the reference engine's, which this circuit computes number for number — unless
@@ -130,9 +183,11 @@ class RateCircuit(Circuit):
         """The reference engine's ``train_batch`` contract for a block of examples presented in one run,
         each learned from on its own (batch size 1, learning rate ``lr`` per example): returns the mean
         loss and the outputs, each before its example's weight change."""
-        seen = self.present(x, y, lr, rng)
-        out = np.vstack([H[-1] for _, H, _ in seen])
-        return float(np.mean([self.engine.loss(H[-1], y[k : k + 1]) for k, (_, H, _) in enumerate(seen)])), out
+        if self.code:
+            out = self.engine.f_out(self.generated.run(x, y, lr))
+        else:
+            out = np.vstack([H[-1] for _, H, _ in self.present(x, y, lr, rng)])
+        return float(np.mean([self.engine.loss(o[None, :], y[k : k + 1]) for k, o in enumerate(out)])), out
 
     def present(
         self, x: np.ndarray, y: np.ndarray, lr: float, rng: np.random.Generator, learn: bool = True

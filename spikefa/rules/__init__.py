@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import spec
 from ..errors import SpikefaError
 from ..weights import Structure
-from .base import TOPOLOGIES, Params, Rule, Step
+from .base import TOPOLOGIES, Params, Plasticity, Rule, Step
 from .fixed import DirectFeedbackAlignment, FixedFeedback, LocalClassifiers, Shallow
 from .learned import KolenPollack, WeightMirror
 from .transport import Backprop, SignSymmetry
@@ -82,4 +82,4 @@ def make_rule(rule: spec.Rule, optimizer: spec.Optimizer, feedback: Structure | 
     return rule_class(rule.name)(rule, optimizer, feedback)
 
 
-__all__ = ["REGISTRY", "Params", "Rule", "Step", "make_rule", "rule_class"]
+__all__ = ["REGISTRY", "Params", "Plasticity", "Rule", "Step", "make_rule", "rule_class"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import spec
 from ..errors import SpikefaError
-from ..kernels import Gradient
+from ..kernels import Gradient, sgd_update
 from ..weights import Structure
 from ..yamlfile import cut, show
 
@@ -82,6 +82,35 @@ class Step:
 
 
 TOPOLOGIES = ("layerwise", "direct", "local", "none")
+QUANTITIES = ("rate", "error")
+
+
+@dataclass(frozen=True)
+class Plasticity:
+    """A feedback pathway's weight change as what each of its synapses sees, declared once and built
+    per backend — Numba kernels on the reference engine's matrices (:meth:`Rule.after_step`), Brian2
+    code on the pathway's own synapses (:mod:`spikefa.brian.generated`):
+
+        v ← μ v + pre · post;    w ← (1 − λ) w − η v
+
+    ``pre`` and ``post`` name what the synapse's source and target neuron contribute: its ``rate`` h or
+    its ``error`` δ. A feedback synapse's source is the neuron whose error it carries, its target the
+    neuron it carries it to. η and λ are the learning step's own (the optimizer's scheduled rate and
+    weight decay) unless ``lr`` / ``decay`` give constants per step; μ is the optimizer's momentum
+    unless ``momentum`` is False."""
+
+    pre: str
+    post: str
+    lr: float | None = None
+    decay: float | None = None
+    momentum: bool = True
+
+    def __post_init__(self):
+        for side in ("pre", "post"):
+            if getattr(self, side) not in QUANTITIES:
+                raise SpikefaError(
+                    f"Plasticity.{side}: must be one of {', '.join(QUANTITIES)}, got {getattr(self, side)!r}"
+                )
 
 
 class Rule:
@@ -90,7 +119,9 @@ class Rule:
     Subclasses set ``name`` and ``topology`` (``layerwise``: B_l carries δ_{l+1}; ``direct``: B_l carries
     the output error δ_L; ``local``: B_l is layer l's fixed random classifier; ``none``) and override the
     hooks they need: :meth:`init_feedback`, :meth:`feedback` (only rules that transport W), and
-    :meth:`after_step`, which may change ``params.B`` in place after every W update. Every rule, a
+    :meth:`after_step`, which may change ``params.B`` in place after every W update — or, instead of
+    after_step, declare the feedback synapses' own change (:meth:`plasticity`), which every backend
+    builds, Brian2's generated code (``brian.plasticity: code``, ``cpp_standalone``) too. Every rule, a
     user's too, runs in both engines: the Brian2 circuits hand the activities and errors they computed
     to the same hooks, and a sparse or sign-constrained pathway's structure is restored after each
     hook (a missing synapse stays 0, a sign never flips). ``parameters`` declares the rule's own
@@ -157,7 +188,35 @@ class Rule:
         """The matrix that carries the error into hidden layer l."""
         return params.B[l]
 
+    def plasticity(self) -> Plasticity | None:
+        """How the feedback synapses change with every learning step, as each synapse sees it (None:
+        they do not, or :meth:`after_step` says how)."""
+        return None
+
+    def source(self, l: int, layers: int) -> int:
+        """The layer whose error B_l carries (``layers``: the number of forward projections, L)."""
+        return l + 1 if self.topology == "layerwise" else layers
+
     def after_step(self, params: Params, step: Step) -> None:
         """Called after every W update, with what drove it (:class:`Step`); may change ``params.B`` in
-        place. (The weight mirror's interleaved mirror steps are the trainer's: they run on the engine's
+        place. Here: the declared :meth:`plasticity`, if any, on every B (B_0 too, where the circuit keeps
+        one). (The weight mirror's interleaved mirror steps are the trainer's: they run on the engine's
         own activity, simulated or not.)"""
+        rule = self.plasticity()
+        if rule is None:
+            return
+        L = len(params.W)
+        for l, B in enumerate(params.B):
+            if B is None:
+                continue
+            post, pre = quantity(step, rule.post, l), quantity(step, rule.pre, self.source(l, L))
+            g = (post[0], pre[0]) if len(post) == 1 else post.T @ pre
+            lr = step.lr if rule.lr is None else rule.lr
+            decay = step.decay if rule.decay is None else rule.decay
+            momentum = self.optimizer.momentum if rule.momentum else 0.0
+            sgd_update(B, g, params.vB[l], lr, momentum, decay)
+
+
+def quantity(step: Step, name: str, l: int) -> np.ndarray:
+    """Layer l's ``rate`` (H[l]) or ``error`` (δ_l) in a learning step."""
+    return step.H[l] if name == "rate" else step.deltas[l]

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..kernels import as_float, hebbian_step, sgd_update, transposed
-from .base import Params, Rule
+from ..kernels import as_float, hebbian_step
+from .base import Params, Plasticity, Rule
 
 
 class KolenPollack(Rule):
@@ -19,11 +19,10 @@ class KolenPollack(Rule):
     topology = "layerwise"
     learns_feedback = True
 
-    def after_step(self, params, step):
-        o = self.optimizer
-        for l, B in enumerate(params.B):
-            if B is not None:  # B_0 too, where the circuit keeps one (feedback.input)
-                sgd_update(B, transposed(step.gW[l]), params.vB[l], step.lr, o.momentum, step.decay)
+    def plasticity(self):
+        # B_l[i, k] joins neuron i of layer l (its target, rate h_i) to k of layer l + 1 (its source,
+        # error δ_k): W_l[k, i]'s own gradient δ_k h_i, seen from the other side
+        return Plasticity(pre="error", post="rate")
 
 
 class WeightMirror(Rule):

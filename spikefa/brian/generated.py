@@ -1,0 +1,354 @@
+"""The presentation schedule and every weight change as Brian2 code (``brian.plasticity: code``): a
+whole block of examples runs with no Python between steps, on a runtime target or compiled
+(``cpp_standalone``).
+
+A block of N ≤ ``optimizer.batch_size`` examples is N + 1 example periods (a period: forward_time +
+error_time); t − t_block is the time since the block began:
+
+- the inputs, the teachers and the learning rate are ``TimedArray``s with a row per period: the input
+  and teacher of example k, and the rate η of the example just presented (0 in the first period, where
+  none was, and in the padding of a compiled project, which always runs its full capacity);
+- at the start of period k, order 0: every plastic synapse changes by what it saw of example k − 1 —
+  forward W_l by momentum SGD with decoupled decay (v ← μ v + δ_post h_pre, w ← (1 − λ) w − η v),
+  biases likewise (at their own rate, no decay), feedback B_l by the rule's declared
+  :class:`~spikefa.rules.Plasticity`; order 1: every population back to rest, the input to example k;
+- forward_time into a period each teachable population (the output, local classifiers) sets its error
+  δ = ∂loss/∂a from its drive and the teacher; softmax's denominator is a summed variable into a
+  one-neuron group updated after the population (so it sums this step's drives);
+- a ``StateMonitor`` keeps the output's drive at every period's start: the outputs the trainer scores.
+
+The rule is declared once: forward learning is the same for every rule, and the feedback synapses'
+change is the rule's :meth:`~spikefa.rules.Rule.plasticity`, which the reference engine applies with its
+Numba kernels — the ground truth these circuits are tested against. Rules that copy W (backprop, sign
+symmetry) or learn B in noise phases (the weight mirror) run on the kernel path (``plasticity: kernels``).
+
+Parameters cross into Brian2 at block boundaries only. On runtime targets the synapse arrays are the
+engine's own (views) and the momentum buffers are copied. On cpp_standalone the project is built once,
+in a temporary directory of its own (parallel sweeps never share one; removed with the circuit), and
+every block runs the compiled binary with the weights, buffers, data and rates as ``run_args``; the
+results are read back into the engine's arrays, so metrics, checkpoints and resume are the runtime
+targets' own. Brian2's standalone device is global: a process holds one standalone circuit at a time.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+
+import numpy as np
+from brian2 import (
+    Clock,
+    NeuronGroup,
+    StateMonitor,
+    Synapses,
+    TimedArray,
+    device,
+    linked_var,
+    second,
+    set_device,
+)
+from brian2.devices.device import get_device
+
+from ..errors import SpikefaError
+from ..rules import Rule
+from .populations import RATE
+
+STANDALONE = "cpp_standalone"
+
+
+def activate(target: str) -> Path | None:
+    """Make Brian2's device the one ``target`` needs: the runtime device for numpy and cython; for
+    cpp_standalone a fresh standalone device with a new temporary project directory (returned). A new
+    standalone circuit discards the previous one's Brian2 objects."""
+    current = get_device()
+    if target != STANDALONE:
+        if current.__class__.__name__ != "RuntimeDevice":
+            set_device("runtime")
+        return None
+    if current.__class__.__name__ == "CPPStandaloneDevice":
+        current.reinit()
+    project = Path(tempfile.mkdtemp(prefix="spikefa-standalone-"))
+    set_device(STANDALONE, directory=str(project), build_on_run=False, with_output=False)
+    return project
+
+
+def refuse(circuit) -> None:
+    """One-line errors for what is not built as Brian2 code: rules that read W, learn B in noise phases
+    or change it in Python, and the parts of a circuit that the Python schedule provides."""
+    e = circuit.engine
+    rule, b = e.rule, e.circuit.brian
+    where = "brian.plasticity: code"
+    kernels = "use plasticity: kernels on a runtime target (cython, numpy)"
+    if rule.transports_weights:
+        raise SpikefaError(
+            f"{where}: rule {rule.name} reads W to make B (weight transport), which B's synapses cannot; {kernels}"
+        )
+    if rule.has_mirror_phase:
+        raise SpikefaError(f"{where}: rule {rule.name}'s mirror phases are not built as Brian2 code yet; {kernels}")
+    if rule.plasticity() is None and type(rule).after_step is not Rule.after_step:
+        raise SpikefaError(
+            f"{where}: rule {rule.name} changes B in Python (after_step); declare its plasticity() "
+            f"(spikefa.rules.Plasticity) to build it as Brian2 code, or {kernels}"
+        )
+    python_only = {
+        "brian.extra": b.extra,
+        "brian.pathways": b.pathways,
+        "brian.monitor.layers": b.monitor.layers,
+        "feedback.input": e.circuit.input_feedback,
+        "feedback.delay": b.neurons == "rate" and bool(circuit.delays),
+    }
+    for name, value in python_only.items():
+        if value:
+            raise SpikefaError(f"{where}: {name} runs in the Python schedule only; {kernels}")
+
+
+def output_error(network, a: str, y: str) -> str:
+    """∂loss/∂a of one example as a Brian2 expression of the drive ``a`` and teacher ``y`` (the
+    engine's :meth:`~spikefa.reference.ReferenceEngine.output_delta`); softmax's denominator is ``Z``."""
+    if network.output == "softmax":  # Z is 0 before the first step has summed it
+        return f"exp({a}) / (Z + int(Z == 0)) - {y}"
+    f = RATE[network.output][0].replace("v", f"({a})")
+    if network.loss == "binary_cross_entropy":
+        return f"{f} - {y}"
+    slope = RATE[network.output][1].replace("v", f"({a})")
+    return f"({f} - {y}) * ({slope})"
+
+
+def flat(M: np.ndarray, connections) -> np.ndarray:
+    """A weight matrix (n_post, n_pre) as its synapses' array: presynaptic-major for all to all, in the
+    synapses' own order (rows, cols) otherwise; a bias vector as it is."""
+    if M.ndim == 1:
+        return M
+    return M.T.ravel() if connections is None else M[connections]
+
+
+def unflat(M: np.ndarray, values: np.ndarray, connections) -> None:
+    """The inverse of :func:`flat`, into M in place."""
+    if M.ndim == 1:
+        M[...] = values
+    elif connections is None:
+        M[...] = values.reshape(M.shape[1], M.shape[0]).T
+    else:
+        M[connections] = values
+
+
+class Generated:
+    """The schedule and plasticity of ``circuit`` as Brian2 objects (:attr:`objects`, for its Network),
+    and the block runner (:meth:`run`). ``circuit`` provides the neuron model's code: its example
+    period, drive, rate and error expressions and rest (see :class:`~spikefa.brian.rate.RateCircuit`)."""
+
+    def __init__(self, circuit):
+        refuse(circuit)
+        self.c = c = circuit
+        e, o = c.engine, c.engine.circuit.optimizer
+        self.capacity = cap = o.batch_size
+        self.project = c.project
+        steps = c.example_steps()
+        period = steps * c.dt
+        self.period = period
+        self.clock = Clock(period, name="example_clock")
+        sizes = e.sizes
+        self.inputs = TimedArray(np.zeros((cap + 1, sizes[0])), dt=period, name="inputs")
+        self.teachers = TimedArray(np.zeros((cap + 1, sizes[-1])), dt=period, name="teachers")
+        self.rates = TimedArray(np.zeros(cap + 1), dt=period, name="rates")  # η of the example just shown
+        self.learning = TimedArray(np.zeros(cap + 1), dt=period, name="learning")  # 1 where one was
+        teach = np.zeros((cap + 1) * steps)
+        teach[c.forward_steps :: steps] = 1.0
+        self.teach = TimedArray(teach, dt=c.dt, name="teach")
+        self.names = {
+            "inputs": self.inputs,
+            "teachers": self.teachers,
+            "rates": self.rates,
+            "learning": self.learning,
+            "teach": self.teach,
+            "t_block": 0 * second,
+            "decay_per_lr": o.weight_decay / o.lr,
+            "bias_scale": o.bias_scale(),
+            "mu": o.momentum,
+            **c.code_namespace(),
+        }
+        self.owners: list = []  # everything whose code reads t_block
+        self.code: list[str] = []  # every scheduled statement
+        self.objects: list = []
+        for group in c.teachable():
+            self.teacher(group)
+        self.learn()
+        for group in [c.groups[0], *c.driven()]:
+            self.schedule(group, c.rest_code(group), "rest", clock=self.clock, order=1)
+        self.transfers = self.parameters()
+        self.monitor = self.new_monitor() if self.project else None  # on runtime targets: one per block
+        if self.monitor is not None:
+            self.objects.append(self.monitor)
+        self.built = False
+        if self.project:
+            weakref.finalize(self, shutil.rmtree, self.project, True)
+
+    # --- building -------------------------------------------------------------------------------
+    def schedule(self, owner, code: str, name: str, **when) -> None:
+        """``owner.run_regularly(code)`` at the start of a step, with the schedule's names in its namespace."""
+        owner.namespace.update(self.names)
+        self.owners.append(owner)
+        self.code.append(code)
+        self.objects.append(owner.run_regularly(code, when="start", name=f"{owner.name}_{name}", **when))
+
+    def teacher(self, group: NeuronGroup) -> None:
+        """The population's error from its drive and the teacher, forward_time into every period."""
+        net = self.c.engine.circuit.network
+        if net.output == "softmax":  # Σ exp(a) after the population's own update, into a linked Z
+            norm = NeuronGroup(1, "Z : 1", clock=self.c.clock, order=2, name=f"{group.name}_norm")
+            model = f"Z_post = exp({self.c.drive_code('_pre')}) : 1 (summed)"
+            total = Synapses(group, norm, model, clock=self.c.clock, name=f"{group.name}_sum")
+            total.namespace.update(self.names)
+            total.connect()
+            group.Z = linked_var(norm, "Z", index=np.zeros(len(group), dtype=int))
+            self.objects += [norm, total]
+        delta = output_error(net, self.c.drive_code(""), "teachers(t - t_block, i)")
+        self.schedule(
+            group, f"delta = delta + teach(t - t_block) * ({delta} - delta)", "teach", clock=self.c.clock, order=2
+        )
+
+    def learn(self) -> None:
+        """Every plastic synapse group's and bias's change, at the start of every period (order 0)."""
+        c, e = self.c, self.c.engine
+        mu = e.circuit.optimizer.momentum
+        step = "rates(t - t_block)"
+        for l, syn in enumerate(c.forward):
+            pre, post = c.groups[l], c.groups[l + 1]
+            g = f"({c.rate_code(pre, '_pre')}) * ({c.error_code(post, '_post')})"
+            self.schedule(
+                syn,
+                sgd(g, step, f"decay_per_lr * {step}", mu, "w", "vw", e.forward_structure.pathway(l).sign),
+                "learn",
+                clock=self.clock,
+                order=0,
+            )
+            b = sgd(c.error_code(post, ""), f"bias_scale * {step}", "0", mu, "b", "vb", "")
+            self.schedule(post, b, "learn", clock=self.clock, order=0)
+        rule = e.rule.plasticity()
+        if rule is None:
+            return
+        for l, syn in enumerate(c.feedback):
+            if syn is None:
+                continue
+            source, target = syn.source, syn.target
+            quantity = {"rate": c.rate_code, "error": c.error_code}
+            g = f"({quantity[rule.pre](source, '_pre')}) * ({quantity[rule.post](target, '_post')})"
+            lr = step if rule.lr is None else f"{rule.lr!r} * learning(t - t_block)"
+            decay = f"decay_per_lr * {step}" if rule.decay is None else f"{rule.decay!r} * learning(t - t_block)"
+            code = sgd(g, lr, decay, mu if rule.momentum else 0.0, "w", "vw", e.structure.pathway(l).sign)
+            self.schedule(syn, code, "learn", clock=self.clock, order=0)
+
+    def parameters(self) -> list[tuple]:
+        """(Brian2 owner, variable, the engine's array, synapse order, whether it learns) of everything
+        set from the engine: W, b, B, the local classifiers' readouts (B_lᵀ) and the momentum buffers.
+        The arrays are looked up when used: the circuit rebinds the engine's lists to views."""
+        c, e = self.c, self.c.engine
+        p = e.params
+        mu = e.circuit.optimizer.momentum > 0
+        plastic = e.rule.plasticity() is not None
+        out = []
+        for l, syn in enumerate(c.forward):
+            order = c.synapse_order(f"W{l}", e.forward_structure.connections(l))
+            out.append((syn, "w", lambda l=l: p.W[l], order, True))
+            out.append((c.groups[l + 1], "b", lambda l=l: p.b[l], None, True))
+            if mu:
+                out.append((syn, "vw", lambda l=l: p.vW[l], order, True))
+                out.append((c.groups[l + 1], "vb", lambda l=l: p.vb[l], None, True))
+        for l, syn in enumerate(c.feedback):
+            if syn is not None:
+                order = c.synapse_order(f"B{l}", e.structure.connections(l))
+                out.append((syn, "w", lambda l=l: p.B[l], order, plastic))
+                if mu and plastic:
+                    out.append((syn, "vw", lambda l=l: p.vB[l], order, True))
+        for l, syn in c.readouts.items():
+            out.append((syn, "w", lambda l=l: p.B[l].T, None, False))
+        return out
+
+    def new_monitor(self) -> StateMonitor:
+        """The output's drive at every period's start (before that tick's learning and rest)."""
+        var, _ = self.c.readout
+        return StateMonitor(self.c.groups[-1], var, record=True, clock=self.clock, when="start", order=-1)
+
+    # --- running --------------------------------------------------------------------------------
+    def run(self, x: np.ndarray, y: np.ndarray, lr: float, learn: bool = True) -> np.ndarray:
+        """Present the examples (rows of x, y) in one block, learning from each at rate ``lr`` if
+        ``learn``; returns each one's output drive (examples × outputs), before its weight change."""
+        n, cap = len(x), self.capacity
+        if n > cap:
+            raise SpikefaError(f"a block of {n} examples is more than the circuit's optimizer.batch_size ({cap})")
+        X, Y = np.zeros(self.inputs.values.shape), np.zeros(self.teachers.values.shape)
+        X[:n], Y[:n] = x, y
+        on = np.zeros(cap + 1)
+        on[1 : n + 1] = 1.0 if learn else 0.0
+        net = self.c.network
+        if self.project is None:
+            self.inputs.values[...], self.teachers.values[...] = X, Y
+            self.rates.values[...], self.learning.values[...] = lr * on, on
+            for owner in self.owners:
+                owner.namespace["t_block"] = net.t
+            self.push()
+            monitor = self.new_monitor()
+            net.add(monitor)
+            try:
+                self.c.simulate((n + 1) * self.period)
+            finally:
+                net.remove(monitor)
+            self.pull()
+        else:
+            if not self.built:
+                net.run((cap + 1) * self.period, namespace={})
+                device.build(directory=str(self.project), compile=True, run=False, with_output=False)
+                self.built = True
+            args = {self.inputs: X, self.teachers: Y, self.rates: lr * on, self.learning: on}
+            code = "\n".join(self.code)  # a TimedArray no code reads is not in the project
+            args = {k: v for k, v in args.items() if re.search(rf"\b{k.name}\(", code)} | self.push()
+            device.run(run_args=args, with_output=False)
+            for name in device.run_args_arrays:  # this block's inputs, not needed again
+                (self.project / "static_arrays" / name).unlink(missing_ok=True)
+            self.pull()
+            monitor = self.monitor
+        var, scale = self.c.readout
+        return np.asarray(getattr(monitor, var))[:, 1 : n + 1].T / scale
+
+    def push(self) -> dict:
+        """The engine's parameters into Brian2: copied into its arrays (runtime, where they are not
+        already views of them), or returned as run_args (standalone)."""
+        args = {}
+        for owner, var, get, order, _ in self.transfers:
+            M = get()
+            if self.project is None:
+                arr = owner.variables[var].get_value()
+                if not np.shares_memory(arr, M):
+                    arr[:] = flat(M, order)
+            else:
+                args[getattr(owner, var)] = flat(M, order)
+        return args
+
+    def pull(self) -> None:
+        """Brian2's learned parameters back into the engine's arrays."""
+        for owner, var, get, order, learns in self.transfers:
+            if not learns:
+                continue
+            M = get()
+            arr = owner.variables[var].get_value() if self.project is None else np.asarray(getattr(owner, var)[:])
+            if not np.shares_memory(arr, M):
+                unflat(M, arr, order)
+
+
+def sgd(g: str, lr: str, decay: str, momentum: float, w: str, v: str, sign: str) -> str:
+    """Momentum SGD with decoupled decay as Brian2 statements (the kernels' :func:`~spikefa.kernels.sgd_update`):
+    v ← μ v + g, w ← (1 − λ) w − η v (no v when μ = 0), then a constrained sign clipped at 0. Where
+    nothing was presented (``learning`` 0) nothing changes, the buffer neither."""
+    lines = []
+    if momentum:
+        lines.append(f"{v} = {v} + learning(t - t_block) * (({momentum!r} - 1) * {v} + {g})")
+        g = v
+    lines.append(f"{w} = (1 - {decay}) * {w} - {lr} * {g}")
+    if sign == "positive":
+        lines.append(f"{w} = clip({w}, 0, inf)")
+    elif sign == "negative":
+        lines.append(f"{w} = clip({w}, -inf, 0)")
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""The schedule and plasticity as Brian2 code (``brian.plasticity: code``) against the reference engine:
+a rate circuit at steady state learns, block after block, exactly what the engine learns from the same
+examples one at a time (every W, b, B and momentum buffer to 1e-6), on the runtime targets here and
+compiled (cpp_standalone) in a fresh process of its own (Brian2's standalone device is global)."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from spikefa import SpikefaError, circuit_from_dict
+from spikefa.brian import RateCircuit
+from spikefa.reference import ReferenceEngine
+from tests.conftest import ROOT, tiny_circuit
+
+RULES = ("shallow", "feedback_alignment", "direct_feedback_alignment", "kolen_pollack", "local_classifiers")
+USER_RULE = str(ROOT / "examples" / "anti_hebbian.py") + ":AntiHebbianFeedback"
+
+
+def raw_circuit(rule, target="numpy", hidden="tanh", output="softmax", **extra):
+    optimizer = {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.01, "bias_lr": 0.05, "batch_size": 4}
+    raw = tiny_circuit(rule, (6, 5, 4, 3), hidden, output, optimizer=optimizer, engine="brian2")
+    raw["brian"] = {"target": target, "plasticity": "code"}
+    raw.update(extra)
+    return raw
+
+
+def learned_one_by_one(engine, blocks):
+    """The reference: each example a learning step of its own, at its block's rate; the outputs before each."""
+    outs = []
+    for x, y, lr in blocks:
+        for k in range(len(x)):
+            outs.append(engine.train_batch(x[k : k + 1], y[k : k + 1], lr, np.random.default_rng(0))[1][0])
+    return np.array(outs)
+
+
+def blocks(seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((7, 6))
+    y = np.eye(3)[rng.integers(0, 3, 7)]
+    return [(x[:4], y[:4], 0.1), (x[4:], y[4:], 0.05)]  # a full block, then a shorter one at another rate
+
+
+def assert_same_parameters(p, q, rtol=1e-6):
+    for name, a in p.arrays().items():
+        if name.startswith("v") and not np.any(a):  # a buffer only one side keeps (no momentum on it)
+            continue
+        np.testing.assert_allclose(q.arrays()[name], a, rtol=rtol, atol=1e-12, err_msg=name)
+
+
+def pair(raw):
+    circuit = circuit_from_dict(raw)
+    reference = ReferenceEngine(circuit, np.random.default_rng(4))
+    twin = ReferenceEngine(circuit, np.random.default_rng(4))  # the same draws: weights, synapses, signs
+    return reference, twin
+
+
+@pytest.mark.parametrize("rule", [*RULES, USER_RULE])
+def test_generated_code_learns_what_the_reference_engine_learns(rule):
+    reference, twin = pair(raw_circuit(rule))
+    circuit = RateCircuit(twin)
+    before = None if twin.params.B[1] is None else twin.params.B[1].copy()
+    want = learned_one_by_one(reference, blocks())
+    got = np.vstack([circuit.train_batch(x, y, lr, np.random.default_rng(0))[1] for x, y, lr in blocks()])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+    assert_same_parameters(reference.params, twin.params)
+    if rule in ("kolen_pollack", USER_RULE):  # B learned: it moved, and the circuit's synapses hold it
+        assert not np.allclose(twin.params.B[1], before)
+        np.testing.assert_allclose(circuit.feedback[1].w[:], twin.params.B[1].T.ravel(), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("output", "loss"), [("sigmoid", "binary_cross_entropy"), ("linear", "mse"), ("tanh", "mse")]
+)
+def test_generated_output_errors_are_the_engines(output, loss):
+    raw = raw_circuit("feedback_alignment", hidden="relu", output=output)
+    raw["network"]["loss"] = loss
+    reference, twin = pair(raw)
+    want = learned_one_by_one(reference, blocks(2))
+    got = np.vstack([RateCircuit(twin).train_batch(x, y, lr, None)[1] for x, y, lr in blocks(2)[:1]])
+    np.testing.assert_allclose(got, want[:4], rtol=1e-6, atol=1e-12)
+
+
+def test_sign_constrained_sparse_feedback_keeps_its_structure_in_generated_code():
+    raw = raw_circuit("kolen_pollack", feedback={"connectivity": 0.5, "sign": "positive"})
+    reference, twin = pair(raw)
+    circuit = RateCircuit(twin, target="cython")
+    learned_one_by_one(reference, blocks())
+    for x, y, lr in blocks():
+        circuit.train_batch(x, y, lr, None)
+    for l in (1, 2):  # the engine's buffer also runs where no synapse is
+        reference.params.vB[l] *= reference.structure.masks[l]
+    assert_same_parameters(reference.params, twin.params)
+    assert len(circuit.feedback[1]) < 5 * 4 and np.all(circuit.feedback[1].w[:] >= 0)
+
+
+@pytest.mark.parametrize(
+    ("rule", "extra", "message"),
+    [
+        ("backprop", {}, "reads W to make B"),
+        ("weight_mirror", {}, "mirror phases are not built"),
+        ("feedback_alignment", {"feedback": {"delay": "1 ms"}}, "feedback.delay runs in the Python schedule"),
+    ],
+)
+def test_what_generated_code_does_not_build_is_refused_in_one_line(rule, extra, message):
+    raw = raw_circuit(rule, **extra)
+    if rule == "feedback_alignment":
+        raw["brian"]["error_time"] = "4 ms"
+    with pytest.raises(SpikefaError, match=message) as err:
+        RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(0)))
+    assert "\n" not in str(err.value)
+
+
+def test_cpp_standalone_needs_generated_code():
+    raw = raw_circuit("feedback_alignment", target="cpp_standalone")
+    raw["brian"]["plasticity"] = "kernels"
+    with pytest.raises(SpikefaError, match="plasticity: code"):
+        circuit_from_dict(raw)
+
+
+STANDALONE = """
+import json, sys, numpy as np
+from spikefa import circuit_from_dict
+from spikefa.brian import RateCircuit
+from spikefa.reference import ReferenceEngine
+from tests.integration.test_generated_code import blocks
+raw = json.loads(sys.argv[1])
+engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
+circuit = RateCircuit(engine)
+outs = [circuit.train_batch(x, y, lr, None)[1] for x, y, lr in blocks()]
+np.savez(sys.argv[2], outputs=np.vstack(outs), **engine.params.arrays())
+"""
+
+
+@pytest.mark.parametrize("rule", ["kolen_pollack", "local_classifiers"])
+def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, tmp_path):
+    raw = raw_circuit(rule, target="cpp_standalone")
+    out = tmp_path / "standalone.npz"
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(STANDALONE), json.dumps(raw), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    reference, _ = pair(raw)
+    want = learned_one_by_one(reference, blocks())
+    got = np.load(out)
+    np.testing.assert_allclose(got["outputs"], want, rtol=1e-6, atol=1e-12)
+    for name, a in reference.params.arrays().items():
+        if not (name.startswith("v") and not np.any(got[name])):
+            np.testing.assert_allclose(got[name], a, rtol=1e-6, atol=1e-12, err_msg=name)
