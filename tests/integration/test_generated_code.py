@@ -72,9 +72,7 @@ def test_generated_code_learns_what_the_reference_engine_learns(rule):
         np.testing.assert_allclose(circuit.feedback[1].w[:], twin.params.B[1].T.ravel(), rtol=1e-12)
 
 
-@pytest.mark.parametrize(
-    ("output", "loss"), [("sigmoid", "binary_cross_entropy"), ("linear", "mse"), ("tanh", "mse")]
-)
+@pytest.mark.parametrize(("output", "loss"), [("sigmoid", "binary_cross_entropy"), ("linear", "mse"), ("tanh", "mse")])
 def test_generated_output_errors_are_the_engines(output, loss):
     raw = raw_circuit("feedback_alignment", hidden="relu", output=output)
     raw["network"]["loss"] = loss
