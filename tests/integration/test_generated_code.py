@@ -152,3 +152,65 @@ def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, tmp_path):
     for name, a in reference.params.arrays().items():
         if not (name.startswith("v") and not np.any(got[name])):
             np.testing.assert_allclose(got[name], a, rtol=1e-6, atol=1e-12, err_msg=name)
+
+
+RESUME = """
+import sys
+import spikefa, yaml
+from spikefa import run_circuit
+from spikefa.training import Trainer
+raw = yaml.safe_load(open("circuits/brian_digits_fa.yaml"))
+raw["brian"]["target"] = "cpp_standalone"
+raw["phases"] = [{"learn": {"epochs": 3}}]
+raw["optimizer"]["momentum"] = 0.5
+circuit = spikefa.circuit_from_dict(raw)
+run_circuit(circuit, sys.argv[1] + "/whole", progress=False)
+real, calls = Trainer.run_epoch, {"n": 0}
+def dying(self, phase, data, bar):
+    calls["n"] += 1
+    if calls["n"] == 2:
+        raise KeyboardInterrupt
+    return real(self, phase, data, bar)
+Trainer.run_epoch = dying
+try:
+    run_circuit(circuit, sys.argv[1] + "/cut", progress=False)
+    raise SystemExit("not interrupted")
+except KeyboardInterrupt:
+    pass
+Trainer.run_epoch = real
+run_circuit(circuit, sys.argv[1] + "/cut", progress=False)
+"""
+
+
+def test_a_cpp_standalone_run_killed_mid_run_resumes_to_the_uninterrupted_numbers(tmp_path):
+    """Three standalone projects, one after another in one process: the whole run, the run killed in
+    its second epoch, and its resumption from the checkpoint after the first."""
+    import pandas as pd
+
+    done = subprocess.run(
+        [sys.executable, "-c", RESUME, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    whole, cut = (pd.read_csv(tmp_path / name / "metrics.csv") for name in ("whole", "cut"))
+    assert len(whole) == 4 and whole["test_acc"].iloc[-1] > 0.9
+    pd.testing.assert_frame_equal(cut, whole)
+
+
+def test_a_cpp_standalone_sweep_runs_two_points_in_parallel_as_cython_does(tmp_path):
+    import yaml
+
+    from spikefa.sweeps import run_sweep
+
+    raw = yaml.safe_load((ROOT / "circuits" / "brian_digits_fa.yaml").read_text())
+    raw["phases"] = [{"learn": {"epochs": 1}}]
+    tables = {}
+    for target in ("cpp_standalone", "cython"):
+        raw["brian"]["target"] = target
+        path = tmp_path / f"{target}.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        grid = {"optimizer.lr": [0.02, 0.05]}
+        tables[target] = run_sweep(path, grid, 1, tmp_path / target, workers=2, progress=False)
+    standalone, cython = tables["cpp_standalone"], tables["cython"]
+    assert set(standalone["status"]) == {"complete"}
+    np.testing.assert_allclose(standalone["test_acc"], cython["test_acc"], rtol=1e-12)
+    np.testing.assert_allclose(standalone["train_loss"], cython["train_loss"], rtol=1e-9)
