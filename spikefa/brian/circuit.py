@@ -146,13 +146,13 @@ class Circuit:
 
     def neuron_variables(self, name: str) -> str:
         """The state variables population ``name`` needs beyond its model for generated code: a bias
-        momentum buffer, and a teachable population's softmax denominator (linked)."""
+        momentum buffer, and a teachable population's softmax denominator."""
         if not self.code or name == "layer0":
             return ""
         net, o = self.engine.circuit.network, self.engine.circuit.optimizer
         out = "vb : 1\n" if o.momentum > 0 else ""
         teachable = name == f"layer{self.L}" or name.startswith("classifier")
-        return out + ("Z : 1 (linked)\n" if teachable and net.output == "softmax" else "")
+        return out + ("Z : 1\n" if teachable and net.output == "softmax" else "")
 
     def synapse_variables(self) -> str:
         """The synapse variables a pathway needs beyond ``w`` for generated code: a momentum buffer."""

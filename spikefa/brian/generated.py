@@ -13,8 +13,8 @@ error_time); t − t_block is the time since the block began:
   biases likewise (at their own rate, no decay), feedback B_l by the rule's declared
   :class:`~spikefa.rules.Plasticity`; order 1: every population back to rest, the input to example k;
 - forward_time into a period each teachable population (the output, local classifiers) sets its error
-  δ = ∂loss/∂a from its drive and the teacher; softmax's denominator is a summed variable into a
-  one-neuron group updated after the population (so it sums this step's drives);
+  δ = ∂loss/∂a from its drive and the teacher; softmax's denominator Z is a summed variable over the
+  population, summed after its own update (so it sums this step's drives);
 - a ``StateMonitor`` keeps the output's drive at every period's start: the outputs the trainer scores.
 
 The rule is declared once: forward learning is the same for every rule, and the feedback synapses'
@@ -46,10 +46,10 @@ from brian2 import (
     Synapses,
     TimedArray,
     device,
-    linked_var,
     second,
     set_device,
 )
+from brian2 import seed as brian_seed
 from brian2.devices.device import get_device
 
 from ..errors import SpikefaError
@@ -158,12 +158,17 @@ class Generated:
         teach = np.zeros((cap + 1) * steps)
         teach[c.forward_steps :: steps] = 1.0
         self.teach = TimedArray(teach, dt=c.dt, name="teach")
+        # a spiking circuit's draws per block: a seed for Brian2's random numbers, and (regular input) each
+        # example's encoder phases, in the order the Python schedule draws them
+        self.stochastic = c.stochastic
+        self.phases = TimedArray(np.zeros((cap + 1, sizes[0])), dt=period, name="phases")
         self.names = {
             "inputs": self.inputs,
             "teachers": self.teachers,
             "rates": self.rates,
             "learning": self.learning,
             "teach": self.teach,
+            "phases": self.phases,
             "t_block": 0 * second,
             "decay_per_lr": o.weight_decay / o.lr,
             "bias_scale": o.bias_scale(),
@@ -179,6 +184,10 @@ class Generated:
         for group in [c.groups[0], *c.driven()]:
             self.schedule(group, c.rest_code(group), "rest", clock=self.clock, order=1)
         self.transfers = self.parameters()
+        self.seeder = None
+        if self.stochastic and self.project:  # the seed arrives with run_args, and seeds every generator
+            self.seeder = NeuronGroup(1, "seed : integer (shared)", name="seeder")
+            self.objects.append(self.seeder)
         self.monitor = self.new_monitor() if self.project else None  # on runtime targets: one per block
         if self.monitor is not None:
             self.objects.append(self.monitor)
@@ -197,18 +206,18 @@ class Generated:
     def teacher(self, group: NeuronGroup) -> None:
         """The population's error from its drive and the teacher, forward_time into every period."""
         net = self.c.engine.circuit.network
-        if net.output == "softmax":  # Σ exp(a) after the population's own update, into a linked Z
-            norm = NeuronGroup(1, "Z : 1", clock=self.c.clock, order=2, name=f"{group.name}_norm")
+        if net.output == "softmax":  # Σ exp(a) over the population, summed after its own update
             model = f"Z_post = exp({self.c.drive_code('_pre')}) : 1 (summed)"
-            total = Synapses(group, norm, model, clock=self.c.clock, name=f"{group.name}_sum")
+            total = Synapses(group, group, model, clock=self.c.clock, name=f"{group.name}_sum")
             total.namespace.update(self.names)
             total.connect()
-            group.Z = linked_var(norm, "Z", index=np.zeros(len(group), dtype=int))
-            self.objects += [norm, total]
-        delta = output_error(net, self.c.drive_code(""), "teachers(t - t_block, i)")
-        self.schedule(
-            group, f"delta = delta + teach(t - t_block) * ({delta} - delta)", "teach", clock=self.c.clock, order=2
-        )
+            total.summed_updaters["Z_post"].order = group.order + 1  # Brian2's default: before the update
+            self.objects.append(total)
+        a = self.c.drive_code("")
+        code = f"delta = delta + teach(t - t_block) * ({output_error(net, a, 'teachers(t - t_block, i)')} - delta)"
+        if "readout" in group.variables:  # the drive the error came from, for the trainer's scores
+            code += f"\nreadout = readout + teach(t - t_block) * ({a} - readout)"
+        self.schedule(group, code, "teach", clock=self.c.clock, order=2)
 
     def learn(self) -> None:
         """Every plastic synapse group's and bias's change, at the start of every period (order 0)."""
@@ -273,22 +282,35 @@ class Generated:
         return StateMonitor(self.c.groups[-1], var, record=True, clock=self.clock, when="start", order=-1)
 
     # --- running --------------------------------------------------------------------------------
-    def run(self, x: np.ndarray, y: np.ndarray, lr: float, learn: bool = True) -> np.ndarray:
+    def run(
+        self, x: np.ndarray, y: np.ndarray | None, lr: float, rng: np.random.Generator | None, learn: bool = True
+    ) -> np.ndarray:
         """Present the examples (rows of x, y) in one block, learning from each at rate ``lr`` if
-        ``learn``; returns each one's output drive (examples × outputs), before its weight change."""
+        ``learn``; returns each one's output drive (examples × outputs), before its weight change.
+        A spiking circuit draws its seed and encoder phases from ``rng``."""
         n, cap = len(x), self.capacity
         if n > cap:
             raise SpikefaError(f"a block of {n} examples is more than the circuit's optimizer.batch_size ({cap})")
-        X, Y = np.zeros(self.inputs.values.shape), np.zeros(self.teachers.values.shape)
-        X[:n], Y[:n] = x, y
+        X, Y, P = (np.zeros(a.values.shape) for a in (self.inputs, self.teachers, self.phases))
+        X[:n] = x
+        if y is not None:
+            Y[:n] = y
         on = np.zeros(cap + 1)
         on[1 : n + 1] = 1.0 if learn else 0.0
+        seed = None
+        if self.stochastic:
+            seed = int(rng.integers(2**31))
+            if self.c.lif.input == "regular":
+                P[:n] = rng.random((n, X.shape[1]))
+        values = {self.inputs: X, self.teachers: Y, self.rates: lr * on, self.learning: on, self.phases: P}
         net = self.c.network
         if self.project is None:
-            self.inputs.values[...], self.teachers.values[...] = X, Y
-            self.rates.values[...], self.learning.values[...] = lr * on, on
+            for timed, v in values.items():
+                timed.values[...] = v
             for owner in self.owners:
                 owner.namespace["t_block"] = net.t
+            if seed is not None:
+                brian_seed(seed)
             self.push()
             monitor = self.new_monitor()
             net.add(monitor)
@@ -299,12 +321,11 @@ class Generated:
             self.pull()
         else:
             if not self.built:
-                net.run((cap + 1) * self.period, namespace={})
-                device.build(directory=str(self.project), compile=True, run=False, with_output=False)
-                self.built = True
-            args = {self.inputs: X, self.teachers: Y, self.rates: lr * on, self.learning: on}
+                self.build()
             code = "\n".join(self.code)  # a TimedArray no code reads is not in the project
-            args = {k: v for k, v in args.items() if re.search(rf"\b{k.name}\(", code)} | self.push()
+            args = {k: v for k, v in values.items() if re.search(rf"\b{k.name}\(", code)} | self.push()
+            if seed is not None:
+                args[self.seeder.seed] = seed
             device.run(run_args=args, with_output=False)
             for name in device.run_args_arrays:  # this block's inputs, not needed again
                 (self.project / "static_arrays" / name).unlink(missing_ok=True)
@@ -312,6 +333,21 @@ class Generated:
             monitor = self.monitor
         var, scale = self.c.readout
         return np.asarray(getattr(monitor, var))[:, 1 : n + 1].T / scale
+
+    def build(self) -> None:
+        """Compile the standalone project for blocks of its full capacity: the run_args are applied
+        first, then (spiking circuits) every random generator is seeded from the block's seed."""
+        device.apply_run_args()
+        if self.seeder is not None:
+            array = device.get_array_name(self.seeder.variables["seed"])
+            device.insert_code(
+                "main",
+                "for (int _i = 0; _i < (int)brian::_random_generators.size(); _i++)\n"
+                f"    brian::_random_generators[_i].seed((unsigned long){array}[0] + _i);",
+            )
+        self.c.network.run((self.capacity + 1) * self.period, namespace={})
+        device.build(directory=str(self.project), compile=True, run=False, with_output=False)
+        self.built = True
 
     def push(self) -> dict:
         """The engine's parameters into Brian2: copied into its arrays (runtime, where they are not

@@ -38,6 +38,7 @@ from ..activations import evaluate
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from .circuit import Circuit, live
+from .generated import Generated
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
 from .populations import check_population, lif_input_population, lif_population, own_variables
 
@@ -84,8 +85,19 @@ def check(circuit: spec.Circuit, source: str) -> None:
             check_population(model, ns, f"{source}: brian.populations.{l}")
 
 
+def check_inputs(x: np.ndarray) -> None:
+    """LIF inputs are firing rates x · max_rate: x must lie in [0, 1]."""
+    if x.size and (x.min() < 0 or x.max() > 1):
+        raise SpikefaError(
+            f"task: LIF inputs fire at x · max_rate and need x in [0, 1], got [{x.min():.3g}, {x.max():.3g}]; "
+            "use task.normalize: none"
+        )
+
+
 class LifCircuit(Circuit):
     """Leaky integrate-and-fire populations, presented on the schedule above."""
+
+    stochastic = True  # draws random numbers (a seed per block)
 
     def __init__(self, engine: ReferenceEngine, target: str | None = None):
         self.lif = lif = engine.circuit.brian.lif
@@ -106,7 +118,46 @@ class LifCircuit(Circuit):
         # One operation on the populations' own clock (a network with one clock runs its loop several
         # times faster than one with several); it acts every `period` steps, or every mirror window.
         self._step = 0
-        self.network = Network(*self.objects(), NetworkOperation(self._every_step, clock=self.clock, when="start"))
+        self.readout = ("readout", 1.0)  # the output's drive at forward_time, as the generated schedule keeps it
+        if self.code:
+            self.generated = Generated(self)
+            self.network = Network(*self.objects(), *self.generated.objects)
+        else:
+            self.network = Network(*self.objects(), NetworkOperation(self._every_step, clock=self.clock, when="start"))
+
+    # --- the neuron model's code, for the generated schedule (generated.py) ----------------------
+    def neuron_variables(self, name: str) -> str:
+        """The circuit's own, plus the output drive a block records (read at forward_time)."""
+        read = self.code and name == f"layer{self.L}"
+        return super().neuron_variables(name) + ("readout : 1\n" if read else "")
+
+    def example_steps(self) -> int:
+        return self.forward_steps + self.error_steps
+
+    def drive_code(self, suffix: str) -> str:
+        return f"ubar{suffix} / fill_forward"
+
+    def rate_code(self, group: NeuronGroup, suffix: str) -> str:
+        return f"r{suffix} / fill_example"
+
+    def error_code(self, group: NeuronGroup, suffix: str) -> str:
+        return f"delta{suffix}" if group in self.teachable() else f"delta_local{suffix}"
+
+    def code_namespace(self) -> dict:
+        return {
+            "fill_forward": self.fill(self.ticks["forward_time"]),
+            "fill_example": self.fill(self.ticks["forward_time"] + self.ticks["error_time"]),
+        }
+
+    def rest_code(self, group: NeuronGroup) -> str:
+        """An example's start, as :meth:`_rest` and :meth:`_tick` do it: the input takes the example (and
+        a regular encoder its drawn phase), every other population its rest."""
+        if group is self.groups[0]:
+            phase = "\nphase = phases(t - t_block, i)" if self.lif.input == "regular" else ""
+            return "r = 0\nx = inputs(t - t_block, i)" + phase
+        names = ("r", "ubar", "err", "delta", "count", *self.rest_variables.get(group.name, ("v",)))
+        lines = ["u = b", *(f"{n} = 0" for n in names), f"lastspike = {NEVER!r} * second", "not_refractory = True"]
+        return "\n".join(lines)
 
     def populations(self) -> list[NeuronGroup]:
         sizes, ns, clock = self.engine.sizes, self.namespace, self.clock
@@ -126,6 +177,7 @@ class LifCircuit(Circuit):
                 model=models(l),
                 where=f"brian.populations.{l}",
                 slope=slope,
+                variables=self.neuron_variables(f"layer{l}"),
             )
             for l, n in enumerate(sizes[1:], 1)
         ]
@@ -152,21 +204,36 @@ class LifCircuit(Circuit):
         return make(pre, post, self.clock, self.namespace, link.name, connections, delay)
 
     def classifier_population(self, l: int) -> NeuronGroup:
+        name = f"classifier{l}"
         return lif_population(
-            self.engine.sizes[-1], self.clock, self.namespace, f"classifier{l}", output=True, mirror=False
+            self.engine.sizes[-1],
+            self.clock,
+            self.namespace,
+            name,
+            output=True,
+            mirror=False,
+            variables=self.neuron_variables(name),
         )
 
     def forward_pathway(
         self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay: str = "0 ms"
     ) -> Synapses:
         d = spec.seconds(delay) * second or None
-        return spiking_forward_pathway(pre, post, self.clock, self.namespace, name, connections, d)
+        variables = self.synapse_variables() if name.startswith("W") else ""
+        return spiking_forward_pathway(pre, post, self.clock, self.namespace, name, connections, d, variables)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
         s = self.engine.structure
         delay = spec.seconds(s.pathway(l).delay)
         return spiking_feedback_pathway(
-            source, target, self.clock, self.namespace, name, s.connections(l), delay * second if delay else None
+            source,
+            target,
+            self.clock,
+            self.namespace,
+            name,
+            s.connections(l),
+            delay * second if delay else None,
+            self.synapse_variables(),
         )
 
     def fill(self, ticks: int) -> float:
@@ -179,13 +246,21 @@ class LifCircuit(Circuit):
     ) -> tuple[float, np.ndarray]:
         """The reference engine's ``train_batch`` contract, learning after each example (batch size 1,
         rate ``lr``): returns the mean loss and the outputs (softmax of the drive, before each change)."""
-        seen = self.present(x, y, lr, rng)
-        out = np.vstack([H[-1] for _, H, _ in seen])
+        if self.code:
+            check_inputs(x)
+            out = self.engine.f_out(self.generated.run(x, y, lr, rng))
+        else:
+            out = np.vstack([H[-1] for _, H, _ in self.present(x, y, lr, rng)])
         return float(np.mean([self.engine.loss(o[None, :], y[k : k + 1]) for k, o in enumerate(out)])), out
 
     def predict(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Outputs f_out(ā_L) of the spiking circuit for x, forward time only, no learning."""
         rng = rng or np.random.default_rng(0)
+        if self.code:  # in blocks of the compiled size, errors sent but nothing learned
+            check_inputs(x)
+            n = self.generated.capacity
+            blocks = [self.generated.run(x[k : k + n], None, 0.0, rng, learn=False) for k in range(0, len(x), n)]
+            return self.engine.f_out(np.vstack(blocks))
         seen = self.present(x, None, 0.0, rng, learn=False, errors=False)
         return np.vstack([H[-1] for _, H, _ in seen])
 
@@ -203,11 +278,7 @@ class LifCircuit(Circuit):
         weight change follows. Returns per example (Ā, H, deltas): the drive and rate estimates and the
         errors the circuit learned from (deltas only with errors; H[L] is f_out(Ā_L))."""
         errors = learn if errors is None else errors
-        if x.size and (x.min() < 0 or x.max() > 1):
-            raise SpikefaError(
-                f"task: LIF inputs fire at x · max_rate and need x in [0, 1], got [{x.min():.3g}, {x.max():.3g}]; "
-                "use task.normalize: none"
-            )
+        check_inputs(x)
         brian_seed(int(rng.integers(2**31)))
         ticks = self.ticks["forward_time"] + (self.ticks["error_time"] if errors else 0)
         self._run = {"x": x, "y": y, "lr": lr, "rng": rng, "learn": learn, "errors": errors, "ticks": ticks, "tick": 0}

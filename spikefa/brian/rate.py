@@ -38,6 +38,8 @@ from .populations import extra_rate_population, hidden_population, input_populat
 class RateCircuit(Circuit):
     """Rate populations (leaky integrators), presented on the per-example schedule above."""
 
+    stochastic = False  # draws random numbers (a seed per block)
+
     def __init__(self, engine: ReferenceEngine, target: str | None = None):
         self.tau = seconds(engine.circuit.brian.tau) * second
         # delayed feedback pathways: l → (source population, delay in steps); each reads a copy of its
@@ -184,7 +186,7 @@ class RateCircuit(Circuit):
         each learned from on its own (batch size 1, learning rate ``lr`` per example): returns the mean
         loss and the outputs, each before its example's weight change."""
         if self.code:
-            out = self.engine.f_out(self.generated.run(x, y, lr))
+            out = self.engine.f_out(self.generated.run(x, y, lr, rng))
         else:
             out = np.vstack([H[-1] for _, H, _ in self.present(x, y, lr, rng)])
         return float(np.mean([self.engine.loss(o[None, :], y[k : k + 1]) for k, o in enumerate(out)])), out

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spikefa import SpikefaError, circuit_from_dict
-from spikefa.brian import RateCircuit
+from spikefa.brian import LifCircuit, RateCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import ROOT, tiny_circuit
 
@@ -122,7 +122,7 @@ def test_cpp_standalone_needs_generated_code():
 STANDALONE = """
 import json, sys, numpy as np
 from spikefa import circuit_from_dict
-from spikefa.brian import RateCircuit
+from spikefa.brian import LifCircuit, RateCircuit
 from spikefa.reference import ReferenceEngine
 from tests.integration.test_generated_code import blocks
 raw = json.loads(sys.argv[1])
@@ -214,3 +214,82 @@ def test_a_cpp_standalone_sweep_runs_two_points_in_parallel_as_cython_does(tmp_p
     assert set(standalone["status"]) == {"complete"}
     np.testing.assert_allclose(standalone["test_acc"], cython["test_acc"], rtol=1e-12)
     np.testing.assert_allclose(standalone["train_loss"], cython["train_loss"], rtol=1e-9)
+
+
+def lif_pair(rule, sizes=(6, 8, 3), **brian):
+    """Two twin LIF circuits on cython: the Python schedule with the kernels, and generated code."""
+    out = []
+    for plasticity in ("kernels", "code"):
+        raw = raw_circuit(rule, hidden="relu")
+        raw["network"]["sizes"] = list(sizes)
+        raw["brian"] = {"neurons": "lif", "target": "cython", "plasticity": plasticity, **brian}
+        engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
+        out.append(LifCircuit(engine))
+    return out
+
+
+def lif_data(n=6, inputs=6, seed=3):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, inputs)), np.eye(3)[rng.integers(0, 3, n)]
+
+
+@pytest.mark.parametrize(
+    ("rule", "sizes"),
+    [("feedback_alignment", (6, 8, 3)), ("kolen_pollack", (6, 8, 3)), ("direct_feedback_alignment", (6, 8, 5, 3))],
+)
+def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes):
+    """On a runtime target both draw Brian2's random numbers from the same seed in the same order, so
+    the spiking circuit learns exactly what the Python-scheduled one learns (every error event alike)."""
+    python, code = lif_pair(rule, sizes)
+    x, y = lif_data()
+    for circuit in (python, code):
+        rng = np.random.default_rng(7)
+        circuit.train_batch(x[:4], y[:4], 0.1, rng)
+        circuit.train_batch(x[4:], y[4:], 0.05, rng)
+    assert_same_parameters(python.engine.params, code.engine.params, rtol=1e-9)
+    moved = ReferenceEngine(python.engine.circuit, np.random.default_rng(4)).params.W[0]
+    assert not np.allclose(python.engine.params.W[0], moved)  # it learned, hidden layer too
+    np.testing.assert_allclose(code.predict(x), python.predict(x), rtol=1e-9)  # test outputs alike
+
+
+LIF_STANDALONE = """
+import json, sys, numpy as np
+from spikefa import circuit_from_dict
+from spikefa.brian import LifCircuit
+from spikefa.reference import ReferenceEngine
+from tests.integration.test_generated_code import lif_data
+raw = json.loads(sys.argv[1])
+engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
+circuit = LifCircuit(engine)
+x, y = lif_data()
+rng = np.random.default_rng(7)
+outs = [circuit.train_batch(x[:4], y[:4], 0.1, rng)[1], circuit.train_batch(x[4:], y[4:], 0.05, rng)[1]]
+np.savez(sys.argv[2], outputs=np.vstack(outs), test=circuit.predict(x), **engine.params.arrays())
+"""
+
+
+def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
+    """The compiled project seeds its generators from each block's seed as Brian2's runtime does: the
+    same spikes, the same error events, the same weights."""
+    _, code = lif_pair("kolen_pollack")
+    raw = raw_circuit("kolen_pollack", hidden="relu")
+    raw["network"]["sizes"] = [6, 8, 3]
+    raw["brian"] = {"neurons": "lif", "target": "cpp_standalone"}
+    out = tmp_path / "lif.npz"
+    done = subprocess.run(
+        [sys.executable, "-c", LIF_STANDALONE, json.dumps(raw), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    x, y = lif_data()
+    rng = np.random.default_rng(7)
+    outs = np.vstack([code.train_batch(x[:4], y[:4], 0.1, rng)[1], code.train_batch(x[4:], y[4:], 0.05, rng)[1]])
+    got = np.load(out)
+    np.testing.assert_allclose(got["outputs"], outs, rtol=1e-9)
+    np.testing.assert_allclose(got["test"], code.predict(x), rtol=1e-9)
+    for name, a in code.engine.params.arrays().items():
+        if not (name.startswith("v") and not np.any(a)):
+            np.testing.assert_allclose(got[name], a, rtol=1e-9, atol=1e-12, err_msg=name)
