@@ -63,6 +63,8 @@ class Circuit:
         # schedule of one example, in steps: forward pathway on its own, then errors flowing back too
         self.forward_steps = round(seconds(b.forward_time) / seconds(b.dt))
         self.error_steps = round(seconds(b.error_time) / seconds(b.dt))
+        # generated code: the clock of one example period (the schedule's ticks)
+        self.example_clock = Clock(self.example_steps() * self.dt, name="example_clock") if self.code else None
         self._mirror: dict | None = None  # a mirror phase's state while it runs (see mirror_mode)
         self.recorder = None  # a recording.Recorder the schedule feeds, while one is attached
         self.groups = self.populations()
@@ -145,13 +147,18 @@ class Circuit:
         self.sync_weights()
 
     def neuron_variables(self, name: str) -> str:
-        """The state variables population ``name`` needs beyond its model for generated code: a bias
-        momentum buffer, and a teachable population's softmax denominator."""
+        """The state variables population ``name`` needs beyond its model for generated code: a layer's
+        error as its synapses read it (``grad``, stored once per example: a subexpression would be
+        evaluated once per synapse) and its bias momentum buffer, a teachable population's softmax
+        denominator."""
         if not self.code or name == "layer0":
             return ""
         net, o = self.engine.circuit.network, self.engine.circuit.optimizer
-        out = "vb : 1\n" if o.momentum > 0 else ""
         teachable = name == f"layer{self.L}" or name.startswith("classifier")
+        if name.startswith("layer"):  # its error, stored once per example for the synapses to read
+            out = "grad : 1\n" + ("vb : 1\n" if o.momentum > 0 else "")
+        else:
+            out = ""
         return out + ("Z : 1\n" if teachable and net.output == "softmax" else "")
 
     def synapse_variables(self) -> str:
@@ -167,6 +174,10 @@ class Circuit:
             _, rows, cols = self.sparse[name]
             return rows, cols
         return connections
+
+    def example_steps(self) -> int:
+        """Time steps per example: forward_time, then error_time."""
+        return self.forward_steps + self.error_steps
 
     # --- what a subclass provides ---------------------------------------------------------------
     def populations(self) -> list[NeuronGroup]:

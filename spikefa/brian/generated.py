@@ -40,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 from brian2 import (
-    Clock,
     NeuronGroup,
     StateMonitor,
     Synapses,
@@ -149,7 +148,7 @@ class Generated:
         steps = c.example_steps()
         period = steps * c.dt
         self.period = period
-        self.clock = Clock(period, name="example_clock")
+        self.clock = c.example_clock
         sizes = e.sizes
         self.inputs = TimedArray(np.zeros((cap + 1, sizes[0])), dt=period, name="inputs")
         self.teachers = TimedArray(np.zeros((cap + 1, sizes[-1])), dt=period, name="teachers")
@@ -176,7 +175,7 @@ class Generated:
             **c.code_namespace(),
         }
         self.owners: list = []  # everything whose code reads t_block
-        self.code: list[str] = []  # every scheduled statement
+        self.code: dict = {}  # every scheduled object's statements
         self.objects: list = []
         for group in c.teachable():
             self.teacher(group)
@@ -200,8 +199,8 @@ class Generated:
         """``owner.run_regularly(code)`` at the start of a step, with the schedule's names in its namespace."""
         owner.namespace.update(self.names)
         self.owners.append(owner)
-        self.code.append(code)
         self.objects.append(owner.run_regularly(code, when="start", name=f"{owner.name}_{name}", **when))
+        self.code[self.objects[-1]] = code
 
     def teacher(self, group: NeuronGroup) -> None:
         """The population's error from its drive and the teacher, forward_time into every period."""
@@ -220,33 +219,38 @@ class Generated:
         self.schedule(group, code, "teach", clock=self.c.clock, order=2)
 
     def learn(self) -> None:
-        """Every plastic synapse group's and bias's change, at the start of every period (order 0)."""
+        """Every plastic synapse group's and bias's change, at the start of every period (order 0), from
+        each layer's error stored just before (order −1) in ``grad``."""
         c, e = self.c, self.c.engine
         mu = e.circuit.optimizer.momentum
         step = "rates(t - t_block)"
+        for group in c.groups[1:]:
+            self.schedule(group, f"grad = {c.error_code(group, '')}", "error", clock=self.clock, order=-1)
+
+        def error(group, suffix: str) -> str:
+            return f"grad{suffix}" if "grad" in group.variables else c.error_code(group, suffix)
+
         for l, syn in enumerate(c.forward):
             pre, post = c.groups[l], c.groups[l + 1]
-            g = f"({c.rate_code(pre, '_pre')}) * ({c.error_code(post, '_post')})"
-            self.schedule(
-                syn,
-                sgd(g, step, f"decay_per_lr * {step}", mu, "w", "vw", e.forward_structure.pathway(l).sign),
-                "learn",
-                clock=self.clock,
-                order=0,
-            )
-            b = sgd(c.error_code(post, ""), f"bias_scale * {step}", "0", mu, "b", "vb", "")
+            g = f"({c.rate_code(pre, '_pre')}) * grad_post"
+            sign = e.forward_structure.pathway(l).sign
+            decay = f"decay_per_lr * {step}" if e.circuit.optimizer.weight_decay else "0"
+            self.schedule(syn, sgd(g, step, decay, mu, "w", "vw", sign), "learn", clock=self.clock)
+            b = sgd("grad", f"bias_scale * {step}", "0", mu, "b", "vb", "")
             self.schedule(post, b, "learn", clock=self.clock, order=0)
         rule = e.rule.plasticity()
         if rule is None:
             return
+        quantity = {"rate": c.rate_code, "error": error}
         for l, syn in enumerate(c.feedback):
             if syn is None:
                 continue
-            source, target = syn.source, syn.target
-            quantity = {"rate": c.rate_code, "error": c.error_code}
-            g = f"({quantity[rule.pre](source, '_pre')}) * ({quantity[rule.post](target, '_post')})"
+            g = f"({quantity[rule.pre](syn.source, '_pre')}) * ({quantity[rule.post](syn.target, '_post')})"
             lr = step if rule.lr is None else f"{rule.lr!r} * learning(t - t_block)"
-            decay = f"decay_per_lr * {step}" if rule.decay is None else f"{rule.decay!r} * learning(t - t_block)"
+            if rule.decay is None:
+                decay = f"decay_per_lr * {step}" if e.circuit.optimizer.weight_decay else "0"
+            else:
+                decay = f"{rule.decay!r} * learning(t - t_block)" if rule.decay else "0"
             code = sgd(g, lr, decay, mu if rule.momentum else 0.0, "w", "vw", e.structure.pathway(l).sign)
             self.schedule(syn, code, "learn", clock=self.clock, order=0)
 
@@ -279,7 +283,7 @@ class Generated:
     def new_monitor(self) -> StateMonitor:
         """The output's drive at every period's start (before that tick's learning and rest)."""
         var, _ = self.c.readout
-        return StateMonitor(self.c.groups[-1], var, record=True, clock=self.clock, when="start", order=-1)
+        return StateMonitor(self.c.groups[-1], var, record=True, clock=self.clock, when="start", order=-2)
 
     # --- running --------------------------------------------------------------------------------
     def run(
@@ -322,7 +326,8 @@ class Generated:
         else:
             if not self.built:
                 self.build()
-            code = "\n".join(self.code)  # a TimedArray no code reads is not in the project
+            # a TimedArray that no code of the project reads is not in it
+            code = "\n".join(c for o, c in self.code.items() if o.active and o in net.objects)
             args = {k: v for k, v in values.items() if re.search(rf"\b{k.name}\(", code)} | self.push()
             if seed is not None:
                 args[self.seeder.seed] = seed
@@ -382,7 +387,7 @@ def sgd(g: str, lr: str, decay: str, momentum: float, w: str, v: str, sign: str)
     if momentum:
         lines.append(f"{v} = {v} + learning(t - t_block) * (({momentum!r} - 1) * {v} + {g})")
         g = v
-    lines.append(f"{w} = (1 - {decay}) * {w} - {lr} * {g}")
+    lines.append(f"{w} = {w} - {lr} * {g}" if decay == "0" else f"{w} = (1 - {decay}) * {w} - {lr} * {g}")
     if sign == "positive":
         lines.append(f"{w} = clip({w}, 0, inf)")
     elif sign == "negative":

@@ -131,9 +131,6 @@ class LifCircuit(Circuit):
         read = self.code and name == f"layer{self.L}"
         return super().neuron_variables(name) + ("readout : 1\n" if read else "")
 
-    def example_steps(self) -> int:
-        return self.forward_steps + self.error_steps
-
     def drive_code(self, suffix: str) -> str:
         return f"ubar{suffix} / fill_forward"
 

@@ -135,7 +135,10 @@ class RateCircuit(Circuit):
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay="0 ms"):
         variables = self.synapse_variables() if name.startswith("W") else ""
-        return forward_pathway(pre, post, self.clock, name, connections, variables)
+        # generated code: the input is constant through an example, so its pathway sums W x once, at the
+        # example's first step (the costliest synapse loop, otherwise run every step)
+        clock = self.example_clock if self.code and pre is self.groups[0] else self.clock
+        return forward_pathway(pre, post, clock, name, connections, variables)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int):
         carried = f"delta_B{l}" if l in self.delays else "delta"
@@ -143,9 +146,6 @@ class RateCircuit(Circuit):
         return feedback_pathway(source, target, self.clock, name, connections, carried, self.synapse_variables())
 
     # --- the neuron model's code, for the generated schedule (generated.py) ----------------------
-    def example_steps(self) -> int:
-        return self.steps
-
     def drive_code(self, suffix: str) -> str:
         return f"v{suffix}"
 
