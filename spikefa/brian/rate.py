@@ -137,8 +137,10 @@ class RateCircuit(Circuit):
         variables = self.synapse_variables() if name.startswith("W") else ""
         # generated code: the input is constant through an example, so its pathway sums W x once, at the
         # example's first step (the costliest synapse loop, otherwise run every step)
-        clock = self.example_clock if self.code and pre is self.groups[0] else self.clock
-        return forward_pathway(pre, post, clock, name, connections, variables)
+        syn = forward_pathway(pre, post, self.clock, name, connections, variables)
+        if self.code and pre is self.groups[0]:  # Brian2 gives a summed variable its target's clock
+            syn.summed_updaters["I_ff_post"]._clock = self.example_clock
+        return syn
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int):
         carried = f"delta_B{l}" if l in self.delays else "delta"
