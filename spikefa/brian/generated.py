@@ -19,8 +19,10 @@ error_time); t − t_block is the time since the block began:
 
 The rule is declared once: forward learning is the same for every rule, and the feedback synapses'
 change is the rule's :meth:`~spikefa.rules.Rule.plasticity`, which the reference engine applies with its
-Numba kernels — the ground truth these circuits are tested against. Rules that copy W (backprop, sign
-symmetry) or learn B in noise phases (the weight mirror) run on the kernel path (``plasticity: kernels``).
+Numba kernels — the ground truth these circuits are tested against. Backprop's B, which cannot read W
+here, starts each block as Wᵀ and takes W's own update (:meth:`~spikefa.rules.Rule.code_plasticity`).
+Sign symmetry (B from W's signs) and the weight mirror (B learned in noise phases) run on the kernel
+path (``plasticity: kernels``).
 
 Parameters cross into Brian2 at block boundaries only. On runtime targets the synapse arrays are the
 engine's own (views) and the momentum buffers are copied. On cpp_standalone the project is built once,
@@ -81,13 +83,13 @@ def refuse(circuit) -> None:
     rule, b = e.rule, e.circuit.brian
     where = "brian.plasticity: code"
     kernels = "use plasticity: kernels on a runtime target (cython, numpy)"
-    if rule.transports_weights:
+    if rule.transports_weights and rule.code_plasticity() is None:
         raise SpikefaError(
             f"{where}: rule {rule.name} reads W to make B (weight transport), which B's synapses cannot; {kernels}"
         )
     if rule.has_mirror_phase:
         raise SpikefaError(f"{where}: rule {rule.name}'s mirror phases are not built as Brian2 code yet; {kernels}")
-    if rule.plasticity() is None and type(rule).after_step is not Rule.after_step:
+    if rule.code_plasticity() is None and type(rule).after_step is not Rule.after_step:
         raise SpikefaError(
             f"{where}: rule {rule.name} changes B in Python (after_step); declare its plasticity() "
             f"(spikefa.rules.Plasticity) to build it as Brian2 code, or {kernels}"
@@ -238,7 +240,7 @@ class Generated:
             self.schedule(syn, sgd(g, step, decay, mu, "w", "vw", sign), "learn", clock=self.clock)
             b = sgd("grad", f"bias_scale * {step}", "0", mu, "b", "vb", "")
             self.schedule(post, b, "learn", clock=self.clock, order=0)
-        rule = e.rule.plasticity()
+        rule = e.rule.code_plasticity()
         if rule is None:
             return
         quantity = {"rate": c.rate_code, "error": error}
@@ -261,7 +263,8 @@ class Generated:
         c, e = self.c, self.c.engine
         p = e.params
         mu = e.circuit.optimizer.momentum > 0
-        plastic = e.rule.plasticity() is not None
+        plastic = e.rule.code_plasticity() is not None
+        transported = e.rule.transports_weights  # B set from W (backprop): in with each block, never out
         out = []
         for l, syn in enumerate(c.forward):
             order = c.synapse_order(f"W{l}", e.forward_structure.connections(l))
@@ -273,6 +276,11 @@ class Generated:
         for l, syn in enumerate(c.feedback):
             if syn is not None:
                 order = c.synapse_order(f"B{l}", e.structure.connections(l))
+                if transported:
+                    out.append((syn, "w", lambda l=l: e.rule.feedback(l, p), order, False))
+                    if mu:
+                        out.append((syn, "vw", lambda l=l: p.vW[l].T, order, False))
+                    continue
                 out.append((syn, "w", lambda l=l: p.B[l], order, plastic))
                 if mu and plastic:
                     out.append((syn, "vw", lambda l=l: p.vB[l], order, True))

@@ -193,6 +193,11 @@ class Rule:
         they do not, or :meth:`after_step` says how)."""
         return None
 
+    def code_plasticity(self) -> Plasticity | None:
+        """The feedback synapses' change as Brian2's generated code builds it: :meth:`plasticity`, unless
+        the rule says otherwise (backprop, whose B cannot read W there)."""
+        return self.plasticity()
+
     def source(self, l: int, layers: int) -> int:
         """The layer whose error B_l carries (``layers``: the number of forward projections, L)."""
         return l + 1 if self.topology == "layerwise" else layers

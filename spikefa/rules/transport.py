@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import sign_copy
-from .base import Rule
+from .base import Plasticity, Rule
 
 
 class Backprop(Rule):
@@ -23,6 +23,12 @@ class Backprop(Rule):
 
     def feedback(self, l, params):
         return params.W[l].T
+
+    def code_plasticity(self):
+        # Brian2 code on B's synapses cannot read W: B starts every block as a copy of Wᵀ (and its
+        # momentum as W's) and takes W's own update, the same products in the same order, so it stays
+        # Wᵀ to the last bit — still the transport of W's every change, as backprop is defined
+        return Plasticity(pre="error", post="rate")
 
 
 class SignSymmetry(Rule):

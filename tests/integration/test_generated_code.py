@@ -16,7 +16,7 @@ from spikefa.brian import LifCircuit, RateCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import ROOT, tiny_circuit
 
-RULES = ("shallow", "feedback_alignment", "direct_feedback_alignment", "kolen_pollack", "local_classifiers")
+RULES = ("shallow", "backprop", "feedback_alignment", "direct_feedback_alignment", "kolen_pollack", "local_classifiers")
 USER_RULE = str(ROOT / "examples" / "anti_hebbian.py") + ":AntiHebbianFeedback"
 
 
@@ -67,6 +67,8 @@ def test_generated_code_learns_what_the_reference_engine_learns(rule):
     got = np.vstack([circuit.train_batch(x, y, lr, np.random.default_rng(0))[1] for x, y, lr in blocks()])
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
     assert_same_parameters(reference.params, twin.params)
+    if rule == "backprop":  # B is Wᵀ, to the last bit, after every block
+        np.testing.assert_array_equal(circuit.feedback[1].w[:], twin.params.W[1].ravel())
     if rule in ("kolen_pollack", USER_RULE):  # B learned: it moved, and the circuit's synapses hold it
         assert not np.allclose(twin.params.B[1], before)
         np.testing.assert_allclose(circuit.feedback[1].w[:], twin.params.B[1].T.ravel(), rtol=1e-12)
@@ -98,7 +100,7 @@ def test_sign_constrained_sparse_feedback_keeps_its_structure_in_generated_code(
 @pytest.mark.parametrize(
     ("rule", "extra", "message"),
     [
-        ("backprop", {}, "reads W to make B"),
+        ("sign_symmetry", {}, "reads W to make B"),
         ("weight_mirror", {}, "mirror phases are not built"),
         ("feedback_alignment", {"feedback": {"delay": "1 ms"}}, "feedback.delay runs in the Python schedule"),
     ],
@@ -133,7 +135,7 @@ np.savez(sys.argv[2], outputs=np.vstack(outs), **engine.params.arrays())
 """
 
 
-@pytest.mark.parametrize("rule", ["kolen_pollack", "local_classifiers"])
+@pytest.mark.parametrize("rule", ["backprop", "kolen_pollack", "local_classifiers"])
 def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, tmp_path):
     raw = raw_circuit(rule, target="cpp_standalone")
     out = tmp_path / "standalone.npz"
