@@ -217,3 +217,41 @@ def test_errors_carry_no_subnormal_numbers():
     assert h[0, 0] != 0  # a subnormal float32
     d = e.output_delta(np.log(h + 1e-45), h, np.array([[0.0, 1.0, 0.0]], np.float32))
     assert d[0, 0] == 0 and d.dtype == np.float32
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_declared_plasticity_is_the_formula_it_declares(rng, batch, momentum):
+    """Plasticity(pre, post, lr, decay, momentum): v ← μ v + Σ post ⊗ pre, w ← (1 − λ) w − η v, built by
+    the kernels from the step's own activities and errors (one example as an outer product, a batch
+    as a matrix product), for every combination of what the two sides contribute."""
+    from spikefa.rules import Plasticity, Rule, Step
+
+    for pre, post in (("error", "rate"), ("rate", "error"), ("rate", "rate"), ("error", "error")):
+
+        class Declared(Rule):
+            name, topology = "declared", "layerwise"
+
+            def plasticity(self):
+                return Plasticity(pre=pre, post=post, lr=0.3, decay=0.01)
+
+        raw = tiny_circuit(optimizer={"momentum": momentum})
+        rule = Declared(spec.Rule("declared"), circuit_from_dict(raw).optimizer)
+        H = [rng.standard_normal((batch, n)) for n in (5, 4, 3)]
+        deltas = [None, rng.standard_normal((batch, 4)), rng.standard_normal((batch, 3))]
+        B = rng.standard_normal((4, 3))
+        v = rng.standard_normal((4, 3))
+        params = type("P", (), {"W": [None, None], "B": [None, B.copy()], "vB": [None, v.copy()]})()
+        rule.after_step(params, Step(H, deltas, [], 0.1, 0.0, rng))
+        side = {"rate": H, "error": deltas}
+        g = side[post][1].T @ side[pre][2]
+        vel = momentum * v + g if momentum else g
+        np.testing.assert_allclose(params.B[1], 0.99 * B - 0.3 * vel, rtol=1e-12, err_msg=f"{pre}, {post}")
+
+
+def test_a_plasticity_names_what_a_synapse_can_see():
+    from spikefa import SpikefaError
+    from spikefa.rules import Plasticity
+
+    with pytest.raises(SpikefaError, match="Plasticity.post: must be one of rate, error"):
+        Plasticity(pre="error", post="weight")
