@@ -68,7 +68,7 @@ def one(neurons: str, row: str, hidden: int, n: int, data_dir: str | None) -> di
     )
     engine = ReferenceEngine(c, np.random.default_rng(1))
     brian = Circuit.for_engine(engine)
-    learn = [o for o in getattr(getattr(brian, "generated", None), "objects", []) if o.name.endswith("_learn")]
+    learn = brian.generated.plastic if hasattr(brian, "generated") else []
     if floor:
         for o in learn:
             o.active = False

@@ -175,6 +175,20 @@ class Circuit:
             return rows, cols
         return connections
 
+    def learns_on_events(self, l: int) -> bool:
+        """Whether forward pathway l learns on its source's ``learn`` events (generated code): the input
+        pathway, where only inputs with a nonzero rate change their synapses — exact without momentum
+        and weight decay (which change every synapse), and most of MNIST's pixels are dark."""
+        o = self.engine.circuit.optimizer
+        return self.code and l == 0 and o.momentum == 0 and o.weight_decay == 0
+
+    def input_events(self) -> dict | None:
+        """The input population's custom events: ``learn`` at the first step of every example period
+        that learns, for each input whose rate trace is not zero."""
+        if not self.learns_on_events(0):
+            return None
+        return {"learn": "r != 0 and tick(t - t_block) * learning(t - t_block) > 0"}
+
     def example_steps(self) -> int:
         """Time steps per example: forward_time, then error_time."""
         return self.forward_steps + self.error_steps

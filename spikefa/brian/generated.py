@@ -159,6 +159,7 @@ class Generated:
         teach = np.zeros((cap + 1) * steps)
         teach[c.forward_steps :: steps] = 1.0
         self.teach = TimedArray(teach, dt=c.dt, name="teach")
+        self.tick = TimedArray(np.roll(teach, -c.forward_steps), dt=c.dt, name="tick")  # 1 at a period's start
         # a spiking circuit's draws per block: a seed for Brian2's random numbers, and (regular input) each
         # example's encoder phases, in the order the Python schedule draws them
         self.stochastic = c.stochastic
@@ -169,6 +170,7 @@ class Generated:
             "rates": self.rates,
             "learning": self.learning,
             "teach": self.teach,
+            "tick": self.tick,
             "phases": self.phases,
             "t_block": 0 * second,
             "decay_per_lr": o.weight_decay / o.lr,
@@ -178,6 +180,7 @@ class Generated:
         }
         self.owners: list = []  # everything whose code reads t_block
         self.code: dict = {}  # every scheduled object's statements
+        self.plastic: list = []  # the objects that change weights
         self.objects: list = []
         for group in c.teachable():
             self.teacher(group)
@@ -233,13 +236,21 @@ class Generated:
             return f"grad{suffix}" if "grad" in group.variables else c.error_code(group, suffix)
 
         for l, syn in enumerate(c.forward):
-            pre, post = c.groups[l], c.groups[l + 1]
-            g = f"({c.rate_code(pre, '_pre')}) * grad_post"
-            sign = e.forward_structure.pathway(l).sign
-            decay = f"decay_per_lr * {step}" if e.circuit.optimizer.weight_decay else "0"
-            self.schedule(syn, sgd(g, step, decay, mu, "w", "vw", sign), "learn", clock=self.clock)
+            syn.namespace.update(self.names)
+            if c.learns_on_events(l):  # its source's learn events carry it (built with the pathway)
+                self.owners.append(syn)
+                c.groups[l].thresholder["learn"].when, c.groups[l].thresholder["learn"].order = "start", -1
+                pathway = next(p for p in syn._pathways if p.event == "learn")
+                pathway.when, pathway.order = "start", 0
+                self.code[pathway] = forward_update(c, l)
+                self.code[c.groups[l].thresholder["learn"]] = c.input_events()["learn"]
+                self.plastic.append(pathway)
+            else:
+                self.schedule(syn, forward_update(c, l), "learn", clock=self.clock, order=0)
+                self.plastic.append(self.objects[-1])
             b = sgd("grad", f"bias_scale * {step}", "0", mu, "b", "vb", "")
-            self.schedule(post, b, "learn", clock=self.clock, order=0)
+            self.schedule(c.groups[l + 1], b, "learn", clock=self.clock, order=0)
+            self.plastic.append(self.objects[-1])
         rule = e.rule.code_plasticity()
         if rule is None:
             return
@@ -255,6 +266,7 @@ class Generated:
                 decay = f"{rule.decay!r} * learning(t - t_block)" if rule.decay else "0"
             code = sgd(g, lr, decay, mu if rule.momentum else 0.0, "w", "vw", e.structure.pathway(l).sign)
             self.schedule(syn, code, "learn", clock=self.clock, order=0)
+            self.plastic.append(self.objects[-1])
 
     def parameters(self) -> list[tuple]:
         """(Brian2 owner, variable, the engine's array, synapse order, whether it learns) of everything
@@ -335,7 +347,7 @@ class Generated:
             if not self.built:
                 self.build()
             # a TimedArray that no code of the project reads is not in it
-            code = "\n".join(c for o, c in self.code.items() if o.active and o in net.objects)
+            code = "\n".join(c for o, c in self.code.items() if o.active)
             args = {k: v for k, v in values.items() if re.search(rf"\b{k.name}\(", code)} | self.push()
             if seed is not None:
                 args[self.seeder.seed] = seed
@@ -385,6 +397,15 @@ class Generated:
             arr = owner.variables[var].get_value() if self.project is None else np.asarray(getattr(owner, var)[:])
             if not np.shares_memory(arr, M):
                 unflat(M, arr, order)
+
+
+def forward_update(c, l: int) -> str:
+    """Forward pathway l's change as Brian2 statements: momentum SGD with decoupled decay on
+    δ_post · h_pre (the post layer's error as stored in ``grad``), then its sign constraint."""
+    o, step = c.engine.circuit.optimizer, "rates(t - t_block)"
+    g = f"({c.rate_code(c.groups[l], '_pre')}) * grad_post"
+    decay = f"decay_per_lr * {step}" if o.weight_decay else "0"
+    return sgd(g, step, decay, o.momentum, "w", "vw", c.engine.forward_structure.pathway(l).sign)
 
 
 def sgd(g: str, lr: str, decay: str, momentum: float, w: str, v: str, sign: str) -> str:

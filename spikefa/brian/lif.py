@@ -38,7 +38,7 @@ from ..activations import evaluate
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from .circuit import Circuit, live
-from .generated import Generated
+from .generated import Generated, forward_update
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
 from .populations import check_population, lif_input_population, lif_population, own_variables
 
@@ -162,7 +162,7 @@ class LifCircuit(Circuit):
         sources = self.error_sources()
         models = self.engine.circuit.brian.population
         slope = surrogate(self.lif)
-        return [lif_input_population(sizes[0], clock, ns, "layer0", self.lif.input)] + [
+        return [lif_input_population(sizes[0], clock, ns, "layer0", self.lif.input, self.input_events())] + [
             lif_population(
                 n,
                 clock,
@@ -217,7 +217,8 @@ class LifCircuit(Circuit):
     ) -> Synapses:
         d = spec.seconds(delay) * second or None
         variables = self.synapse_variables() if name.startswith("W") else ""
-        return spiking_forward_pathway(pre, post, self.clock, self.namespace, name, connections, d, variables)
+        learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
+        return spiking_forward_pathway(pre, post, self.clock, self.namespace, name, connections, d, variables, learn)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
         s = self.engine.structure

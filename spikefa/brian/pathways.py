@@ -12,7 +12,7 @@ matrix as a *view* of Brian2's own array, and the shared kernels update it in pl
 from __future__ import annotations
 
 import numpy as np
-from brian2 import Clock, NeuronGroup, Quantity, Synapses
+from brian2 import Clock, NeuronGroup, Quantity, Synapses, second
 
 Connections = tuple[np.ndarray, np.ndarray] | None  # (target rows, source columns) of B's synapses; None: all
 
@@ -34,9 +34,13 @@ def forward_pathway(
     name: str,
     connections: Connections = None,
     variables: str = "",
+    learn: str = "",
 ) -> Synapses:
-    """W_l for rate populations; ``variables``: further synapse variables (a momentum buffer)."""
-    syn = Synapses(pre, post, f"w : 1\nI_ff_post = w * r_pre : 1 (summed)\n{variables}", clock=clock, name=name)
+    """W_l for rate populations; ``variables``: further synapse variables (a momentum buffer); ``learn``:
+    the weight change the source's ``learn`` events set off (the generated schedule's)."""
+    model = f"w : 1\nI_ff_post = w * r_pre : 1 (summed)\n{variables}"
+    events = {"on_pre": {"learn": learn}, "on_event": {"learn": "learn"}} if learn else {}
+    syn = Synapses(pre, post, model, clock=clock, name=name, **events)
     return connect(syn, connections)
 
 
@@ -86,15 +90,20 @@ def spiking_forward_pathway(
     connections: Connections = None,
     delay: Quantity | None = None,
     variables: str = "",
+    learn: str = "",
 ) -> Synapses:
     """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u
-    (``delay`` after the spike)."""
+    (``delay`` after the spike); ``learn``: the weight change the source's ``learn`` events set off."""
+    on_pre, on_event = {"pre": "u_post += w / (max_rate * tau_syn)"}, {"pre": "spike"}
+    if learn:
+        on_pre["learn"], on_event["learn"] = learn, "learn"
     syn = Synapses(
         pre,
         post,
         f"w : 1\n{variables}",
-        on_pre="u_post += w / (max_rate * tau_syn)",
-        delay=delay,
+        on_pre=on_pre,
+        on_event=on_event,
+        delay={"pre": delay, **({"learn": 0 * second} if learn else {})} if delay is not None else None,
         namespace=namespace,
         clock=clock,
         name=name,

@@ -49,9 +49,9 @@ def soma(drives: tuple[str, ...] = ()) -> str:
     return SOMA.replace("I_ff + b", " + ".join(("I_ff", *drives, "b"))) + "".join(f"{d} : 1\n" for d in drives)
 
 
-def input_population(n: int, clock: Clock, name: str) -> NeuronGroup:
-    """The input layer: rates set from the data."""
-    return NeuronGroup(n, "r : 1", clock=clock, name=name)
+def input_population(n: int, clock: Clock, name: str, events: dict | None = None) -> NeuronGroup:
+    """The input layer: rates set from the data (``events``: custom events, the generated schedule's)."""
+    return NeuronGroup(n, "r : 1", events=events, clock=clock, name=name)
 
 
 def hidden_population(
@@ -209,10 +209,13 @@ def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
-def lif_input_population(n: int, clock: Clock, namespace: dict, name: str, encoding: str = "regular") -> NeuronGroup:
+def lif_input_population(
+    n: int, clock: Clock, namespace: dict, name: str, encoding: str = "regular", events: dict | None = None
+) -> NeuronGroup:
     """The input: a pixel of value x ∈ [0, 1] fires at x · max_rate, ``regular``ly (an integrate-and-fire
     encoder: its ``phase`` grows at x · max_rate and it fires at 1; the circuit draws each example's
-    starting phase) or as a ``poisson`` process; r is its rate trace."""
+    starting phase) or as a ``poisson`` process; r is its rate trace. ``events``: custom events (the
+    generated schedule's)."""
     spikes = "r += 1 / (tau_trace * max_rate)\ncount += 1"
     if encoding == "regular":
         threshold, reset = "phase > 1", "phase -= 1\n" + spikes
@@ -223,6 +226,7 @@ def lif_input_population(n: int, clock: Clock, namespace: dict, name: str, encod
         "x : 1\nphase : 1\ndr/dt = -r / tau_trace : 1\ncount : 1",
         threshold=threshold,
         reset=reset,
+        events=events,
         method="exact",
         namespace=namespace,
         clock=clock,

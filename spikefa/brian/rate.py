@@ -30,7 +30,7 @@ from .. import spec
 from ..reference import ReferenceEngine
 from ..spec import seconds
 from .circuit import Circuit, live
-from .generated import Generated
+from .generated import Generated, forward_update
 from .pathways import feedback_pathway, forward_pathway, rate_link
 from .populations import extra_rate_population, hidden_population, input_population, output_population
 
@@ -98,7 +98,7 @@ class RateCircuit(Circuit):
             )
         out = f"layer{self.L}"
         return [
-            input_population(sizes[0], self.clock, "layer0"),
+            input_population(sizes[0], self.clock, "layer0", self.input_events()),
             *hidden,
             output_population(
                 sizes[-1],
@@ -137,7 +137,8 @@ class RateCircuit(Circuit):
         variables = self.synapse_variables() if name.startswith("W") else ""
         # generated code: the input is constant through an example, so its pathway sums W x once, at the
         # example's first step (the costliest synapse loop, otherwise run every step)
-        syn = forward_pathway(pre, post, self.clock, name, connections, variables)
+        learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
+        syn = forward_pathway(pre, post, self.clock, name, connections, variables, learn)
         if self.code and pre is self.groups[0]:  # Brian2 gives a summed variable its target's clock
             syn.summed_updaters["I_ff_post"]._clock = self.example_clock
         return syn

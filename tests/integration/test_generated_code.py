@@ -20,8 +20,18 @@ RULES = ("shallow", "backprop", "feedback_alignment", "direct_feedback_alignment
 USER_RULE = str(ROOT / "examples" / "anti_hebbian.py") + ":AntiHebbianFeedback"
 
 
-def raw_circuit(rule, target="numpy", hidden="tanh", output="softmax", **extra):
-    optimizer = {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.01, "bias_lr": 0.05, "batch_size": 4}
+PLAIN = {"momentum": 0.0, "weight_decay": 0.0}  # the input pathway then learns on its inputs' events
+
+
+def raw_circuit(rule, target="numpy", hidden="tanh", output="softmax", optimizer=None, **extra):
+    optimizer = {
+        "lr": 0.1,
+        "momentum": 0.5,
+        "weight_decay": 0.01,
+        "bias_lr": 0.05,
+        "batch_size": 4,
+        **(optimizer or {}),
+    }
     raw = tiny_circuit(rule, (6, 5, 4, 3), hidden, output, optimizer=optimizer, engine="brian2")
     raw["brian"] = {"target": target, "plasticity": "code"}
     raw.update(extra)
@@ -44,9 +54,10 @@ def blocks(seed=1):
     return [(x[:4], y[:4], 0.1), (x[4:], y[4:], 0.05)]  # a full block, then a shorter one at another rate
 
 
-def assert_same_parameters(p, q, rtol=1e-6):
+def assert_same_parameters(p, q, rtol=1e-6, buffers=True):
+    """Every array alike; momentum buffers only where both sides keep them (``buffers``: momentum is on)."""
     for name, a in p.arrays().items():
-        if name.startswith("v") and not np.any(a):  # a buffer only one side keeps (no momentum on it)
+        if name.startswith("v") and not (buffers and np.any(a)):
             continue
         np.testing.assert_allclose(q.arrays()[name], a, rtol=rtol, atol=1e-12, err_msg=name)
 
@@ -58,15 +69,19 @@ def pair(raw):
     return reference, twin
 
 
-@pytest.mark.parametrize("rule", [*RULES, USER_RULE])
-def test_generated_code_learns_what_the_reference_engine_learns(rule):
-    reference, twin = pair(raw_circuit(rule))
+@pytest.mark.parametrize(
+    ("rule", "optimizer"),
+    [*((r, None) for r in (*RULES, USER_RULE)), ("feedback_alignment", PLAIN), ("backprop", PLAIN)],
+)
+def test_generated_code_learns_what_the_reference_engine_learns(rule, optimizer):
+    reference, twin = pair(raw_circuit(rule, optimizer=optimizer))
     circuit = RateCircuit(twin)
+    assert circuit.learns_on_events(0) == (optimizer is PLAIN)
     before = None if twin.params.B[1] is None else twin.params.B[1].copy()
     want = learned_one_by_one(reference, blocks())
     got = np.vstack([circuit.train_batch(x, y, lr, np.random.default_rng(0))[1] for x, y, lr in blocks()])
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
-    assert_same_parameters(reference.params, twin.params)
+    assert_same_parameters(reference.params, twin.params, buffers=optimizer is not PLAIN)
     if rule == "backprop":  # B is Wᵀ, to the last bit, after every block
         np.testing.assert_array_equal(circuit.feedback[1].w[:], twin.params.W[1].ravel())
     if rule in ("kolen_pollack", USER_RULE):  # B learned: it moved, and the circuit's synapses hold it
@@ -218,11 +233,11 @@ def test_a_cpp_standalone_sweep_runs_two_points_in_parallel_as_cython_does(tmp_p
     np.testing.assert_allclose(standalone["train_loss"], cython["train_loss"], rtol=1e-9)
 
 
-def lif_pair(rule, sizes=(6, 8, 3), **brian):
+def lif_pair(rule, sizes=(6, 8, 3), optimizer=None, **brian):
     """Two twin LIF circuits on cython: the Python schedule with the kernels, and generated code."""
     out = []
     for plasticity in ("kernels", "code"):
-        raw = raw_circuit(rule, hidden="relu")
+        raw = raw_circuit(rule, hidden="relu", optimizer=optimizer)
         raw["network"]["sizes"] = list(sizes)
         raw["brian"] = {"neurons": "lif", "target": "cython", "plasticity": plasticity, **brian}
         engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
@@ -236,19 +251,23 @@ def lif_data(n=6, inputs=6, seed=3):
 
 
 @pytest.mark.parametrize(
-    ("rule", "sizes"),
-    [("feedback_alignment", (6, 8, 3)), ("kolen_pollack", (6, 8, 3)), ("direct_feedback_alignment", (6, 8, 5, 3))],
+    ("rule", "sizes", "optimizer"),
+    [
+        ("feedback_alignment", (6, 8, 3), PLAIN),
+        ("kolen_pollack", (6, 8, 3), None),
+        ("direct_feedback_alignment", (6, 8, 5, 3), None),
+    ],
 )
-def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes):
+def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes, optimizer):
     """On a runtime target both draw Brian2's random numbers from the same seed in the same order, so
     the spiking circuit learns exactly what the Python-scheduled one learns (every error event alike)."""
-    python, code = lif_pair(rule, sizes)
+    python, code = lif_pair(rule, sizes, optimizer)
     x, y = lif_data()
     for circuit in (python, code):
         rng = np.random.default_rng(7)
         circuit.train_batch(x[:4], y[:4], 0.1, rng)
         circuit.train_batch(x[4:], y[4:], 0.05, rng)
-    assert_same_parameters(python.engine.params, code.engine.params, rtol=1e-9)
+    assert_same_parameters(python.engine.params, code.engine.params, rtol=1e-9, buffers=optimizer is not PLAIN)
     moved = ReferenceEngine(python.engine.circuit, np.random.default_rng(4)).params.W[0]
     assert not np.allclose(python.engine.params.W[0], moved)  # it learned, hidden layer too
     np.testing.assert_allclose(code.predict(x), python.predict(x), rtol=1e-9)  # test outputs alike
