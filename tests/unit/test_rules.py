@@ -231,9 +231,10 @@ def test_declared_plasticity_is_the_formula_it_declares(rng, batch, momentum):
 
         class Declared(Rule):
             name, topology = "declared", "layerwise"
+            declared = Plasticity(pre=pre, post=post, lr=0.3, decay=0.01)
 
             def plasticity(self):
-                return Plasticity(pre=pre, post=post, lr=0.3, decay=0.01)
+                return self.declared
 
         raw = tiny_circuit(optimizer={"momentum": momentum})
         rule = Declared(spec.Rule("declared"), circuit_from_dict(raw).optimizer)
