@@ -175,7 +175,6 @@ class Generated:
             "t_block": 0 * second,
             "decay_per_lr": o.weight_decay / o.lr,
             "bias_scale": o.bias_scale(),
-            "mu": o.momentum,
             **c.code_namespace(),
         }
         self.owners: list = []  # everything whose code reads t_block
@@ -240,7 +239,7 @@ class Generated:
             if c.learns_on_events(l):  # its source's learn events carry it (built with the pathway)
                 self.owners.append(syn)
                 c.groups[l].thresholder["learn"].when, c.groups[l].thresholder["learn"].order = "start", -1
-                pathway = next(p for p in syn._pathways if p.event == "learn")
+                pathway = syn.learn  # Brian2 names a pathway's object after its on_pre key
                 pathway.when, pathway.order = "start", 0
                 self.code[pathway] = forward_update(c, l)
                 self.code[c.groups[l].thresholder["learn"]] = c.input_events()["learn"]
