@@ -3,7 +3,7 @@ against the plain Brian2 floor (the same compiled network, no plasticity) and a 
 feedback alignment at batch 1.
 
     python -m benchmarks.targets [--examples 1000] [--lif-examples 500] [--widths 100 500 1000 2000 4000]
-                                 [--data-dir DIR]
+                                 [--busy N] [--data-dir DIR]
 
 784-H-10 on the first MNIST training images, FA, one example per learning step. Every measurement runs
 in a process of its own (Brian2's standalone device is global), one after another:
@@ -19,7 +19,9 @@ then the timed block, the same examples again; examples/s = examples / timed sec
 goes: the timed block under Brian2's profiler — simulation (every code object but the weight changes),
 plasticity (the ``*_learn`` objects, or the kernels on the Python path) and the rest (Python: the schedule,
 Brian2's network loop, run_args and result files). Ratios are against the standalone floor and the
-cython-kernels row measured in the same run. Writes ``benchmarks/results/targets.json``.
+cython-kernels row measured in the same run. ``--busy N``: the same with N CPU-bound competitor
+processes (a Python busy loop each) running throughout, as on a shared workstation. Writes
+``benchmarks/results/targets.json`` (``targets_busy.json`` with ``--busy``).
 """
 
 from __future__ import annotations
@@ -168,11 +170,23 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--widths", type=int, nargs="*", default=[100, 500, 1000, 2000, 4000], help="none: no scan")
     p.add_argument("--data-dir", help="MNIST folder (default: $SPIKEFA_DATA, else ../shared/data/mnist)")
     p.add_argument("--out", default=str(RESULTS), help="folder for the JSON (default benchmarks/results)")
+    p.add_argument("--busy", type=int, default=0, help="competitor processes running throughout")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
         print(json.dumps(one(*json.loads(args.one))))
         return {}
+    competitors = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        results = measure_all(args)
+    finally:
+        for c in competitors:
+            c.kill()
+    report(results, "targets_busy" if args.busy else "targets", args.out)
+    return results
+
+
+def measure_all(args) -> dict:
     results = {}
     for neurons, n in (("rate", args.examples), ("lif", args.lif_examples)):
         rows = {row: measured(neurons, row, 500, n, args.data_dir) for row in [*ROWS, "torch"]}
@@ -194,7 +208,6 @@ def main(argv: list[str] | None = None) -> dict:
                 **{f"ms_per_example_hidden_{w}": float(t) for w, t in zip(widths, ms)},
                 "exponent": float(np.polyfit(np.log(widths), np.log(ms), 1)[0]),
             }
-    report(results, "targets", args.out)
     return results
 
 
