@@ -135,11 +135,12 @@ class RateCircuit(Circuit):
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay="0 ms"):
         variables = self.synapse_variables() if name.startswith("W") else ""
-        # generated code: the input is constant through an example, so its pathway sums W x once, at the
-        # example's first step (the costliest synapse loop, otherwise run every step)
         learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
         syn = forward_pathway(pre, post, self.clock, name, connections, variables, learn)
-        if self.code and pre is self.groups[0]:  # Brian2 gives a summed variable its target's clock
+        if self.code and pre is self.groups[0]:
+            # generated code: the input is constant through an example, so its pathway sums W x once, at
+            # the example's first step (the costliest synapse loop, otherwise run every step); Brian2
+            # gives a summed variable its target's clock, and has no argument to choose another
             syn.summed_updaters["I_ff_post"]._clock = self.example_clock
         return syn
 
