@@ -301,8 +301,7 @@ class Generated:
 
     def new_monitor(self) -> StateMonitor:
         """The output's drive at every period's start (before that tick's learning and rest)."""
-        var, _ = self.c.readout
-        return StateMonitor(self.c.groups[-1], var, record=True, clock=self.clock, when="start", order=-2)
+        return StateMonitor(self.c.groups[-1], self.c.readout, record=True, clock=self.clock, when="start", order=-2)
 
     # --- running --------------------------------------------------------------------------------
     def run(
@@ -355,8 +354,7 @@ class Generated:
                 (self.project / "static_arrays" / name).unlink(missing_ok=True)
             self.pull()
             monitor = self.monitor
-        var, scale = self.c.readout
-        return np.asarray(getattr(monitor, var))[:, 1 : n + 1].T / scale
+        return np.asarray(getattr(monitor, self.c.readout))[:, 1 : n + 1].T
 
     def build(self) -> None:
         """Compile the standalone project for blocks of its full capacity: the run_args are applied

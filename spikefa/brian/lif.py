@@ -118,7 +118,7 @@ class LifCircuit(Circuit):
         # One operation on the populations' own clock (a network with one clock runs its loop several
         # times faster than one with several); it acts every `period` steps, or every mirror window.
         self._step = 0
-        self.readout = ("readout", 1.0)  # the output's drive at forward_time, as the generated schedule keeps it
+        self.readout = "readout"  # the output's drive at forward_time, as the generated schedule keeps it
         if self.code:
             self.generated = Generated(self)
             self.network = Network(*self.objects(), *self.generated.objects)

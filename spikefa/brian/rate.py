@@ -57,7 +57,7 @@ class RateCircuit(Circuit):
         self._step = 0  # the step of the block in progress (mirror phases too count from here)
         super().__init__(engine, target)
         self.steps = self.forward_steps + self.error_steps
-        self.readout = ("v", 1.0)  # the output's drive, as the generated schedule records it
+        self.readout = "v"  # the output's drive, as the generated schedule records it
         if self.code:
             self.generated = Generated(self)
             self.network = Network(*self.objects(), *self.generated.objects)
