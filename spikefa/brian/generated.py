@@ -162,7 +162,6 @@ class Generated:
         self.tick = TimedArray(np.roll(teach, -c.forward_steps), dt=c.dt, name="tick")  # 1 at a period's start
         # a spiking circuit's draws per block: a seed for Brian2's random numbers, and (regular input) each
         # example's encoder phases, in the order the Python schedule draws them
-        self.stochastic = c.stochastic
         self.phases = TimedArray(np.zeros((cap + 1, sizes[0])), dt=period, name="phases")
         self.names = {
             "inputs": self.inputs,
@@ -188,7 +187,7 @@ class Generated:
             self.schedule(group, c.rest_code(group), "rest", clock=self.clock, order=1)
         self.transfers = self.parameters()
         self.seeder = None
-        if self.stochastic and self.project:  # the seed arrives with run_args, and seeds every generator
+        if c.stochastic and self.project:  # the seed arrives with run_args, and seeds every generator
             self.seeder = NeuronGroup(1, "seed : integer (shared)", name="seeder")
             self.objects.append(self.seeder)
         self.monitor = self.new_monitor() if self.project else None  # on runtime targets: one per block
@@ -320,7 +319,7 @@ class Generated:
         on = np.zeros(cap + 1)
         on[1 : n + 1] = 1.0 if learn else 0.0
         seed = None
-        if self.stochastic:
+        if self.c.stochastic:
             seed = int(rng.integers(2**31))
             if self.c.lif.input == "regular":
                 P[:n] = rng.random((n, X.shape[1]))
