@@ -161,9 +161,15 @@ class Circuit:
             out = ""
         return out + ("Z : 1\n" if teachable and net.output == "softmax" else "")
 
-    def synapse_variables(self) -> str:
-        """The synapse variables a pathway needs beyond ``w`` for generated code: a momentum buffer."""
-        return "vw : 1\n" if self.code and self.engine.circuit.optimizer.momentum > 0 else ""
+    def synapse_variables(self, feedback: bool = False) -> str:
+        """The synapse variables a pathway needs beyond ``w`` for generated code: a momentum buffer, and
+        on feedback synapses of a rule that makes B from W's copy, that copy and B₀ (``wt``, ``b0``)."""
+        if not self.code:
+            return ""
+        variables = "vw : 1\n" if self.engine.circuit.optimizer.momentum > 0 else ""
+        if feedback and self.engine.rule.code_feedback():
+            variables += "wt : 1\nb0 : 1\n"
+        return variables
 
     def synapse_order(self, name: str, connections) -> tuple[np.ndarray, np.ndarray] | None:
         """Where pathway ``name``'s synapses sit in its weight matrix: None (all to all, presynaptic-major)

@@ -20,9 +20,9 @@ error_time); t − t_block is the time since the block began:
 The rule is declared once: forward learning is the same for every rule, and the feedback synapses'
 change is the rule's :meth:`~spikefa.rules.Rule.plasticity`, which the reference engine applies with its
 Numba kernels — the ground truth these circuits are tested against. Backprop's B, which cannot read W
-here, starts each block as Wᵀ and takes W's own update (:meth:`~spikefa.rules.Rule.code_plasticity`).
-Sign symmetry (B from W's signs) and the weight mirror (B learned in noise phases) run on the kernel
-path (``plasticity: kernels``).
+here, starts each block as Wᵀ and takes W's own update (:meth:`~spikefa.rules.Rule.code_plasticity`);
+sign symmetry keeps such a copy beside B (``wt``) and makes B from it (:meth:`~spikefa.rules.Rule.code_feedback`).
+The weight mirror (B learned in noise phases) runs on the kernel path (``plasticity: kernels``).
 
 Parameters cross into Brian2 at block boundaries only. On runtime targets the synapse arrays are the
 engine's own (views) and the momentum buffers are copied. On cpp_standalone the project is built once,
@@ -253,6 +253,7 @@ class Generated:
         if rule is None:
             return
         quantity = {"rate": c.rate_code, "error": error}
+        made = e.rule.code_feedback()  # B made from its copy of Wᵀ (sign symmetry)
         for l, syn in enumerate(c.feedback):
             if syn is None:
                 continue
@@ -262,7 +263,13 @@ class Generated:
                 decay = f"decay_per_lr * {step}" if e.circuit.optimizer.weight_decay else "0"
             else:
                 decay = f"{rule.decay!r} * learning(t - t_block)" if rule.decay else "0"
-            code = sgd(g, lr, decay, mu if rule.momentum else 0.0, "w", "vw", e.structure.pathway(l).sign)
+            if e.rule.transports_weights:  # B's copy of Wᵀ takes W's update, W's sign constraint too
+                copy, sign = ("wt" if made else "w"), e.forward_structure.pathway(l).sign
+            else:
+                copy, sign = "w", e.structure.pathway(l).sign
+            code = sgd(g, lr, decay, mu if rule.momentum else 0.0, copy, "vw", sign)
+            if made:
+                code += f"\nw = {made}"
             self.schedule(syn, code, "learn", clock=self.clock, order=0)
             self.plastic.append(self.objects[-1])
 
@@ -286,8 +293,12 @@ class Generated:
         for l, syn in enumerate(c.feedback):
             if syn is not None:
                 order = c.synapse_order(f"B{l}", e.structure.connections(l))
-                if transported:
-                    out.append((syn, "w", lambda l=l: e.rule.feedback(l, p), order, False))
+                if transported:  # B's copy of Wᵀ (B itself for backprop), and what B is made from it with
+                    made = e.rule.code_feedback() is not None
+                    out.append((syn, "wt" if made else "w", lambda l=l: p.W[l].T, order, False))
+                    if made:
+                        out.append((syn, "b0", lambda l=l: p.B0[l], order, False))
+                        out.append((syn, "w", lambda l=l: p.B[l], order, True))
                     if mu:
                         out.append((syn, "vw", lambda l=l: p.vW[l].T, order, False))
                     continue

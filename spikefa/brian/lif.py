@@ -231,7 +231,7 @@ class LifCircuit(Circuit):
             name,
             s.connections(l),
             delay * second if delay else None,
-            self.synapse_variables(),
+            self.synapse_variables(feedback=True),
         )
 
     def fill(self, ticks: int) -> float:

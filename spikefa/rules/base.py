@@ -198,6 +198,12 @@ class Rule:
         the rule says otherwise (backprop, whose B cannot read W there)."""
         return self.plasticity()
 
+    def code_feedback(self) -> str | None:
+        """For a rule that reads W (weight transport), B's weight in generated code as a Brian2 expression
+        of ``wt``, the synapse's copy of W's weight (it starts each block as Wᵀ and takes W's update,
+        :meth:`code_plasticity`), and ``b0``, the rule's fixed B₀; None: B is that copy (backprop)."""
+        return None
+
     def source(self, l: int, layers: int) -> int:
         """The layer whose error B_l carries (``layers``: the number of forward projections, L)."""
         return l + 1 if self.topology == "layerwise" else layers

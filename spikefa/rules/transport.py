@@ -52,3 +52,9 @@ class SignSymmetry(Rule):
 
     def after_step(self, params, step):
         self._copy_signs(params.B, params.W, params.B0)
+
+    def code_plasticity(self):
+        return Plasticity(pre="error", post="rate")  # on B's copy of Wᵀ, as backprop's
+
+    def code_feedback(self):
+        return "sign(wt) * b0"

@@ -16,7 +16,15 @@ from spikefa.brian import LifCircuit, RateCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import ROOT, tiny_circuit
 
-RULES = ("shallow", "backprop", "feedback_alignment", "direct_feedback_alignment", "kolen_pollack", "local_classifiers")
+RULES = (
+    "shallow",
+    "backprop",
+    "sign_symmetry",
+    "feedback_alignment",
+    "direct_feedback_alignment",
+    "kolen_pollack",
+    "local_classifiers",
+)
 USER_RULE = str(ROOT / "examples" / "anti_hebbian.py") + ":AntiHebbianFeedback"
 
 
@@ -84,6 +92,9 @@ def test_generated_code_learns_what_the_reference_engine_learns(rule, optimizer)
     assert_same_parameters(reference.params, twin.params, buffers=optimizer is not PLAIN)
     if rule == "backprop":  # B is Wᵀ, to the last bit, after every block
         np.testing.assert_array_equal(circuit.feedback[1].w[:], twin.params.W[1].ravel())
+    if rule == "sign_symmetry":  # B is sign(Wᵀ) |B₀| after every block, and the synapses hold it
+        np.testing.assert_array_equal(twin.params.B[1], np.sign(twin.params.W[1].T) * twin.params.B0[1])
+        np.testing.assert_array_equal(circuit.feedback[1].w[:], twin.params.B[1].T.ravel())
     if rule in ("kolen_pollack", USER_RULE):  # B learned: it moved, and the circuit's synapses hold it
         assert not np.allclose(twin.params.B[1], before)
         np.testing.assert_allclose(circuit.feedback[1].w[:], twin.params.B[1].T.ravel(), rtol=1e-12)
@@ -115,7 +126,6 @@ def test_sign_constrained_sparse_feedback_keeps_its_structure_in_generated_code(
 @pytest.mark.parametrize(
     ("rule", "extra", "message"),
     [
-        ("sign_symmetry", {}, "reads W to make B"),
         ("weight_mirror", {}, "mirror phases are not built"),
         ("feedback_alignment", {"feedback": {"delay": "1 ms"}}, "feedback.delay runs in the Python schedule"),
     ],
@@ -150,7 +160,7 @@ np.savez(sys.argv[2], outputs=np.vstack(outs), **engine.params.arrays())
 """
 
 
-@pytest.mark.parametrize("rule", ["backprop", "kolen_pollack", "local_classifiers"])
+@pytest.mark.parametrize("rule", ["backprop", "sign_symmetry", "kolen_pollack", "local_classifiers"])
 def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, tmp_path):
     raw = raw_circuit(rule, target="cpp_standalone")
     out = tmp_path / "standalone.npz"
