@@ -147,7 +147,9 @@ class RateCircuit(Circuit):
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int):
         carried = f"delta_B{l}" if l in self.delays else "delta"
         connections = self.engine.structure.connections(l)
-        return feedback_pathway(source, target, self.clock, name, connections, carried, self.synapse_variables(feedback=True))
+        return feedback_pathway(
+            source, target, self.clock, name, connections, carried, self.synapse_variables(feedback=True)
+        )
 
     # --- the neuron model's code, for the generated schedule (generated.py) ----------------------
     def drive_code(self, suffix: str) -> str:
