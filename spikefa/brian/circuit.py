@@ -157,18 +157,24 @@ class Circuit:
         teachable = name == f"layer{self.L}" or name.startswith("classifier")
         if name.startswith("layer"):  # its error, stored once per example for the synapses to read
             out = "grad : 1\n" + ("vb : 1\n" if o.momentum > 0 else "")
+            if self.engine.rule.has_mirror_phase and self.mirror_centered:  # its mirror sums of x and y
+                out += "mx : 1\nmy : 1\n"
         else:
             out = ""
         return out + ("Z : 1\n" if teachable and net.output == "softmax" else "")
 
     def synapse_variables(self, feedback: bool = False) -> str:
         """The synapse variables a pathway needs beyond ``w`` for generated code: a momentum buffer, and
-        on feedback synapses of a rule that makes B from W's copy, that copy and B₀ (``wt``, ``b0``)."""
+        on feedback synapses of a rule that makes B from W's copy, that copy and B₀ (``wt``, ``b0``), of
+        a rule with mirror phases, the mirror's sum of x · y (``mxy``)."""
         if not self.code:
             return ""
+        rule = self.engine.rule
         variables = "vw : 1\n" if self.engine.circuit.optimizer.momentum > 0 else ""
-        if feedback and self.engine.rule.code_feedback():
+        if feedback and rule.code_feedback():
             variables += "wt : 1\nb0 : 1\n"
+        if feedback and rule.has_mirror_phase:
+            variables += "mxy : 1\n"
         return variables
 
     def synapse_order(self, name: str, connections) -> tuple[np.ndarray, np.ndarray] | None:
@@ -202,6 +208,33 @@ class Circuit:
     # --- what a subclass provides ---------------------------------------------------------------
     def populations(self) -> list[NeuronGroup]:
         raise NotImplementedError
+
+    # the weight mirror's segment in generated code (generated_mirror.py): what a noise sample is
+    mirror_centered = False  # whether B learns from x about its batch mean (x − x̄) rather than x
+
+    def mirror_sample_steps(self) -> int:
+        """Time steps per noise sample."""
+        raise NotImplementedError
+
+    def mirror_x(self, suffix: str) -> str:
+        """A noise neuron's x in the sample just ended, as a Brian2 expression."""
+        raise NotImplementedError
+
+    def mirror_y(self, suffix: str) -> str:
+        """An answering neuron's y in the sample just ended, as a Brian2 expression."""
+        raise NotImplementedError
+
+    def mirror_start_code(self, group: NeuronGroup) -> str:
+        """A noise sample's start in the population (its first, ``mirror_first``, may do more)."""
+        raise NotImplementedError
+
+    def mirror_drawn_layers(self) -> list[int]:
+        """The layers whose noise is drawn by the trainer's generator (a ``TimedArray`` each)."""
+        return []
+
+    def mirror_namespace(self) -> dict:
+        """Constants the mirror code reads."""
+        return {}
 
     def classifier_population(self, l: int) -> NeuronGroup:
         """Layer l's local classifier: a population like the output layer's, without a bias."""

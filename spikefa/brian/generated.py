@@ -34,10 +34,12 @@ targets' own. Brian2's standalone device is global: a process holds one standalo
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import tempfile
 import weakref
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +57,9 @@ from brian2.devices.device import get_device
 
 from ..errors import SpikefaError
 from ..rules import Rule
+from .generated_mirror import MirrorSegment
 from .populations import RATE
+from .statements import sgd
 
 STANDALONE = "cpp_standalone"
 
@@ -87,8 +91,6 @@ def refuse(circuit) -> None:
         raise SpikefaError(
             f"{where}: rule {rule.name} reads W to make B (weight transport), which B's synapses cannot; {kernels}"
         )
-    if rule.has_mirror_phase:
-        raise SpikefaError(f"{where}: rule {rule.name}'s mirror phases are not built as Brian2 code yet; {kernels}")
     if rule.code_plasticity() is None and type(rule).after_step is not Rule.after_step:
         raise SpikefaError(
             f"{where}: rule {rule.name} changes B in Python (after_step); declare its plasticity() "
@@ -152,17 +154,20 @@ class Generated:
         self.period = period
         self.clock = c.example_clock
         sizes = e.sizes
-        self.inputs = TimedArray(np.zeros((cap + 1, sizes[0])), dt=period, name="inputs")
-        self.teachers = TimedArray(np.zeros((cap + 1, sizes[-1])), dt=period, name="teachers")
-        self.rates = TimedArray(np.zeros(cap + 1), dt=period, name="rates")  # η of the example just shown
-        self.learning = TimedArray(np.zeros(cap + 1), dt=period, name="learning")  # 1 where one was
+        # a row per period, and one of zeros that any periods after the block read (a TimedArray holds
+        # its last value), where a block is padded to end on the mirror clock's tick too (aligned)
+        rows = cap + 2
+        self.inputs = TimedArray(np.zeros((rows, sizes[0])), dt=period, name="inputs")
+        self.teachers = TimedArray(np.zeros((rows, sizes[-1])), dt=period, name="teachers")
+        self.rates = TimedArray(np.zeros(rows), dt=period, name="rates")  # η of the example just shown
+        self.learning = TimedArray(np.zeros(rows), dt=period, name="learning")  # 1 where one was
         teach = np.zeros((cap + 1) * steps)
         teach[c.forward_steps :: steps] = 1.0
         self.teach = TimedArray(teach, dt=c.dt, name="teach")
         self.tick = TimedArray(np.roll(teach, -c.forward_steps), dt=c.dt, name="tick")  # 1 at a period's start
         # a spiking circuit's draws per block: a seed for Brian2's random numbers, and (regular input) each
         # example's encoder phases, in the order the Python schedule draws them
-        self.phases = TimedArray(np.zeros((cap + 1, sizes[0])), dt=period, name="phases")
+        self.phases = TimedArray(np.zeros((rows, sizes[0])), dt=period, name="phases")
         self.names = {
             "inputs": self.inputs,
             "teachers": self.teachers,
@@ -179,31 +184,46 @@ class Generated:
         self.owners: list = []  # everything whose code reads t_block
         self.code: dict = {}  # every scheduled object's statements
         self.plastic: list = []  # the objects that change weights
-        self.objects: list = []
+        self.objects: list = []  # the presentation schedule's (see presenting), then the mirror segment's
         for group in c.teachable():
             self.teacher(group)
         self.learn()
         for group in [c.groups[0], *c.driven()]:
-            self.schedule(group, c.rest_code(group), "rest", clock=self.clock, order=1)
-        self.transfers = self.parameters()
-        self.seeder = None
-        if c.stochastic and self.project:  # the seed arrives with run_args, and seeds every generator
-            self.seeder = NeuronGroup(1, "seed : integer (shared)", name="seeder")
-            self.objects.append(self.seeder)
+            self.objects.append(self.schedule(group, c.rest_code(group), "rest", clock=self.clock, order=1))
         self.monitor = self.new_monitor() if self.project else None  # on runtime targets: one per block
         if self.monitor is not None:
             self.objects.append(self.monitor)
+        self.presented = len(self.objects)
+        self.mirror_segment = MirrorSegment(self) if e.rule.has_mirror_phase else None
+        if self.mirror_segment is not None:
+            self.objects.extend(self.mirror_segment.ops)
+        self.transfers = self.parameters()
+        # standalone: what each run of the binary is told besides the data and weights: the seed of a
+        # spiking circuit's random numbers (it seeds every generator), and whether it mirrors
+        variables = ["seed : integer (shared)"] * bool(c.stochastic) + ["mode : integer (shared)"] * bool(
+            self.mirror_segment
+        )
+        self.control = None
+        if self.project and variables:
+            self.control = NeuronGroup(1, "\n".join(variables), name="control")
+            self.objects.append(self.control)
         self.built = False
         if self.project:
             weakref.finalize(self, shutil.rmtree, self.project, True)
 
     # --- building -------------------------------------------------------------------------------
-    def schedule(self, owner, code: str, name: str, **when) -> None:
-        """``owner.run_regularly(code)`` at the start of a step, with the schedule's names in its namespace."""
+    def schedule(self, owner, code: str, name: str, **when):
+        """``owner.run_regularly(code)`` at the start of a step, with the schedule's names in its
+        namespace; returns the operation."""
         owner.namespace.update(self.names)
         self.owners.append(owner)
-        self.objects.append(owner.run_regularly(code, when="start", name=f"{owner.name}_{name}", **when))
-        self.code[self.objects[-1]] = code
+        op = owner.run_regularly(code, when="start", name=f"{owner.name}_{name}", **when)
+        self.code[op] = code
+        return op
+
+    def presenting(self) -> list:
+        """The presentation schedule's objects (inactive while the circuit mirrors)."""
+        return self.objects[: self.presented]
 
     def teacher(self, group: NeuronGroup) -> None:
         """The population's error from its drive and the teacher, forward_time into every period."""
@@ -219,7 +239,7 @@ class Generated:
         code = f"delta = delta + teach(t - t_block) * ({output_error(net, a, 'teachers(t - t_block, i)')} - delta)"
         if "readout" in group.variables:  # the drive the error came from, for the trainer's scores
             code += f"\nreadout = readout + teach(t - t_block) * ({a} - readout)"
-        self.schedule(group, code, "teach", clock=self.c.clock, order=2)
+        self.objects.append(self.schedule(group, code, "teach", clock=self.c.clock, order=2))
 
     def learn(self) -> None:
         """Every plastic synapse group's and bias's change, at the start of every period (order 0), from
@@ -228,7 +248,8 @@ class Generated:
         mu = e.circuit.optimizer.momentum
         step = "rates(t - t_block)"
         for group in c.groups[1:]:
-            self.schedule(group, f"grad = {c.error_code(group, '')}", "error", clock=self.clock, order=-1)
+            code = f"grad = {c.error_code(group, '')}"
+            self.objects.append(self.schedule(group, code, "error", clock=self.clock, order=-1))
 
         def error(group, suffix: str) -> str:
             return f"grad{suffix}" if "grad" in group.variables else c.error_code(group, suffix)
@@ -237,17 +258,18 @@ class Generated:
             syn.namespace.update(self.names)
             if c.learns_on_events(l):  # its source's learn events carry it (built with the pathway)
                 self.owners.append(syn)
-                c.groups[l].thresholder["learn"].when, c.groups[l].thresholder["learn"].order = "start", -1
+                events = c.groups[l].thresholder["learn"]
+                events.when, events.order = "start", -1
                 pathway = syn.learn  # Brian2 names a pathway's object after its on_pre key
                 pathway.when, pathway.order = "start", 0
                 self.code[pathway] = forward_update(c, l)
-                self.code[c.groups[l].thresholder["learn"]] = c.input_events()["learn"]
-                self.plastic.append(pathway)
+                self.code[events] = c.input_events()["learn"]
+                self.objects += [events, pathway]
             else:
-                self.schedule(syn, forward_update(c, l), "learn", clock=self.clock, order=0)
-                self.plastic.append(self.objects[-1])
+                self.objects.append(self.schedule(syn, forward_update(c, l), "learn", clock=self.clock, order=0))
+            self.plastic.append(self.objects[-1])
             b = sgd("grad", f"bias_scale * {step}", "0", mu, "b", "vb", "")
-            self.schedule(c.groups[l + 1], b, "learn", clock=self.clock, order=0)
+            self.objects.append(self.schedule(c.groups[l + 1], b, "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
         rule = e.rule.code_plasticity()
         if rule is None:
@@ -270,7 +292,7 @@ class Generated:
             code = sgd(g, lr, decay, mu if rule.momentum else 0.0, copy, "vw", sign)
             if made:
                 code += f"\nw = {made}"
-            self.schedule(syn, code, "learn", clock=self.clock, order=0)
+            self.objects.append(self.schedule(syn, code, "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
 
     def parameters(self) -> list[tuple]:
@@ -302,7 +324,7 @@ class Generated:
                     if mu:
                         out.append((syn, "vw", lambda l=l: p.vW[l].T, order, False))
                     continue
-                out.append((syn, "w", lambda l=l: p.B[l], order, plastic))
+                out.append((syn, "w", lambda l=l: p.B[l], order, plastic or e.rule.has_mirror_phase))
                 if mu and plastic:
                     out.append((syn, "vw", lambda l=l: p.vB[l], order, True))
         for l, syn in c.readouts.items():
@@ -327,7 +349,7 @@ class Generated:
         X[:n] = x
         if y is not None:
             Y[:n] = y
-        on = np.zeros(cap + 1)
+        on = np.zeros(cap + 2)
         on[1 : n + 1] = 1.0 if learn else 0.0
         seed = None
         if self.c.stochastic:
@@ -335,6 +357,30 @@ class Generated:
             if self.c.lif.input == "regular":
                 P[:n] = rng.random((n, X.shape[1]))
         values = {self.inputs: X, self.teachers: Y, self.rates: lr * on, self.learning: on, self.phases: P}
+        monitor = self.monitor if self.project else self.new_monitor()  # runtime: one per block
+        self.execute(values, seed, self.aligned((n + 1) * self.c.example_steps()), monitor)
+        return np.asarray(getattr(monitor, self.c.readout))[:, 1 : n + 1].T
+
+    def mirror(self, steps: int, rng: np.random.Generator) -> None:
+        """``steps`` weight-mirror steps (see :mod:`~spikefa.brian.generated_mirror`), in segments of the
+        built size; a spiking circuit seeds each segment's noise from ``rng``."""
+        s = self.mirror_segment
+        for done in range(0, steps, s.steps):
+            values = s.values(min(s.steps, steps - done), rng)
+            seed = int(rng.integers(2**31)) if self.c.stochastic else None
+            self.execute(values, seed, self.aligned(s.steps_long), None)
+
+    def aligned(self, steps: int):
+        """A duration of at least ``steps`` that ends where both the example clock and the mirror
+        segment's clock tick (on runtime targets the next block starts there: its t_block)."""
+        s = self.mirror_segment
+        unit = self.c.example_steps() if s is None else math.lcm(self.c.example_steps(), self.c.mirror_sample_steps())
+        return -(-steps // unit) * unit * self.c.dt
+
+    def execute(self, values: dict, seed: int | None, duration, monitor: StateMonitor | None) -> None:
+        """One block (``monitor`` given: runtime, this block's; standalone, the project's) or one mirror
+        segment: the ``TimedArray`` values, the seed and the engine's parameters in, the learned ones out."""
+        mirror = monitor is None
         net = self.c.network
         if self.project is None:
             for timed, v in values.items():
@@ -344,40 +390,59 @@ class Generated:
             if seed is not None:
                 brian_seed(seed)
             self.push()
-            monitor = self.new_monitor()
-            net.add(monitor)
-            try:
-                self.c.simulate((n + 1) * self.period)
-            finally:
-                net.remove(monitor)
+            with self.mirror_segment.switched() if mirror else self.monitored(monitor):
+                self.c.simulate(duration)
             self.pull()
-        else:
-            if not self.built:
-                self.build()
-            # a TimedArray that no code of the project reads is not in it
-            code = "\n".join(c for o, c in self.code.items() if o.active)
-            args = {k: v for k, v in values.items() if re.search(rf"\b{k.name}\(", code)} | self.push()
-            if seed is not None:
-                args[self.seeder.seed] = seed
-            device.run(run_args=args, with_output=False)
-            for name in device.run_args_arrays:  # this block's inputs, not needed again
-                (self.project / "static_arrays" / name).unlink(missing_ok=True)
-            self.pull()
-            monitor = self.monitor
-        return np.asarray(getattr(monitor, self.c.readout))[:, 1 : n + 1].T
+            return
+        if not self.built:
+            self.build()
+        # a TimedArray that no code of the segment reads is not the segment's (or not in the project)
+        ops = self.mirror_segment.ops if mirror else self.presenting()
+        code = "\n".join(c for o, c in self.code.items() if o in ops)
+        args = {k: v for k, v in values.items() if re.search(rf"\b{k.name}\(", code)} | self.push()
+        if seed is not None:
+            args[self.control.seed] = seed
+        if self.mirror_segment is not None:
+            args[self.control.mode] = int(mirror)
+        device.run(run_args=args, with_output=False)
+        for name in device.run_args_arrays:  # this run's inputs (and Brian2's locks on them), not needed again
+            for path in (name, f"{name}.lock"):
+                (self.project / "static_arrays" / path).unlink(missing_ok=True)
+        self.pull()
+
+    @contextmanager
+    def monitored(self, monitor: StateMonitor):
+        """The network with a block's monitor in it while the block runs."""
+        self.c.network.add(monitor)
+        try:
+            yield
+        finally:
+            self.c.network.remove(monitor)
 
     def build(self) -> None:
-        """Compile the standalone project for blocks of its full capacity: the run_args are applied
-        first, then (spiking circuits) every random generator is seeded from the block's seed."""
+        """Compile the standalone project: the run_args are applied first, then (spiking circuits) every
+        random generator is seeded from the run's seed; then a block of the full capacity, or (a rule
+        with mirror phases, ``mode`` 1) a mirror segment instead."""
         device.apply_run_args()
-        if self.seeder is not None:
-            array = device.get_array_name(self.seeder.variables["seed"])
+        if self.c.stochastic:
+            array = device.get_array_name(self.control.variables["seed"])
             device.insert_code(
                 "main",
                 "for (int _i = 0; _i < (int)brian::_random_generators.size(); _i++)\n"
                 f"    brian::_random_generators[_i].seed((unsigned long){array}[0] + _i);",
             )
+        s = self.mirror_segment
+        if s is not None:
+            device.insert_code("main", f"if ({device.get_array_name(self.control.variables['mode'])}[0] == 0) {{")
         self.c.network.run((self.capacity + 1) * self.period, namespace={})
+        if s is not None:
+            device.insert_code("main", "} else {")
+            # a run of the binary is a block or a segment, either from t = 0 (the compiled network's own
+            # time): Brian2 sets every clock to the Python network's time first, as Network.restore does
+            self.c.network.t_ = 0.0
+            with s.switched():
+                self.c.network.run(self.aligned(s.steps_long), namespace={})
+            device.insert_code("main", "}")
         device.build(directory=str(self.project), compile=True, run=False, with_output=False)
         self.built = True
 
@@ -413,19 +478,3 @@ def forward_update(c, l: int) -> str:
     g = f"({c.rate_code(c.groups[l], '_pre')}) * grad_post"
     decay = f"decay_per_lr * {step}" if o.weight_decay else "0"
     return sgd(g, step, decay, o.momentum, "w", "vw", c.engine.forward_structure.pathway(l).sign)
-
-
-def sgd(g: str, lr: str, decay: str, momentum: float, w: str, v: str, sign: str) -> str:
-    """Momentum SGD with decoupled decay as Brian2 statements (the kernels' :func:`~spikefa.kernels.sgd_update`):
-    v ← μ v + g, w ← (1 − λ) w − η v (no v when μ = 0), then a constrained sign clipped at 0. Where
-    nothing was presented (``learning`` 0) nothing changes, the buffer neither."""
-    lines = []
-    if momentum:
-        lines.append(f"{v} = {v} + learning(t - t_block) * (({momentum!r} - 1) * {v} + {g})")
-        g = v
-    lines.append(f"{w} = {w} - {lr} * {g}" if decay == "0" else f"{w} = (1 - {decay}) * {w} - {lr} * {g}")
-    if sign == "positive":
-        lines.append(f"{w} = clip({w}, 0, inf)")
-    elif sign == "negative":
-        lines.append(f"{w} = clip({w}, -inf, 0)")
-    return "\n".join(lines)

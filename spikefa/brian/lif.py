@@ -156,6 +156,36 @@ class LifCircuit(Circuit):
         lines = ["u = b", *(f"{n} = 0" for n in names), f"lastspike = {NEVER!r} * second", "not_refractory = True"]
         return "\n".join(lines)
 
+    mirror_centered = True  # x − x̄: a Poisson count's mean is not zero
+
+    def mirror_sample_steps(self) -> int:
+        return self.window
+
+    def mirror_x(self, suffix: str) -> str:
+        return f"count{suffix} / mirror_scale"
+
+    def mirror_y(self, suffix: str) -> str:
+        return f"(ubar{suffix} - b{suffix})"
+
+    def mirror_namespace(self) -> dict:
+        return {"mirror_scale": self.mirror_scale()}
+
+    def mirror_start_code(self, group: NeuronGroup) -> str:
+        """A noise sample's start, as :meth:`_rest_mirror` does it (and, at a segment's first sample,
+        :meth:`_rest` first): the input silent, counts to zero, drive and trace at rest."""
+        if group is self.groups[0]:
+            return "x = 0\nr = 0"
+        first = "mirror_first(t - t_block)"
+        names = ("r", "err", "delta", *self.rest_variables.get(group.name, ("v",)))
+        lines = [f"{n} = {n} * (1 - {first})" for n in names] + [
+            f"lastspike = {first} * {NEVER!r} * second + (1 - {first}) * lastspike",
+            f"not_refractory = not_refractory or {first} > 0",
+            "count = 0",
+            "u = b",
+            "ubar = b",
+        ]
+        return "\n".join(lines)
+
     def populations(self) -> list[NeuronGroup]:
         sizes, ns, clock = self.engine.sizes, self.namespace, self.clock
         mirrors = self.engine.rule.has_mirror_phase
@@ -361,14 +391,20 @@ class LifCircuit(Circuit):
         y = the responding layer's mean drive above rest; after every batch_size samples, each feedback
         synapse changes by its own post (x, about its mean over the batch: zero-mean noise) and pre (y)
         activity."""
-        window = spec.seconds(self.lif.mirror_window)
-        scale = math.sqrt(spec.hertz(self.lif.noise_rate) * window)  # a Poisson count's s.d.
+        if self.code:
+            self.generated.mirror(steps, rng)
+            return
+        scale = self.mirror_scale()
         brian_seed(int(rng.integers(2**31)))
         self.state(0, "x")[:] = 0.0
         self._rest()
         self._step = 0
         with self.mirror_mode(steps, scale=scale) as s:
             self.simulate((s["n"] + 1) * self.window * self.dt)
+
+    def mirror_scale(self) -> float:
+        """The s.d. of a noise neuron's Poisson count in one mirror window."""
+        return math.sqrt(spec.hertz(self.lif.noise_rate) * spec.seconds(self.lif.mirror_window))
 
     def mirror_seconds_per_step(self) -> float:
         """Simulated time of one mirror step: batch_size noise samples, one mirror window each."""

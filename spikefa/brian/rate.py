@@ -175,6 +175,23 @@ class RateCircuit(Circuit):
             return f"v = 0\nr = {float(self.engine.f(np.zeros(1))[0])!r}"
         return "v = 0"
 
+    def mirror_sample_steps(self) -> int:
+        return 1
+
+    def mirror_x(self, suffix: str) -> str:
+        return f"r{suffix}"
+
+    def mirror_y(self, suffix: str) -> str:
+        return f"I_ff{suffix}"
+
+    def mirror_drawn_layers(self) -> list[int]:
+        return [l for l, syn in enumerate(self.feedback) if syn is not None]
+
+    def mirror_start_code(self, group: NeuronGroup) -> str:
+        """A noise layer takes the sample's noise rates (the trainer's draws, as the reference engine's)."""
+        l = self.groups.index(group) if group in self.groups else None
+        return f"r = mirror_noise{l}(t - t_block, i)" if l in self.mirror_drawn_layers() else ""
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs for x: the reference engine's, which this circuit computes number for number — unless
         the circuit file adds drive to a layer (a pathway ``into: drive``): then the circuit's own,
@@ -222,6 +239,9 @@ class RateCircuit(Circuit):
         steps every hidden population fires N(0, σ²) noise rates (no data, no labels), the layer above
         responds through W with its synaptic drive ``I_ff``, and after every batch_size samples each
         feedback synapse changes by its own post (noise) and pre (response) activity."""
+        if self.code:
+            self.generated.mirror(steps, rng)
+            return
         with self.mirror_mode(steps, rng=rng) as s:
             self.simulate((s["n"] + 1) * self.dt)
 

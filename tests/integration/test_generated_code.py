@@ -126,7 +126,6 @@ def test_sign_constrained_sparse_feedback_keeps_its_structure_in_generated_code(
 @pytest.mark.parametrize(
     ("rule", "extra", "message"),
     [
-        ("weight_mirror", {}, "mirror phases are not built"),
         ("feedback_alignment", {"feedback": {"delay": "1 ms"}}, "feedback.delay runs in the Python schedule"),
     ],
 )
