@@ -7,7 +7,8 @@ error_time); t − t_block is the time since the block began:
 
 - the inputs, the teachers and the learning rate are ``TimedArray``s with a row per period: the input
   and teacher of example k, and the rate η of the example just presented (0 in the first period, where
-  none was, and in the padding of a compiled project, which always runs its full capacity);
+  none was, and in the padding of a compiled project, which always runs its full capacity, or of a
+  runtime block that ends where the mirror segment's clock ticks too);
 - at the start of period k, order 0: every plastic synapse changes by what it saw of example k − 1 —
   forward W_l by momentum SGD with decoupled decay (v ← μ v + δ_post h_pre, w ← (1 − λ) w − η v),
   biases likewise (at their own rate, no decay), feedback B_l by the rule's declared
@@ -22,14 +23,15 @@ change is the rule's :meth:`~spikefa.rules.Rule.plasticity`, which the reference
 Numba kernels — the ground truth these circuits are tested against. Backprop's B, which cannot read W
 here, starts each block as Wᵀ and takes W's own update (:meth:`~spikefa.rules.Rule.code_plasticity`);
 sign symmetry keeps such a copy beside B (``wt``) and makes B from it (:meth:`~spikefa.rules.Rule.code_feedback`).
-The weight mirror (B learned in noise phases) runs on the kernel path (``plasticity: kernels``).
+The weight mirror's noise phases are a segment of their own (:mod:`~spikefa.brian.generated_mirror`).
 
 Parameters cross into Brian2 at block boundaries only. On runtime targets the synapse arrays are the
 engine's own (views) and the momentum buffers are copied. On cpp_standalone the project is built once,
 in a temporary directory of its own (parallel sweeps never share one; removed with the circuit), and
-every block runs the compiled binary with the weights, buffers, data and rates as ``run_args``; the
-results are read back into the engine's arrays, so metrics, checkpoints and resume are the runtime
-targets' own. Brian2's standalone device is global: a process holds one standalone circuit at a time.
+every block (or mirror segment: the project holds both runs, ``mode`` picks one) runs the compiled
+binary with the weights, buffers, data and rates as ``run_args``; the results are read back into the
+engine's arrays, so metrics, checkpoints and resume are the runtime targets' own. Brian2's standalone
+device is global: a process holds one standalone circuit at a time.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ USER_RULE = str(ROOT / "examples" / "anti_hebbian.py") + ":AntiHebbianFeedback"
 PLAIN = {"momentum": 0.0, "weight_decay": 0.0}  # the input pathway then learns on its inputs' events
 
 
-def raw_circuit(rule, target="numpy", hidden="tanh", output="softmax", optimizer=None, **extra):
+def raw_circuit(rule, target="numpy", hidden="tanh", output="softmax", optimizer=None, mirror=None, **extra):
     optimizer = {
         "lr": 0.1,
         "momentum": 0.5,
@@ -42,6 +42,8 @@ def raw_circuit(rule, target="numpy", hidden="tanh", output="softmax", optimizer
     }
     raw = tiny_circuit(rule, (6, 5, 4, 3), hidden, output, optimizer=optimizer, engine="brian2")
     raw["brian"] = {"target": target, "plasticity": "code"}
+    if mirror:
+        raw["rule"]["mirror"] = mirror
     raw.update(extra)
     return raw
 
@@ -60,6 +62,21 @@ def blocks(seed=1):
     x = rng.standard_normal((7, 6))
     y = np.eye(3)[rng.integers(0, 3, 7)]
     return [(x[:4], y[:4], 0.1), (x[4:], y[4:], 0.05)]  # a full block, then a shorter one at another rate
+
+
+MIRROR = {"batch_size": 4, "steps_per_batch": 3, "lr": 0.1, "decay": 0.05}  # segments of 3 mirror steps
+
+
+def learn_and_mirror(learner, steps=5):
+    """A block, ``steps`` mirror steps (two segments, the second one partly used), the other block;
+    the outputs of both blocks. ``learner``: a circuit, or the reference engine learning one by one."""
+    one_by_one = isinstance(learner, ReferenceEngine)
+    outs = []
+    for k, (x, y, lr) in enumerate(blocks()):
+        outs.append(learned_one_by_one(learner, [(x, y, lr)]) if one_by_one else learner.train_batch(x, y, lr, None)[1])
+        if k == 0 and steps:
+            learner.mirror(steps, np.random.default_rng(5))
+    return np.vstack(outs)
 
 
 def assert_same_parameters(p, q, rtol=1e-6, buffers=True):
@@ -124,6 +141,24 @@ def test_sign_constrained_sparse_feedback_keeps_its_structure_in_generated_code(
 
 
 @pytest.mark.parametrize(
+    ("feedback", "optimizer"), [({}, None), ({"connectivity": 0.5, "sign": "positive"}, None), ({}, PLAIN)]
+)
+def test_generated_mirror_segments_are_the_reference_engines_mirror_phase(feedback, optimizer):
+    """The weight mirror's noise phase as Brian2 code: the noise drawn as the engine draws it, every B
+    (sparse and sign-constrained too) and every W equal to the engine's after learning, mirroring,
+    learning (also where the input pathway learns on events, which a segment must not fire)."""
+    raw = raw_circuit("weight_mirror", mirror=MIRROR, feedback=feedback, optimizer=optimizer)
+    reference, twin = pair(raw)
+    circuit = RateCircuit(twin)
+    before = twin.params.B[1].copy()
+    np.testing.assert_allclose(learn_and_mirror(circuit), learn_and_mirror(reference), rtol=1e-6, atol=1e-12)
+    assert_same_parameters(reference.params, twin.params, buffers=optimizer is None)
+    assert not np.allclose(twin.params.B[1], before)
+    if feedback:
+        assert len(circuit.feedback[1]) < 5 * 4 and np.all(circuit.feedback[1].w[:] >= 0)
+
+
+@pytest.mark.parametrize(
     ("rule", "extra", "message"),
     [
         ("feedback_alignment", {"feedback": {"delay": "1 ms"}}, "feedback.delay runs in the Python schedule"),
@@ -150,21 +185,22 @@ import json, sys, numpy as np
 from spikefa import circuit_from_dict
 from spikefa.brian import LifCircuit, RateCircuit
 from spikefa.reference import ReferenceEngine
-from tests.integration.test_generated_code import blocks
+from tests.integration.test_generated_code import learn_and_mirror
 raw = json.loads(sys.argv[1])
 engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
 circuit = RateCircuit(engine)
-outs = [circuit.train_batch(x, y, lr, None)[1] for x, y, lr in blocks()]
-np.savez(sys.argv[2], outputs=np.vstack(outs), **engine.params.arrays())
+np.savez(sys.argv[2], outputs=learn_and_mirror(circuit, steps=int(sys.argv[3])), **engine.params.arrays())
 """
 
 
-@pytest.mark.parametrize("rule", ["backprop", "sign_symmetry", "kolen_pollack", "local_classifiers"])
+@pytest.mark.parametrize("rule", ["backprop", "sign_symmetry", "kolen_pollack", "local_classifiers", "weight_mirror"])
 def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, tmp_path):
-    raw = raw_circuit(rule, target="cpp_standalone")
-    out = tmp_path / "standalone.npz"
+    """Every rule compiled, the weight mirror's segments too (each run of the binary a block or one)."""
+    mirror = rule == "weight_mirror"
+    raw = raw_circuit(rule, target="cpp_standalone", mirror=MIRROR if mirror else None)
+    out, steps = tmp_path / "standalone.npz", 5 if mirror else 0
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(STANDALONE), json.dumps(raw), str(out)],
+        [sys.executable, "-c", textwrap.dedent(STANDALONE), json.dumps(raw), str(out), str(steps)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -172,7 +208,7 @@ def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     reference, _ = pair(raw)
-    want = learned_one_by_one(reference, blocks())
+    want = learn_and_mirror(reference, steps)
     got = np.load(out)
     np.testing.assert_allclose(got["outputs"], want, rtol=1e-6, atol=1e-12)
     for name, a in reference.params.arrays().items():
@@ -242,11 +278,16 @@ def test_a_cpp_standalone_sweep_runs_two_points_in_parallel_as_cython_does(tmp_p
     np.testing.assert_allclose(standalone["train_loss"], cython["train_loss"], rtol=1e-9)
 
 
+LIF_MIRROR = {"batch_size": 4, "steps_per_batch": 2, "lr": 0.5, "decay": 0.05}
+
+
 def lif_pair(rule, sizes=(6, 8, 3), optimizer=None, **brian):
     """Two twin LIF circuits on cython: the Python schedule with the kernels, and generated code."""
     out = []
     for plasticity in ("kernels", "code"):
-        raw = raw_circuit(rule, hidden="relu", optimizer=optimizer)
+        raw = raw_circuit(
+            rule, hidden="relu", optimizer=optimizer, mirror=LIF_MIRROR if rule == "weight_mirror" else None
+        )
         raw["network"]["sizes"] = list(sizes)
         raw["brian"] = {"neurons": "lif", "target": "cython", "plasticity": plasticity, **brian}
         engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
@@ -257,6 +298,18 @@ def lif_pair(rule, sizes=(6, 8, 3), optimizer=None, **brian):
 def lif_data(n=6, inputs=6, seed=3):
     rng = np.random.default_rng(seed)
     return rng.random((n, inputs)), np.eye(3)[rng.integers(0, 3, n)]
+
+
+def lif_learn_and_mirror(circuit, steps=(2, 2)):
+    """Two blocks, each followed by mirror steps (none if the rule has no mirror phases); the outputs."""
+    x, y = lif_data()
+    rng = np.random.default_rng(7)
+    outs = []
+    for (a, b, lr), n in zip(((0, 4, 0.1), (4, 6, 0.05)), steps, strict=True):
+        outs.append(circuit.train_batch(x[a:b], y[a:b], lr, rng)[1])
+        if circuit.engine.rule.has_mirror_phase:
+            circuit.mirror(n, rng)
+    return np.vstack(outs)
 
 
 @pytest.mark.parametrize(
@@ -282,27 +335,37 @@ def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes, 
     np.testing.assert_allclose(code.predict(x), python.predict(x), rtol=1e-9)  # test outputs alike
 
 
+def test_lif_mirror_segments_are_the_python_schedule_spike_for_spike():
+    """The spiking mirror phase as Brian2 code (Poisson noise, counts centred over each batch, the
+    layers at rest between windows) learns what the Python-scheduled one learns, in a deep circuit."""
+    python, code = lif_pair("weight_mirror", (6, 8, 5, 3))
+    before = python.engine.params.B[2].copy()
+    for circuit in (python, code):
+        lif_learn_and_mirror(circuit)
+    assert_same_parameters(python.engine.params, code.engine.params, rtol=1e-9)
+    assert not np.allclose(code.engine.params.B[2], before)
+
+
 LIF_STANDALONE = """
 import json, sys, numpy as np
 from spikefa import circuit_from_dict
 from spikefa.brian import LifCircuit
 from spikefa.reference import ReferenceEngine
-from tests.integration.test_generated_code import lif_data
+from tests.integration.test_generated_code import lif_data, lif_learn_and_mirror
 raw = json.loads(sys.argv[1])
 engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
 circuit = LifCircuit(engine)
-x, y = lif_data()
-rng = np.random.default_rng(7)
-outs = [circuit.train_batch(x[:4], y[:4], 0.1, rng)[1], circuit.train_batch(x[4:], y[4:], 0.05, rng)[1]]
-np.savez(sys.argv[2], outputs=np.vstack(outs), test=circuit.predict(x), **engine.params.arrays())
+outs = lif_learn_and_mirror(circuit, (2, 3))
+np.savez(sys.argv[2], outputs=outs, test=circuit.predict(lif_data()[0]), **engine.params.arrays())
 """
 
 
 def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
-    """The compiled project seeds its generators from each block's seed as Brian2's runtime does: the
-    same spikes, the same error events, the same weights."""
-    _, code = lif_pair("kolen_pollack")
-    raw = raw_circuit("kolen_pollack", hidden="relu")
+    """The compiled project seeds its generators from each run's seed as Brian2's runtime does: the
+    same spikes, the same error events, the same weights — blocks and mirror segments (the second call
+    two segments, one partly used) alike."""
+    _, code = lif_pair("weight_mirror")
+    raw = raw_circuit("weight_mirror", hidden="relu", mirror=LIF_MIRROR)
     raw["network"]["sizes"] = [6, 8, 3]
     raw["brian"] = {"neurons": "lif", "target": "cpp_standalone"}
     out = tmp_path / "lif.npz"
@@ -314,12 +377,10 @@ def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    x, y = lif_data()
-    rng = np.random.default_rng(7)
-    outs = np.vstack([code.train_batch(x[:4], y[:4], 0.1, rng)[1], code.train_batch(x[4:], y[4:], 0.05, rng)[1]])
+    outs = lif_learn_and_mirror(code, (2, 3))
     got = np.load(out)
     np.testing.assert_allclose(got["outputs"], outs, rtol=1e-9)
-    np.testing.assert_allclose(got["test"], code.predict(x), rtol=1e-9)
+    np.testing.assert_allclose(got["test"], code.predict(lif_data()[0]), rtol=1e-9)
     for name, a in code.engine.params.arrays().items():
         if not (name.startswith("v") and not np.any(a)):
             np.testing.assert_allclose(got[name], a, rtol=1e-9, atol=1e-12, err_msg=name)
