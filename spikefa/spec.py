@@ -237,7 +237,7 @@ class Lif:
     v_floor: float | None = -0.5  # the membrane stops there (≤ 0, rest; None: no floor), as at a reversal potential
     error_rate: str = "500 Hz"  # an error of ±1 fires the ± error events at this rate
     noise_rate: str = "50 Hz"  # mirror phase: Poisson firing of the noise-driven layers
-    mirror_window: str = "10 ms"  # mirror phase: one noise sample
+    mirror_window: str | None = None  # mirror phase: one noise sample (None: one time step)
 
 
 POPULATION_MODELS = ("lif", "alif")
@@ -1082,9 +1082,11 @@ def _population(f: _Fields) -> Population:
 
 
 def _lif(f: _Fields) -> Lif:
-    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory", "mirror_window")
+    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory")
     rates = ("max_rate", "error_rate", "noise_rate")
     values: dict[str, Any] = {k: _time(f, k, getattr(Lif, k)) for k in times}
+    window = f.raw.get("mirror_window")
+    values["mirror_window"] = f.raw.pop("mirror_window", None) if window is None else _time(f, "mirror_window", "")
     values.update({k: _rate(f, k, getattr(Lif, k)) for k in rates})
     values["v_threshold"] = f.get("v_threshold", float, Lif.v_threshold, low=0.0, low_open=True)
     values["input"] = f.get("input", str, Lif.input, choices=LIF_INPUTS)
@@ -1101,7 +1103,9 @@ def _check_steps(f: _Fields, b: Brian, L: int) -> None:
     lif = b.lif if b.neurons == "lif" else None
     times = {"forward_time": (b.forward_time, L), "error_time": (b.error_time, L - 1 if L > 1 else 1)}
     if lif:
-        times.update(refractory=(lif.refractory, 1), mirror_window=(lif.mirror_window, 1))
+        times.update(refractory=(lif.refractory, 1))
+        if lif.mirror_window is not None:
+            times.update(mirror_window=(lif.mirror_window, 1))
     for key, (value, least) in times.items():
         where = f.name(key) if key in ("forward_time", "error_time") else f"{f.name('lif')}.{key}"
         steps = seconds(value) / dt

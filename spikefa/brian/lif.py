@@ -114,7 +114,8 @@ class LifCircuit(Circuit):
                 group.noise_rate = h(lif.noise_rate) * Hz
         self.period = math.gcd(self.forward_steps, self.error_steps)  # steps between schedule ticks
         self.ticks = {"forward_time": self.forward_steps // self.period, "error_time": self.error_steps // self.period}
-        self.window = round(s(lif.mirror_window) / float(self.dt))  # steps per mirror sample
+        # steps per mirror sample (one by default: the drive each step's noise spikes cause)
+        self.window = 1 if lif.mirror_window is None else round(s(lif.mirror_window) / float(self.dt))
         # One operation on the populations' own clock (a network with one clock runs its loop several
         # times faster than one with several); it acts every `period` steps, or every mirror window.
         self._step = 0
@@ -165,10 +166,10 @@ class LifCircuit(Circuit):
         return f"count{suffix} / mirror_scale"
 
     def mirror_y(self, suffix: str) -> str:
-        return f"(ubar{suffix} - b{suffix})"
+        return f"(u{suffix} - b{suffix}) * mirror_gain"
 
     def mirror_namespace(self) -> dict:
-        return {"mirror_scale": self.mirror_scale()}
+        return {"mirror_scale": self.mirror_scale(), "mirror_gain": self.mirror_gain()}
 
     def mirror_start_code(self, group: NeuronGroup) -> str:
         """A noise sample's start, as :meth:`_rest_mirror` does it (and, at a segment's first sample,
@@ -387,10 +388,12 @@ class LifCircuit(Circuit):
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
         """Weight-mirror mode (Akrout et al. 2019, eq. 7) as a spiking circuit: the input is silent, every
         hidden layer fires Poisson noise at noise_rate, the layer above responds through W. Each window
-        (``mirror_window``) is one sample, from rest: x = the noise layer's spike count over its Poisson s.d.,
-        y = the responding layer's mean drive above rest; after every batch_size samples, each feedback
-        synapse changes by its own post (x, about its mean over the batch: zero-mean noise) and pre (y)
-        activity."""
+        (``mirror_window``; one time step by default) is one sample, from rest: x = the noise layer's spike
+        count over its Poisson s.d., y = the responding layer's synaptic drive above rest at the window's
+        end over its gain (:meth:`mirror_gain`: in one step exactly W x, the drive those spikes caused);
+        after every batch_size samples, each feedback synapse changes by its own post (x, about its mean
+        over the batch: zero-mean noise) and pre (y) activity, so that B → (η_B / λ_B) Wᵀ, as in the rate
+        circuit. Short windows are many samples: 40,000 in 20 s at dt = 0.5 ms."""
         if self.code:
             self.generated.mirror(steps, rng)
             return
@@ -399,12 +402,17 @@ class LifCircuit(Circuit):
         self.state(0, "x")[:] = 0.0
         self._rest()
         self._step = 0
-        with self.mirror_mode(steps, scale=scale) as s:
+        with self.mirror_mode(steps, scale=scale, gain=self.mirror_gain()) as s:
             self.simulate((s["n"] + 1) * self.window * self.dt)
+
+    def mirror_gain(self) -> float:
+        """y per unit of x: a spike moves its target's drive by w / (max_rate · tau_syn), and x counts
+        spikes over their Poisson s.d."""
+        return spec.hertz(self.lif.max_rate) * spec.seconds(self.lif.tau_syn) / self.mirror_scale()
 
     def mirror_scale(self) -> float:
         """The s.d. of a noise neuron's Poisson count in one mirror window."""
-        return math.sqrt(spec.hertz(self.lif.noise_rate) * spec.seconds(self.lif.mirror_window))
+        return math.sqrt(spec.hertz(self.lif.noise_rate) * self.window * float(self.dt))
 
     def mirror_seconds_per_step(self) -> float:
         """Simulated time of one mirror step: batch_size noise samples, one mirror window each."""
@@ -420,7 +428,7 @@ class LifCircuit(Circuit):
         i = (t - 1) % bs
         for l in s["x"]:  # the window that just ended
             s["x"][l][i] = self.state(l, "count") / s["scale"]
-            s["y"][l][i] = self.state(l + 1, "ubar") - self.state(l + 1, "b")
+            s["y"][l][i] = (self.state(l + 1, "u") - self.state(l + 1, "b")) * s["gain"]
         self._rest_mirror()
         if t % bs == 0:  # each noise neuron's count about its own mean over the batch: zero-mean noise
             for l, x in s["x"].items():
