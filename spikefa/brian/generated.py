@@ -163,8 +163,8 @@ class Generated:
         self.teachers = TimedArray(np.zeros((rows, sizes[-1])), dt=period, name="teachers")
         self.rates = TimedArray(np.zeros(rows), dt=period, name="rates")  # η of the example just shown
         self.learning = TimedArray(np.zeros(rows), dt=period, name="learning")  # 1 where one was
-        teach = np.zeros((cap + 1) * steps)
-        teach[c.forward_steps :: steps] = 1.0
+        teach = np.zeros(rows * steps)
+        teach[c.forward_steps : (cap + 1) * steps : steps] = 1.0
         self.teach = TimedArray(teach, dt=c.dt, name="teach")
         self.tick = TimedArray(np.roll(teach, -c.forward_steps), dt=c.dt, name="tick")  # 1 at a period's start
         # a spiking circuit's draws per block: a seed for Brian2's random numbers, and (regular input) each
@@ -398,9 +398,8 @@ class Generated:
             return
         if not self.built:
             self.build()
-        # a TimedArray that no code of the segment reads is not the segment's (or not in the project)
-        ops = self.mirror_segment.ops if mirror else self.presenting()
-        code = "\n".join(c for o, c in self.code.items() if o in ops)
+        # a TimedArray that no code of the run reads is not the run's (or not in the project)
+        code = "\n".join(self.code[o] for o in self.compiled[mirror] if o in self.code)
         args = {k: v for k, v in values.items() if re.search(rf"\b{k.name}\(", code)} | self.push()
         if seed is not None:
             args[self.control.seed] = seed
@@ -436,6 +435,7 @@ class Generated:
         s = self.mirror_segment
         if s is not None:
             device.insert_code("main", f"if ({device.get_array_name(self.control.variables['mode'])}[0] == 0) {{")
+        self.compiled = {False: [o for o in self.presenting() if o.active]}  # what each run holds
         self.c.network.run((self.capacity + 1) * self.period, namespace={})
         if s is not None:
             device.insert_code("main", "} else {")
@@ -443,6 +443,7 @@ class Generated:
             # time): Brian2 sets every clock to the Python network's time first, as Network.restore does
             self.c.network.t_ = 0.0
             with s.switched():
+                self.compiled[True] = s.ops
                 self.c.network.run(self.aligned(s.steps_long), namespace={})
             device.insert_code("main", "}")
         device.build(directory=str(self.project), compile=True, run=False, with_output=False)

@@ -129,7 +129,7 @@ class MirrorSegment:
     def switched(self):
         """Mirroring instead of presenting while the block runs: the schedule's objects inactive, the
         segment's active, the noise layers in mirror mode."""
-        schedule = self.g.presenting()
+        schedule = {op: op.active for op in self.g.presenting()}
         for op in schedule:
             op.active = False
         for op in self.ops:
@@ -144,5 +144,5 @@ class MirrorSegment:
                 group.mirroring = 0
             for op in self.ops:
                 op.active = False
-            for op in schedule:
-                op.active = True
+            for op, active in schedule.items():
+                op.active = active
