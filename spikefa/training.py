@@ -313,6 +313,17 @@ def run(
     return load_run(train(model, out, progress, overwrite, threads).path)
 
 
+def _ctrl_c(err: BaseException | None) -> bool:
+    """Whether a Ctrl-C is behind an error: a SIGINT that lands while a Numba function is called
+    comes back from it as ``SystemError(... returned a result with an exception set)``, caused by the
+    ``KeyboardInterrupt`` (seen in CI, a Ctrl-C during a Brian2 run of the kernel path)."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> None:
     """Train into an open run folder, from its checkpoint if it has one, and write its results."""
     circuit, data = model.circuit, model.data
@@ -333,8 +344,10 @@ def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> Non
         plot_run(folder.path)
         folder.write_summary(dict(base, status="diverged", error=str(err), seconds=trainer.seconds()))
         raise
-    except BaseException:
+    except BaseException as err:
         folder.write_summary(dict(base, status="interrupted", seconds=trainer.seconds()))
+        if not isinstance(err, KeyboardInterrupt) and _ctrl_c(err):
+            raise KeyboardInterrupt from err
         raise
     params = trainer.engine.params
     folder.save_weights(params.arrays(groups=("W", "b", "B", "links")))

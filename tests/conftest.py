@@ -45,9 +45,10 @@ def spikefa_cli(tmp_path):
     return run
 
 
-def interrupted_and_whole(circuit, tmp_path, monkeypatch, die_at: int):
-    """Run ``circuit`` once uninterrupted and once killed (KeyboardInterrupt) in its ``die_at``-th epoch,
-    then resumed by the same call; returns the two run folders (whole, resumed)."""
+def interrupted_and_whole(circuit, tmp_path, monkeypatch, die_at: int, ctrl_c: BaseException | None = None):
+    """Run ``circuit`` once uninterrupted and once killed in its ``die_at``-th epoch by ``ctrl_c`` (what a
+    Ctrl-C raised there; default a ``KeyboardInterrupt``), which must end the call as a
+    ``KeyboardInterrupt``, then resumed by the same call; returns the two run folders (whole, resumed)."""
     from spikefa import run_circuit
     from spikefa.training import Trainer
 
@@ -57,7 +58,7 @@ def interrupted_and_whole(circuit, tmp_path, monkeypatch, die_at: int):
     def dying(self, phase, data, bar):
         calls["n"] += 1
         if calls["n"] == die_at:
-            raise KeyboardInterrupt
+            raise ctrl_c or KeyboardInterrupt()
         return real(self, phase, data, bar)
 
     monkeypatch.setattr(Trainer, "run_epoch", dying)

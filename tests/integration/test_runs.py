@@ -28,6 +28,14 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def test_a_ctrl_c_inside_a_numba_call_is_an_interrupt_and_resumes(tmp_path, monkeypatch):
+    # a SIGINT that lands during a Numba call comes back as a SystemError caused by the KeyboardInterrupt
+    ctrl_c = SystemError("CPUDispatcher(flush_subnormal) returned a result with an exception set")
+    ctrl_c.__cause__ = KeyboardInterrupt()
+    whole, cut = interrupted_and_whole(load_circuit(FILE, SHORT), tmp_path, monkeypatch, die_at=2, ctrl_c=ctrl_c)
+    assert (cut / "metrics.csv").read_bytes() == (whole / "metrics.csv").read_bytes()
+
+
 def test_a_folder_of_another_circuit_is_refused(tmp_path):
     run_circuit(load_circuit(FILE, SHORT), tmp_path / "a", progress=False)
     with pytest.raises(SpikefaError, match="holds a run of a different circuit"):
