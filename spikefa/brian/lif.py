@@ -348,7 +348,9 @@ class LifCircuit(Circuit):
                 phase = self.state(0, "phase")
                 phase[:] = run["rng"].random(len(phase))
         elif phase == self.ticks["forward_time"]:
-            self.teach(run["y"][k], "ubar", self.fill(phase))
+            fill = self.fill(phase)
+            run["readout"] = self.state(self.L, "ubar")[None, :] / fill  # what the error is made from
+            self.teach(run["y"][k], "ubar", fill)
 
     def slope(self, l: int) -> np.ndarray:
         """Hidden layer l's surrogate f'(ubar) (:func:`surrogate`), as its neurons' ``delta_local`` has it."""
@@ -370,10 +372,9 @@ class LifCircuit(Circuit):
         """Read the traces and errors of the example just presented, and learn from them."""
         run, e = self._run, self.engine
         fill = self.fill(run["ticks"])
-        A = [None] + [self.state(l, "ubar")[None, :] / fill for l in range(1, self.L + 1)]
-        if not run["errors"]:  # forward only: the output was read when the forward time ended
-            fill = self.fill(self.ticks["forward_time"])
-            A[self.L] = self.state(self.L, "ubar")[None, :] / fill
+        A = [None] + [self.state(l, "ubar")[None, :] / fill for l in range(1, self.L)]
+        # the output as read when the forward time ended (errors: the read-out the error was made from)
+        A.append(run.pop("readout") if run["errors"] else self.state(self.L, "ubar")[None, :] / fill)
         H = [self.state(l, "r")[None, :] / fill for l in range(self.L)] + [e.f_out(A[self.L])]
         deltas = [None] * (self.L + 1)
         if run["errors"]:

@@ -325,10 +325,13 @@ def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes, 
     the spiking circuit learns exactly what the Python-scheduled one learns (every error event alike)."""
     python, code = lif_pair(rule, sizes, optimizer)
     x, y = lif_data()
+    seen = []
     for circuit in (python, code):
         rng = np.random.default_rng(7)
-        circuit.train_batch(x[:4], y[:4], 0.1, rng)
-        circuit.train_batch(x[4:], y[4:], 0.05, rng)
+        seen.append([circuit.train_batch(x[:4], y[:4], 0.1, rng), circuit.train_batch(x[4:], y[4:], 0.05, rng)])
+    for (loss_p, out_p), (loss_c, out_c) in zip(*seen, strict=True):  # the training outputs: at forward_time
+        np.testing.assert_allclose(out_c, out_p, rtol=1e-9)
+        assert loss_c == pytest.approx(loss_p, rel=1e-9)
     assert_same_parameters(python.engine.params, code.engine.params, rtol=1e-9, buffers=optimizer is not PLAIN)
     moved = ReferenceEngine(python.engine.circuit, np.random.default_rng(4)).params.W[0]
     assert not np.allclose(python.engine.params.W[0], moved)  # it learned, hidden layer too
