@@ -15,7 +15,7 @@ the time since the segment began:
 - order 1: the next sample starts as the circuit's :meth:`mirror_start_code` says: a rate circuit's noise
   layers take their rates from a ``TimedArray`` drawn as the reference engine draws them (so the segment
   is the engine's ``mirror`` to rounding), a LIF circuit's populations go back to rest and fire Poisson
-  noise (Brian2's random numbers, seeded per segment, as the kernel path seeds them per call).
+  noise (Brian2's random numbers, seeded per segment, as the kernel path seeds them per K steps).
 
 Outside a segment its objects are inactive, and in one the presentation schedule's are; on cpp_standalone
 the compiled project holds both runs, and each run of the binary is one block or one segment (``mode``).
@@ -28,9 +28,16 @@ from contextlib import contextmanager
 import numpy as np
 from brian2 import Clock, TimedArray
 
+from .. import spec
 from .statements import constrain
 
 STEPS_WITHOUT_INTERLEAVING = 10  # mirror steps per segment when none follow the learning blocks
+
+
+def segment_steps(mirror: spec.Mirror) -> int:
+    """K, the mirror steps of one segment: ``steps_per_batch``, or 10 where none are interleaved. A LIF
+    circuit's noise is seeded per segment; its Python schedule seeds it per K steps too (the same spikes)."""
+    return mirror.steps_per_batch or STEPS_WITHOUT_INTERLEAVING
 
 
 class MirrorSegment:
@@ -43,7 +50,7 @@ class MirrorSegment:
         self.c = c = generated.c
         m = c.engine.rule.spec.mirror
         self.bs = m.batch_size
-        self.steps = m.steps_per_batch or STEPS_WITHOUT_INTERLEAVING
+        self.steps = segment_steps(m)
         self.samples = self.steps * self.bs
         self.sample = c.mirror_sample_steps() * c.dt
         self.steps_long = (self.samples + 1) * c.mirror_sample_steps()  # time steps a segment takes

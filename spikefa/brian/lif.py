@@ -39,6 +39,7 @@ from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from .circuit import Circuit, live
 from .generated import Generated, forward_update
+from .generated_mirror import segment_steps
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
 from .populations import check_population, lif_input_population, lif_population, own_variables
 
@@ -394,17 +395,25 @@ class LifCircuit(Circuit):
         end over its gain (:meth:`mirror_gain`: in one step exactly W x, the drive those spikes caused);
         after every batch_size samples, each feedback synapse changes by its own post (x, about its mean
         over the batch: zero-mean noise) and pre (y) activity, so that B → (η_B / λ_B) Wᵀ, as in the rate
-        circuit. Short windows are many samples: 40,000 in 20 s at dt = 0.5 ms."""
+        circuit. Short windows are many samples: 40,000 in 20 s at dt = 0.5 ms. The noise is seeded from
+        ``rng`` every K steps (:func:`~spikefa.brian.generated_mirror.segment_steps`), as the generated
+        segments seed theirs: both schedules fire the same spikes, on every target."""
         if self.code:
             self.generated.mirror(steps, rng)
             return
-        scale = self.mirror_scale()
-        brian_seed(int(rng.integers(2**31)))
-        self.state(0, "x")[:] = 0.0
-        self._rest()
-        self._step = 0
-        with self.mirror_mode(steps, scale=scale, gain=self.mirror_gain()) as s:
-            self.simulate((s["n"] + 1) * self.window * self.dt)
+        k, rec = segment_steps(self.engine.rule.spec.mirror), self.recorder
+        start = rec.offset if rec is not None else 0
+        for done in range(0, steps, k):  # seeded per K steps, as the generated segments are
+            if rec is not None:  # the run's index of this part's first sample
+                rec.offset = start + done * self.engine.rule.spec.mirror.batch_size
+            brian_seed(int(rng.integers(2**31)))
+            self.state(0, "x")[:] = 0.0
+            self._rest()
+            self._step = 0
+            with self.mirror_mode(min(k, steps - done), scale=self.mirror_scale(), gain=self.mirror_gain()) as s:
+                self.simulate((s["n"] + 1) * self.window * self.dt)
+        if rec is not None:
+            rec.offset = start
 
     def mirror_gain(self) -> float:
         """y per unit of x: a spike moves its target's drive by w / (max_rate · tau_syn), and x counts

@@ -340,11 +340,12 @@ def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes, 
 
 def test_lif_mirror_segments_are_the_python_schedule_spike_for_spike():
     """The spiking mirror phase as Brian2 code (Poisson noise, counts centred over each batch, the
-    layers at rest between windows) learns what the Python-scheduled one learns, in a deep circuit."""
+    layers at rest between windows) learns what the Python-scheduled one learns, in a deep circuit —
+    the second call two segments, one partly used (both seed their noise per segment)."""
     python, code = lif_pair("weight_mirror", (6, 8, 5, 3))
     before = python.engine.params.B[2].copy()
     for circuit in (python, code):
-        lif_learn_and_mirror(circuit)
+        lif_learn_and_mirror(circuit, (2, 3))
     assert_same_parameters(python.engine.params, code.engine.params, rtol=1e-9)
     assert not np.allclose(code.engine.params.B[2], before)
 
