@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 from ..plots import RULE_COLORS
 from .common import Runner, figure, plain_log
 
-NEURONS = {"rate": ("brian_digits_weight_mirror", 200, 10), "LIF": ("brian_digits_lif_weight_mirror", 100, 5)}
+# (circuit, mirror steps, steps between points): each circuit file's own mirror phase (LIF: 312 steps, 20 s)
+NEURONS = {"rate": ("brian_digits_weight_mirror", 200, 10), "LIF": ("brian_digits_lif_weight_mirror", 312, 13)}
 SIGMAS = (0.03, 0.1, 0.3, 1.0, 3.0)
 NOISE_RATES = (10, 25, 50, 100, 200)
 KP_DECAY = 0.005
