@@ -401,16 +401,17 @@ class LifCircuit(Circuit):
         if self.code:
             self.generated.mirror(steps, rng)
             return
-        k, rec = segment_steps(self.engine.rule.spec.mirror), self.recorder
-        start = rec.offset if rec is not None else 0
+        m, rec = self.engine.rule.spec.mirror, self.recorder
+        k, start = segment_steps(m), rec.offset if rec is not None else 0
+        scale, gain = self.mirror_scale(), self.mirror_gain()
         for done in range(0, steps, k):  # seeded per K steps, as the generated segments are
             if rec is not None:  # the run's index of this part's first sample
-                rec.offset = start + done * self.engine.rule.spec.mirror.batch_size
+                rec.offset = start + done * m.batch_size
             brian_seed(int(rng.integers(2**31)))
             self.state(0, "x")[:] = 0.0
             self._rest()
             self._step = 0
-            with self.mirror_mode(min(k, steps - done), scale=self.mirror_scale(), gain=self.mirror_gain()) as s:
+            with self.mirror_mode(min(k, steps - done), scale=scale, gain=gain) as s:
                 self.simulate((s["n"] + 1) * self.window * self.dt)
         if rec is not None:
             rec.offset = start
