@@ -13,6 +13,7 @@ error_time); t − t_block is the time since the block began:
   forward W_l by momentum SGD with decoupled decay (v ← μ v + δ_post h_pre, w ← (1 − λ) w − η v),
   biases likewise (at their own rate, no decay), feedback B_l by the rule's declared
   :class:`~spikefa.rules.Plasticity`; order 1: every population back to rest, the input to example k;
+  orders 2–3 (rate circuits): the input's pathway adds W x into its target, from the nonzero inputs only;
 - forward_time into a period each teachable population (the output, local classifiers) sets its error
   δ = ∂loss/∂a from its drive and the teacher; softmax's denominator Z is a summed variable over the
   population, summed after its own update (so it sums this step's drives);
@@ -192,6 +193,7 @@ class Generated:
         self.learn()
         for group in [c.groups[0], *c.driven()]:
             self.objects.append(self.schedule(group, c.rest_code(group), "rest", clock=self.clock, order=1))
+        self.present()
         self.monitor = self.new_monitor() if self.project else None  # on runtime targets: one per block
         if self.monitor is not None:
             self.objects.append(self.monitor)
@@ -296,6 +298,19 @@ class Generated:
                 code += f"\nw = {made}"
             self.objects.append(self.schedule(syn, code, "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
+
+    def present(self) -> None:
+        """A pathway that adds into its target on its source's ``present`` events (a rate circuit's input):
+        the events right after the source took its example (order 2), the pathway next (order 3)."""
+        group = self.c.groups[0]
+        if "present" not in group.events:
+            return
+        events, pathway = group.thresholder["present"], self.c.forward[0].present
+        events.when, events.order = "start", 2
+        pathway.when, pathway.order = "start", 3
+        self.code[events] = group.events["present"]
+        self.code[pathway] = pathway.code
+        self.objects += [events, pathway]
 
     def parameters(self) -> list[tuple]:
         """(Brian2 owner, variable, the engine's array, synapse order, whether it learns) of everything

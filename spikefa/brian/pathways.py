@@ -35,11 +35,17 @@ def forward_pathway(
     connections: Connections = None,
     variables: str = "",
     learn: str = "",
+    per_example: bool = False,
 ) -> Synapses:
     """W_l for rate populations; ``variables``: further synapse variables (a momentum buffer); ``learn``:
-    the weight change the source's ``learn`` events set off (the generated schedule's)."""
-    model = f"w : 1\nI_ff_post = w * r_pre : 1 (summed)\n{variables}"
-    events = {"on_pre": {"learn": learn}, "on_event": {"learn": "learn"}} if learn else {}
+    the weight change the source's ``learn`` events set off (the generated schedule's); ``per_example``:
+    ``w · r_pre`` is added into ``I_ff_post`` on the source's ``present`` events (once per example, from
+    each input whose rate is not zero) instead of summed every step."""
+    model = f"w : 1\n{variables}" if per_example else f"w : 1\nI_ff_post = w * r_pre : 1 (summed)\n{variables}"
+    on_pre = {"learn": learn} if learn else {}
+    if per_example:
+        on_pre["present"] = "I_ff_post += w * r_pre"
+    events = {"on_pre": on_pre, "on_event": {k: k for k in on_pre}} if on_pre else {}
     syn = Synapses(pre, post, model, clock=clock, name=name, **events)
     return connect(syn, connections)
 

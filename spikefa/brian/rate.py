@@ -136,13 +136,17 @@ class RateCircuit(Circuit):
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay="0 ms"):
         variables = self.synapse_variables() if name.startswith("W") else ""
         learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
-        syn = forward_pathway(pre, post, self.clock, name, connections, variables, learn)
-        if self.code and pre is self.groups[0]:
-            # generated code: the input is constant through an example, so its pathway sums W x once, at
-            # the example's first step (the costliest synapse loop, otherwise run every step); Brian2
-            # gives a summed variable its target's clock, and has no argument to choose another
-            syn.summed_updaters["I_ff_post"]._clock = self.example_clock
-        return syn
+        # generated code: the input is constant through an example, so its pathway adds W x once, at the
+        # example's first step, from the inputs that are not zero (the costliest synapse loop otherwise)
+        per_example = self.code and pre is self.groups[0]
+        return forward_pathway(pre, post, self.clock, name, connections, variables, learn, per_example)
+
+    def input_events(self) -> dict | None:
+        """Generated code: the input's ``present`` events at every example's start, after it took its
+        rates, for each input that is not zero (see :meth:`forward_pathway`), besides its ``learn`` events."""
+        if not self.code:
+            return None
+        return (super().input_events() or {}) | {"present": "r != 0 and tick(t - t_block) > 0"}
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int):
         carried = f"delta_B{l}" if l in self.delays else "delta"
@@ -169,11 +173,12 @@ class RateCircuit(Circuit):
         rate f(0), a teachable population's error 0), as :meth:`_schedule` does."""
         if group is self.groups[0]:
             return "r = inputs(t - t_block, i)"
+        rest = "v = 0" + "\nI_ff = 0" * (group is self.groups[1])  # the input's pathway adds into I_ff
         if group in self.teachable():
-            return "v = 0\ndelta = 0"
+            return rest + "\ndelta = 0"
         if "err" in group.variables:
-            return f"v = 0\nr = {float(self.engine.f(np.zeros(1))[0])!r}"
-        return "v = 0"
+            return rest + f"\nr = {float(self.engine.f(np.zeros(1))[0])!r}"
+        return rest
 
     def mirror_sample_steps(self) -> int:
         return 1
