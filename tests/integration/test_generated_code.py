@@ -194,11 +194,18 @@ np.savez(sys.argv[2], outputs=learn_and_mirror(circuit, steps=int(sys.argv[3])),
 """
 
 
-@pytest.mark.parametrize("rule", ["backprop", "sign_symmetry", "kolen_pollack", "local_classifiers", "weight_mirror"])
-def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, tmp_path):
+@pytest.mark.parametrize(
+    ("rule", "optimizer"),
+    [
+        *((r, None) for r in ("backprop", "sign_symmetry", "direct_feedback_alignment", "kolen_pollack")),
+        *((r, None) for r in ("local_classifiers", "weight_mirror")),
+        ("feedback_alignment", PLAIN),  # the input pathway learning on its inputs' events, compiled
+    ],
+)
+def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, optimizer, tmp_path):
     """Every rule compiled, the weight mirror's segments too (each run of the binary a block or one)."""
     mirror = rule == "weight_mirror"
-    raw = raw_circuit(rule, target="cpp_standalone", mirror=MIRROR if mirror else None)
+    raw = raw_circuit(rule, target="cpp_standalone", optimizer=optimizer, mirror=MIRROR if mirror else None)
     out, steps = tmp_path / "standalone.npz", 5 if mirror else 0
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(STANDALONE), json.dumps(raw), str(out), str(steps)],
