@@ -262,13 +262,7 @@ class Generated:
             syn.namespace.update(self.names)
             if c.learns_on_events(l):  # its source's learn events carry it (built with the pathway)
                 self.owners.append(syn)
-                events = c.groups[l].thresholder["learn"]
-                events.when, events.order = "start", -1
-                pathway = syn.learn  # Brian2 names a pathway's object after its on_pre key
-                pathway.when, pathway.order = "start", 0
-                self.code[pathway] = forward_update(c, l)
-                self.code[events] = c.input_events()["learn"]
-                self.objects += [events, pathway]
+                self.on_events(syn, "learn", order=-1)
             else:
                 self.objects.append(self.schedule(syn, forward_update(c, l), "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
@@ -300,15 +294,19 @@ class Generated:
             self.plastic.append(self.objects[-1])
 
     def present(self) -> None:
-        """A pathway that adds into its target on its source's ``present`` events (a rate circuit's input):
-        the events right after the source took its example (order 2), the pathway next (order 3)."""
-        group = self.c.groups[0]
-        if "present" not in group.events:
-            return
-        events, pathway = group.thresholder["present"], self.c.forward[0].present
-        events.when, events.order = "start", 2
-        pathway.when, pathway.order = "start", 3
-        self.code[events] = group.events["present"]
+        """A pathway that adds into its target on its source's ``present`` events (a rate circuit's input),
+        right after the source took its example."""
+        if "present" in self.c.groups[0].events:
+            self.on_events(self.c.forward[0], "present", order=2)
+
+    def on_events(self, syn: Synapses, event: str, order: int) -> None:
+        """Synapses ``syn``'s pathway on its source's custom ``event``: the events checked at the start of
+        a step (``order``), the pathway right after them."""
+        events = syn.source.thresholder[event]
+        pathway = getattr(syn, event)  # Brian2 names a pathway's object after its on_pre key
+        events.when, events.order = "start", order
+        pathway.when, pathway.order = "start", order + 1
+        self.code[events] = syn.source.events[event]
         self.code[pathway] = pathway.code
         self.objects += [events, pathway]
 

@@ -197,8 +197,11 @@ np.savez(sys.argv[2], outputs=learn_and_mirror(circuit, steps=int(sys.argv[3])),
 @pytest.mark.parametrize(
     ("rule", "optimizer"),
     [
-        *((r, None) for r in ("backprop", "sign_symmetry", "direct_feedback_alignment", "kolen_pollack")),
-        *((r, None) for r in ("local_classifiers", "weight_mirror")),
+        *(
+            (r, None)
+            for r in ("backprop", "sign_symmetry", "direct_feedback_alignment", "kolen_pollack", "local_classifiers")
+        ),
+        ("weight_mirror", None),
         ("feedback_alignment", PLAIN),  # the input pathway learning on its inputs' events, compiled
     ],
 )
