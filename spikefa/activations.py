@@ -4,6 +4,7 @@ Brian2 evaluates in a rate circuit and NumPy here, so that the reference engine 
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
 import numpy as np
@@ -41,10 +42,38 @@ CODE_FUNCTIONS = {
 }
 
 
+# the syntax a Brian2 expression may use: numbers, v, arithmetic, comparisons, and/or/not, function calls
+_NODES = (
+    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call,
+    ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)  # fmt: skip
+
+
+def parse(expression: str) -> ast.Expression:
+    """A Brian2 expression of ``v`` as a syntax tree, refused (ValueError) unless it uses only numbers,
+    ``v``, operators and :data:`CODE_FUNCTIONS` — so reading a circuit file never runs other code (a
+    text such as ``().__class__`` is refused, not evaluated). Numbers become floats."""
+    tree = ast.parse(expression, "<expression>", mode="eval")
+    for node in ast.walk(tree):
+        if not isinstance(node, _NODES):
+            raise ValueError(f"{type(node).__name__} is not allowed in an expression of v")
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise ValueError(f"the constant {node.value!r} is not a number")
+            node.value = float(node.value)  # float arithmetic: 9**9**9 overflows at once instead of running on
+        if isinstance(node, ast.Name) and node.id != "v" and node.id not in CODE_FUNCTIONS:
+            raise ValueError(f"unknown name {node.id!r}; allowed: v, {', '.join(CODE_FUNCTIONS)}")
+        if isinstance(node, ast.Call) and (not isinstance(node.func, ast.Name) or node.keywords):
+            raise ValueError("only calls of the listed functions, without keywords, are allowed")
+    return tree
+
+
 def evaluate(expression: str, v: np.ndarray) -> np.ndarray:
-    """A Brian2 expression of ``v`` evaluated by NumPy (no builtins: only ``v`` and Brian2's functions)."""
+    """A Brian2 expression of ``v`` evaluated by NumPy (checked by :func:`parse`: only ``v``, numbers,
+    operators and Brian2's functions)."""
+    code = compile(parse(expression), "<expression>", "eval")
     with np.errstate(all="ignore"):  # a NaN or inf is for the caller to judge
-        out = eval(compile(expression, "<expression>", "eval"), {"__builtins__": {}}, {**CODE_FUNCTIONS, "v": v})
+        out = eval(code, {"__builtins__": {}}, {**CODE_FUNCTIONS, "v": v})
     return np.broadcast_to(np.asarray(out, dtype=v.dtype), v.shape).copy()
 
 

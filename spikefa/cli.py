@@ -1,7 +1,9 @@
 """The ``spikefa`` command: run | list | plot | figure | sweep.
 
-Exit codes: 0 success, 2 bad input (one line, naming the field or file), 3 the run diverged
-(metrics recorded so far are kept), 130 interrupted.
+One boundary: every exception that reaches :func:`main` becomes one line and an exit code
+(:mod:`spikefa.failures`: 0 success, 1 a bug in spikefa, 2 bad input, 3 diverged, 4 the user's own code
+failed, 5 the system, 130 interrupted), with the traceback in a log file where one is needed; ``--debug``
+shows tracebacks instead. Warnings about run folders print as ``spikefa: warning: …``.
 """
 
 from __future__ import annotations
@@ -9,15 +11,17 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 from . import spec, threads
-from .errors import DivergenceError, SpikefaError
+from .errors import CodeNotLoaded, DivergenceError, SpikefaError, SpikefaWarning
+from .failures import report
 from .yamlfile import cut
 
 
 def cmd_run(args) -> int:
-    from .runs import FIGURE
+    from .runs import FIGURE, safe_name
     from .training import run_circuit
 
     path = spec.circuit_path(args.circuit)
@@ -25,7 +29,7 @@ def cmd_run(args) -> int:
     if args.engine:
         overrides.append(f"engine={args.engine}")
     circuit = spec.load_circuit(path, overrides)
-    out = Path(args.out) if args.out else Path("runs") / circuit.name
+    out = Path(args.out) if args.out else Path("runs") / safe_name(circuit.name)
     n_threads = threads.choose(args.threads)
     print(
         f"spikefa: {cut(circuit.name)} — {circuit.rule.name} on {circuit.task.name}, "
@@ -44,8 +48,7 @@ def cmd_run(args) -> int:
             threads=n_threads,
         )
     except DivergenceError as err:
-        print(f"spikefa: run diverged: {err}. Metrics recorded so far are in {out}", file=sys.stderr)
-        return 3
+        raise DivergenceError(f"{err}. Metrics recorded so far are in {out}") from err
     if folder.reused:
         print(f"{out} already holds this finished run; showing it (--overwrite runs it again)")
     summary = folder.summary()
@@ -93,12 +96,16 @@ def cmd_list(args) -> int:
     print(f"circuits ({args.dir}/):" if files else f"no circuit files in {args.dir}/")
     for f in files:
         try:
-            c = spec.load_circuit(f)
+            c = spec.load_circuit(f, load_code=False)  # listing never runs a user's code
             rule = c.rule.name.rpartition("/")[2]  # a user's rule file: its name, not its whole path
             print(
                 f"  {names[f]:{width}s} {rule}, {c.task.name} {cut('-'.join(map(str, c.network.sizes)))}"
                 + (f" — {cut(c.description, 120)}" if c.description else "")
             )
+        except CodeNotLoaded:
+            raw = spec.read_yaml(f).get("rule")
+            rule = str(raw.get("name") if isinstance(raw, dict) else raw).rpartition("/")[2]
+            print(f"  {names[f]:{width}s} {cut(rule)} (a user's rule: checked when run, not imported to list)")
         except SpikefaError as err:
             print(f"  {names[f]:{width}s} INVALID: {err}")
     return 0
@@ -219,24 +226,29 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """spikefa's own warnings as one line; others as Python shows them."""
+    if issubclass(category, SpikefaWarning):
+        print(f"spikefa: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+    else:
+        _python_warning(message, category, filename, lineno, file, line)
+
+
+_python_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `spikefa list | head` ends quietly
     args = parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         return args.func(args)
-    except SpikefaError as err:
+    except BaseException as err:  # the one boundary: a line and an exit code (spikefa.failures)
         if args.debug:
             raise
-        print(f"spikefa: error: {err}", file=sys.stderr)
-        return 2
-    except MemoryError:
-        if args.debug:
-            raise
-        print("spikefa: error: out of memory; make the circuit smaller (network.sizes, batch_size)", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("spikefa: interrupted; run the same command again to resume from the last checkpoint", file=sys.stderr)
-        return 130
+        return report(err)
+    finally:
+        warnings.showwarning = _python_warning
 
 
 if __name__ == "__main__":

@@ -8,5 +8,19 @@ class SpikefaError(Exception):
     """
 
 
+class UserCodeError(Exception):
+    """A user's code (a rule's hook) gave back something spikefa cannot use; the message names the rule,
+    the hook and what it must return."""
+
+
 class DivergenceError(RuntimeError):
-    """A run produced NaN or inf; the metrics recorded before it are kept in the run folder."""
+    """A run produced NaN or inf, or its loss exploded; the metrics recorded before it are kept in the run folder."""
+
+
+class CodeNotLoaded(SpikefaError):
+    """A circuit read without importing code (a run folder's config, a listing) names a user's rule
+    this process has not imported."""
+
+
+class SpikefaWarning(UserWarning):
+    """Something a user should know that did not stop the work: a damaged file read from its backup."""

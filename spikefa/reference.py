@@ -16,6 +16,7 @@ from .activations import DERIVATIVE, FORWARD, functions
 from .kernels import Gradient, flush_subnormal, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
 from .rules import Params, Rule, Step, make_rule
+from .rules.base import check_hooks
 from .weights import Structure, draw, restore, structured
 
 
@@ -43,7 +44,7 @@ class ReferenceEngine:
         for l, w in enumerate(W):
             self.forward_structure.impose(l, w, rng)
         b = [np.zeros(n, self.dtype) for n in self.sizes[1:]]
-        B, B0 = self.rule.init_feedback(self.sizes, W, rng, self.dtype)
+        B, B0 = check_hooks(self.rule, self.sizes, self.rule.init_feedback(self.sizes, W, rng, self.dtype), self.dtype)
         self.params = Params(W, b, B, B0=B0)
         self.structure.constrain(self.params.B)
         # the circuit file's own pathways between any populations (Brian2 circuits only)

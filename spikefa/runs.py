@@ -5,28 +5,42 @@ A run folder holds
 - ``config.yaml``     the resolved circuit (every default filled in; ``spikefa run`` accepts it)
 - ``metrics.csv``     one row per recording point (no wall-clock values: same seed ⇒ same bytes)
 - ``weights.npz``     final W{l}, b{l}, B{l}
-- ``checkpoint.npz``  the full training state at the last checkpoint (resume continues from it)
+- ``checkpoint.npz``  the full training state at the last checkpoint (resume continues from it), and
+  ``checkpoint.previous.npz``, the one before it (a damaged latest checkpoint falls back to it)
 - ``summary.json``    status (running | complete | diverged), final metrics, wall time
 - ``training.png``    the learning curves (:mod:`spikefa.plots`)
 - ``monitors.npz``    Brian2 circuits only, on request (``brian.monitor``): recorded state variables
-- ``.lock``           held (an OS file lock) by the one process writing the folder; it names that process
+- ``.lock``           names the one process writing the folder (the lock itself is the OS's, on the folder)
+- ``error.log``       the traceback of a failure that ended a run (a user's code, a bug), when one did
 
-A folder has one writer: a second run into it is refused while the first holds the lock, and the OS
-drops the lock of a killed run, so a resume is never blocked. Files are written atomically (a temporary
-file moved into place) with the user's default permissions (umask); temporaries a kill left behind are
-removed when the next run takes the folder.
+A folder has one writer: it holds an OS lock (``flock``) on the folder itself, which deleting files
+cannot take away; a second run into it is refused while the first lives, and the OS drops the lock of a
+killed run, so a resume is never blocked. Files are written atomically (a temporary file, synced, moved
+into place) with the user's default permissions (umask); temporaries a kill left behind are removed when
+the next run takes the folder.
+
+Reading a folder (:func:`load_run`, ``spikefa plot``, the check that an ``--out`` holds the same circuit)
+imports no code, and checks what it reads: a damaged ``metrics.csv`` is rewritten from the checkpoint's
+rows (with a warning), any other damaged file is one :class:`~spikefa.errors.SpikefaError` naming it and
+what to do.
 """
 
 from __future__ import annotations
 
 import csv
 import fcntl
+import hashlib
+import io
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import tempfile
+import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +49,8 @@ import numpy as np
 import yaml
 
 from . import spec
-from .errors import SpikefaError
+from .errors import SpikefaError, SpikefaWarning
+from .yamlfile import cut
 
 CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS, LOCK = (
     "config.yaml",
@@ -47,10 +62,25 @@ CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS, LOCK = (
     "monitors.npz",
     ".lock",
 )
-NWB = "monitors.nwb"
-FILES = (CONFIG, METRICS, WEIGHTS, CHECKPOINT, SUMMARY, FIGURE, MONITORS, NWB)
+NWB, PREVIOUS, ERROR_LOG = "monitors.nwb", "checkpoint.previous.npz", "error.log"
+FILES = (CONFIG, METRICS, WEIGHTS, CHECKPOINT, PREVIOUS, SUMMARY, FIGURE, MONITORS, NWB, ERROR_LOG)
 PARTS = "monitors.part."  # recordings while learning, one file per checkpoint until the run ends
-RESULTS = (METRICS, CHECKPOINT, WEIGHTS)  # a folder without any of these has recorded nothing yet
+RESULTS = (METRICS, CHECKPOINT, PREVIOUS, WEIGHTS)  # a folder without any of these has recorded nothing yet
+# what reading a damaged .npz raises: cut short, empty, bit-flipped (zipfile's CRC check), not an .npz
+DAMAGE = (zipfile.BadZipFile, EOFError, ValueError, KeyError, TypeError, zlib.error, json.JSONDecodeError)
+
+
+def safe_name(text: str) -> str:
+    """``text`` as one folder's name that stays where it is put: no separators, no ``..``, no control
+    characters, no leading dot (hidden), at most 200 bytes (a file system takes 255). A name that had to
+    change gets a short hash of the original, so two names never become one."""
+    name = re.sub(r"[\x00-\x1f\x7f/\\]", "_", text).lstrip(".") or "_"
+    if name == text and len(name.encode(errors="surrogatepass")) <= 200:
+        return name
+    digest = hashlib.sha1(text.encode(errors="surrogatepass")).hexdigest()[:8]
+    while len(name.encode(errors="surrogatepass")) > 190:
+        name = name[:-1]
+    return f"{name}~{digest}"
 
 
 def _file_mode() -> int:
@@ -63,14 +93,19 @@ def _file_mode() -> int:
 FILE_MODE = _file_mode()
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the file into place, so a kill never leaves half a file.
-    The file gets the user's default permissions (``mkstemp`` alone would make it 0600)."""
+def atomic_write(path: Path, write, keep: Path | None = None) -> None:
+    """Call ``write(tmp_path)``, sync it, then move the file into place, so a kill (or a power cut) never
+    leaves half a file; ``keep``: first move the file it replaces there. The file gets the user's
+    default permissions (``mkstemp`` alone would make it 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     try:
         write(Path(tmp))
         os.chmod(tmp, FILE_MODE)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        if keep is not None and path.is_file():
+            os.replace(path, keep)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -79,37 +114,75 @@ def atomic_write(path: Path, write) -> None:
 
 def _remove_temporaries(path: Path) -> None:
     """Delete the temporaries of :func:`atomic_write` that a killed run left in ``path``."""
-    for name in (*FILES, PARTS):
+    for name in (*FILES, PARTS, LOCK):
         for tmp in path.glob(f".{name}*"):
             tmp.unlink(missing_ok=True)
 
 
 class FolderLock:
-    """An exclusive OS lock (``flock``) on ``folder/.lock``, which names the holding process. The OS
-    releases it when the process ends, however it ends."""
+    """An exclusive OS lock (``flock``) on the folder itself — no file whose deletion would release it —
+    held while the process lives (the OS releases it however the process ends); ``folder/.lock`` names
+    the holder. ``what``: the folder's role in the refusal (``--out``)."""
 
-    def __init__(self, folder: Path):
-        self.path = folder / LOCK
+    def __init__(self, folder: Path, what: str = "spikefa run"):
+        self.fd = -1
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as err:
-            raise SpikefaError(f"--out {folder}: cannot write there ({err.strerror})") from None
+            raise SpikefaError(f"--out {folder}: cannot open the folder ({err.strerror})") from None
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip() or "another process"
-            os.close(self.fd)
+            os.close(fd)
             raise SpikefaError(
-                f"--out {folder}: another spikefa run ({holder}) is writing to it; "
+                f"--out {folder}: another {what} ({holder(folder)}) is writing to it; "
                 "wait for it to end or choose another --out"
             ) from None
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self.fd = fd
+        try:
+            atomic_write(folder / LOCK, lambda p: p.write_text(f"process {os.getpid()} on {socket.gethostname()}\n"))
+        except OSError as err:
+            self.release()
+            raise SpikefaError(f"--out {folder}: cannot write there ({err.strerror})") from None
 
     def release(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)  # closing the descriptor drops the lock
             self.fd = -1
+
+
+def holder(folder: Path) -> str:
+    """The process holding ``folder``'s lock, as the OS lists it (``/proc/locks``: a deleted ``.lock``
+    cannot hide it), with the host ``.lock`` names; else what ``.lock`` says."""
+    try:
+        named = (folder / LOCK).read_text(errors="replace").strip()[:100]
+    except OSError:
+        named = ""
+    try:
+        st = os.stat(folder)
+        inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        with open("/proc/locks") as fh:
+            pids = [f.split()[4] for f in fh if f.split()[1:2] == ["FLOCK"] and f.split()[5:6] == [inode]]
+    except (OSError, IndexError):
+        pids = []
+    if pids and not named.startswith(f"process {pids[0]} "):
+        return f"process {pids[0]}"
+    return named or "another process"
+
+
+def writer_active(folder: Path) -> bool:
+    """Whether a run is writing ``folder`` now (holds its lock)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def _format(value: Any) -> str:
@@ -179,27 +252,26 @@ class RunFolder:
             csv.writer(fh).writerow([_format(row.get(c, float("nan"))) for c in self.columns])
 
     def _rewrite(self) -> None:
-        def write(p: Path):
-            with open(p, "w", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(self.columns)
-                for row in self.rows:
-                    w.writerow([_format(row.get(c, float("nan"))) for c in self.columns])
-
-        atomic_write(self.path / METRICS, write)
+        text = _metrics_text(self.columns, self.rows)
+        atomic_write(self.path / METRICS, lambda p: p.write_text(text, newline=""))
 
     # --- checkpoints and results --------------------------------------------------------------
     def save_checkpoint(self, arrays: dict[str, np.ndarray], state: dict) -> None:
+        """Write the checkpoint; the one it replaces becomes ``checkpoint.previous.npz``."""
         state = dict(state, rows=self.rows, columns=self.columns)
-        atomic_write(self.path / CHECKPOINT, lambda p: np.savez(p, state=np.array(json.dumps(state)), **arrays))
+        atomic_write(
+            self.path / CHECKPOINT,
+            lambda p: np.savez(p, state=np.array(json.dumps(state)), **arrays),
+            keep=self.path / PREVIOUS,
+        )
 
     def load_checkpoint(self) -> tuple[dict[str, np.ndarray], dict] | None:
-        """The saved arrays and state, with metrics.csv cut back to the rows recorded by then."""
-        if not (self.path / CHECKPOINT).is_file():
+        """The saved arrays and state (the previous checkpoint, with a warning, if the latest is damaged),
+        with metrics.csv cut back to the rows recorded by then."""
+        saved = read_checkpoint(self.path)
+        if saved is None:
             return None
-        with np.load(self.path / CHECKPOINT) as z:
-            arrays = {k: z[k] for k in z.files if k != "state"}
-            state = json.loads(str(z["state"]))
+        arrays, state = saved
         self.rows, self.columns = state.pop("rows"), state.pop("columns")
         self._rewrite()
         return arrays, state
@@ -232,8 +304,26 @@ class RunFolder:
         atomic_write(self.path / SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))
 
     def summary(self) -> dict:
-        f = self.path / SUMMARY
-        return json.loads(f.read_text()) if f.is_file() else {}
+        """summary.json ({} if there is none); :class:`SpikefaError` if it is damaged."""
+        return read_summary(self.path)
+
+    def finished(self) -> bool:
+        """Whether the folder holds this circuit's finished run, whole: summary.json says complete and
+        the final checkpoint, metrics.csv and weights.npz agree. A damaged or missing part is named in a
+        warning, and the run is not finished: resuming from its checkpoint writes the results again."""
+        try:
+            if self.summary().get("status") != "complete":
+                return False
+            saved = read_checkpoint(self.path, fallback=False)
+            state = saved[1] if saved else None
+            if state is None or state["phase"] < len(self.circuit.phases) or not self.summary().get("final"):
+                raise SpikefaError(f"{self.path / SUMMARY}: says complete, but {CHECKPOINT} is not at the run's end")
+            read_metrics(self.path, repair=True)
+            read_npz(self.path / WEIGHTS)
+        except SpikefaError as err:
+            warn(f"{err}; finishing the run again from its checkpoint")
+            return False
+        return True
 
 
 def join(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -245,9 +335,151 @@ def join(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return out
 
 
+def warn(message: str) -> None:
+    """A one-line warning about a run folder (the command line prints it as ``spikefa: warning: …``)."""
+    warnings.warn(message, SpikefaWarning, stacklevel=2)
+
+
+def read_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Every array of an .npz file (no pickles); :class:`SpikefaError` naming it if it is damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise SpikefaError(f"{path}: missing") from None
+    except DAMAGE as err:
+        raise SpikefaError(f"{path}: damaged ({type(err).__name__}: {cut(str(err), 80)})") from None
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise SpikefaError(f"{path}: damaged (no {missing[0]!r} in it)")
+    return arrays
+
+
+def _checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    arrays = read_npz(path, ("state",))
+    try:
+        state = json.loads(str(arrays.pop("state")))
+        if not isinstance(state, dict) or not {"rows", "columns", "rng", "phase"} <= set(state):
+            raise ValueError("its state lacks fields")
+    except DAMAGE as err:
+        raise SpikefaError(f"{path}: damaged ({cut(str(err), 80)})") from None
+    return arrays, state
+
+
+def read_checkpoint(folder: Path, fallback: bool = True) -> tuple[dict[str, np.ndarray], dict] | None:
+    """A run folder's checkpoint (arrays, state), or None if it has none. A damaged latest checkpoint
+    falls back (``fallback``), with a warning, to the one before it; :class:`SpikefaError` if none is whole."""
+    damaged = []
+    for name in (CHECKPOINT, PREVIOUS) if fallback else (CHECKPOINT,):
+        if not (folder / name).is_file():
+            continue
+        try:
+            saved = _checkpoint(folder / name)
+        except SpikefaError as err:
+            damaged.append(str(err))
+            continue
+        if damaged:
+            warn(f"{damaged[0]}; resuming from {PREVIOUS}, the checkpoint before it")
+        return saved
+    if damaged:
+        raise SpikefaError(
+            f"{damaged[0]}, and there is no whole checkpoint before it; "
+            "start the run again with --overwrite (or restore the file)"
+        )
+    return None
+
+
+def read_summary(folder: Path) -> dict:
+    """A run folder's summary.json ({} if there is none); :class:`SpikefaError` naming it if damaged."""
+    f = folder / SUMMARY
+    try:
+        summary = json.loads(f.read_text())
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SpikefaError(
+            f"{f}: damaged ({cut(str(err), 60)}); run the circuit into this folder again to rewrite it"
+        ) from None
+    if not isinstance(summary, dict):
+        raise SpikefaError(f"{f}: damaged (not a mapping); run the circuit into this folder again to rewrite it")
+    return summary
+
+
+def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]] | str:
+    """(header, rows) of a metrics.csv, or what is wrong with it."""
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        return "not text"
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines or not lines[0]:
+        return "empty"
+    if not text.endswith("\n"):
+        return "its last row is cut short"
+    header, rows = lines[0], lines[1:]
+    bad = next((k for k, row in enumerate(rows) if len(row) != len(header)), None)
+    if bad is not None:
+        return f"row {bad + 1} has {len(rows[bad])} of {len(header)} fields"
+    return header, rows
+
+
+def read_metrics(folder: Path, repair: bool = False):
+    """A run folder's metrics table (pandas). A damaged metrics.csv, or one with fewer rows than the
+    checkpoint holds, is read from the checkpoint instead — and rewritten from it with ``repair`` (when
+    it can be written) — with a warning; :class:`SpikefaError` naming it if it is damaged and no
+    checkpoint makes up for it. While a run writes the folder, its rows so far."""
+    import pandas as pd
+
+    f = folder / METRICS
+    if writer_active(folder):  # being appended to: the last row may be half written
+        return pd.read_csv(f, on_bad_lines="skip") if f.is_file() and f.stat().st_size else pd.DataFrame()
+    read = _csv_rows(f) if f.is_file() else "missing"
+    try:
+        saved = read_checkpoint(folder)
+    except SpikefaError as err:
+        if isinstance(read, str):
+            raise SpikefaError(f"{f}: {read}, and {err}") from None
+        saved = None
+    if saved is None or not saved[1]["columns"]:
+        if read == "missing":
+            return pd.DataFrame()  # nothing recorded yet
+        if isinstance(read, str):
+            raise SpikefaError(f"{f}: {read}, and no checkpoint holds its rows; start the run again with --overwrite")
+        return pd.read_csv(f)
+    columns, rows = saved[1]["columns"], saved[1]["rows"]
+    if not isinstance(read, str) and read[0] == columns and len(read[1]) >= len(rows):
+        return pd.read_csv(f)
+    if isinstance(read, str):
+        problem = read
+    elif read[0] != columns:
+        problem = f"its columns are not those of {CHECKPOINT}"
+    else:
+        problem = f"{len(read[1])} rows where {CHECKPOINT} holds {len(rows)}"
+    text = _metrics_text(columns, rows)
+    done = "read from the checkpoint instead"
+    if repair:
+        try:
+            atomic_write(f, lambda p: p.write_text(text, newline=""))
+            done = "rewritten from the checkpoint"
+        except OSError as err:
+            done += f" (not rewritten: {err.strerror})"
+    warn(f"{f}: {problem}; {done} ({len(rows)} rows)")
+    return pd.read_csv(io.StringIO(text))
+
+
+def _metrics_text(columns: list[str], rows: list[dict]) -> str:
+    """metrics.csv's bytes for these rows."""
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(columns)
+    for row in rows:
+        w.writerow([_format(row.get(c, float("nan"))) for c in columns])
+    return text.getvalue()
+
+
 def _check_contents(path: Path, config: str, overwrite: bool) -> None:
     """Refuse an --out that is not a folder, or holds anything but a run of ``config`` (unless
-    ``overwrite`` and it is a run folder)."""
+    ``overwrite`` and it is a run folder). Reads the folder's config.yaml without importing any code."""
     if path.exists() and not path.is_dir():
         raise SpikefaError(f"--out {path}: exists and is not a folder")
     try:
@@ -256,23 +488,43 @@ def _check_contents(path: Path, config: str, overwrite: bool) -> None:
         old = path / CONFIG
         if old.is_file() and not any((path / f).is_file() for f in RESULTS):
             return  # a run that ended before it recorded anything: nothing to lose, any circuit may take it
-        if not old.is_file() or (not overwrite and not _same_circuit(old.read_text(), config)):
+        if not old.is_file():
+            raise SpikefaError(f"--out {path}: holds other files; choose another --out or pass --overwrite")
+        if overwrite:
+            return
+        problem = _config_problem(old)
+        if problem:
             raise SpikefaError(
-                f"--out {path}: holds {'a run of a different circuit' if old.is_file() else 'other files'}; "
-                "choose another --out or pass --overwrite"
+                f"--out {path}: {problem}; it cannot be resumed: pass --overwrite or choose another --out"
+            )
+        if not _same_circuit(old.read_text(), config):
+            raise SpikefaError(
+                f"--out {path}: holds a run of a different circuit; choose another --out or pass --overwrite"
             )
     except OSError as err:
         raise SpikefaError(f"--out {path}: cannot be read ({err.strerror})") from None
 
 
+def _config_problem(path: Path) -> str | None:
+    """What is wrong with a run folder's config.yaml as YAML, or None."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        return f"its {CONFIG} is damaged (not YAML: {cut(str(err).splitlines()[0], 60)})"
+    if not isinstance(raw, dict):
+        return f"its {CONFIG} is damaged (not a mapping of circuit fields)"
+    return None
+
+
 def _same_circuit(old: str, config: str) -> bool:
     """Whether a run folder's ``config.yaml`` (``old``) is the circuit whose resolved config is ``config``:
     the same text, or — written before a field was added — the same circuit once read again with
-    every default filled in."""
+    every default filled in. Imports no code: a user's rule the requested circuit has not imported
+    already makes it another circuit."""
     if old == config:
         return True
     try:
-        again = spec.circuit_from_dict(yaml.safe_load(old), "config.yaml").to_dict()
+        again = spec.circuit_from_dict(yaml.safe_load(old), "config.yaml", load_code=False).to_dict()
     except (SpikefaError, yaml.YAMLError, TypeError, ValueError):
         return False
     return yaml.safe_dump(again, sort_keys=False) == config
@@ -291,22 +543,29 @@ class Run:
 
     @property
     def circuit(self) -> spec.Circuit:
-        return spec.circuit_from_dict(self.config, str(self.path / CONFIG))
+        """The validated circuit. Imports no code: a user's rule is found only if this process imported
+        it (ran the circuit, or ``spikefa.load_circuit`` of its config.yaml)."""
+        return spec.circuit_from_dict(self.config, str(self.path / CONFIG), load_code=False)
 
 
 def load_run(path: str | Path) -> Run:
-    """Load a run folder: resolved config, metrics table (pandas), final weights, summary."""
-    import pandas as pd
-
+    """Load a run folder: resolved config, metrics table (pandas), final weights, summary, recordings.
+    Imports no code and checks every file: a damaged metrics.csv is read from the checkpoint (and
+    rewritten, with a warning); another damaged file is a one-line :class:`SpikefaError` naming it."""
     path = Path(path)
     if not (path / CONFIG).is_file():
         raise SpikefaError(f"{path}: not a run folder (no {CONFIG})")
+    problem = _config_problem(path / CONFIG)
+    if problem:
+        raise SpikefaError(f"{path}: {problem}")
     config = yaml.safe_load((path / CONFIG).read_text())
-    metrics = pd.read_csv(path / METRICS) if (path / METRICS).is_file() else pd.DataFrame()
+    metrics = read_metrics(path, repair=True)
+    rerun = f"; run the circuit into this folder again (spikefa run {path / CONFIG} --out {path}) to rewrite it"
     weights, monitors = {}, {}
     for name, into in ((WEIGHTS, weights), (MONITORS, monitors)):
         if (path / name).is_file():
-            with np.load(path / name) as z:
-                into.update({k: z[k] for k in z.files})
-    summary = json.loads((path / SUMMARY).read_text()) if (path / SUMMARY).is_file() else {}
-    return Run(path, config, metrics, weights, summary, monitors)
+            try:
+                into.update(read_npz(path / name))
+            except SpikefaError as err:
+                raise SpikefaError(f"{err}{rerun if name == WEIGHTS else ''}") from None
+    return Run(path, config, metrics, weights, read_summary(path), monitors)

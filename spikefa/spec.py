@@ -8,6 +8,7 @@ run folder; loading it again gives the same circuit.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 import re
@@ -19,6 +20,8 @@ from . import yamlfile
 from .errors import SpikefaError
 from .yamlfile import cut, show
 
+# whether reading a circuit may import a user's rule (circuit_from_dict's load_code)
+_LOAD_CODE: contextvars.ContextVar[bool] = contextvars.ContextVar("spikefa_load_code", default=True)
 ENGINES = ("reference", "brian2")
 NEURONS = ("rate", "lif")
 BRIAN_TARGETS = ("cython", "numpy", "cpp_standalone")
@@ -607,7 +610,7 @@ def _task(f: _Fields) -> Task:
 def _rule_class(name: str, where: str, base: Path | None = None) -> type:
     from .rules import rule_class  # the rules import this module: imported when first needed
 
-    return rule_class(name, where, base)
+    return rule_class(name, where, base, load=_LOAD_CODE.get())
 
 
 def _rule(f: _Fields, base: Path | None) -> Rule:
@@ -799,8 +802,18 @@ def _phases(raw: Any, source: str, rule: str, mirrors: bool) -> tuple[Phase, ...
     return tuple(phases)
 
 
-def circuit_from_dict(raw: Any, source: str = "circuit") -> Circuit:
-    """Validate a raw circuit mapping (as read from YAML); ``source`` names it in error messages."""
+def circuit_from_dict(raw: Any, source: str = "circuit", *, load_code: bool = True) -> Circuit:
+    """Validate a raw circuit mapping (as read from YAML); ``source`` names it in error messages.
+    ``load_code=False`` imports no user's rule (a run folder someone sent, a listing): one this process
+    has not imported already is refused with :class:`~spikefa.errors.CodeNotLoaded`."""
+    token = _LOAD_CODE.set(load_code)
+    try:
+        return _circuit(raw, source)
+    finally:
+        _LOAD_CODE.reset(token)
+
+
+def _circuit(raw: Any, source: str) -> Circuit:
     top = _Fields(raw, "", source)
     top.raw.pop("sweep", None)  # a sweep block is for `spikefa sweep` (spikefa.sweeps); a run ignores it
     name = top.get("name", str, Path(source).stem)
@@ -1185,8 +1198,8 @@ def circuit_path(name: str | Path) -> Path:
     return path
 
 
-def load_circuit(path: str | Path, overrides: list[str] = ()) -> Circuit:
-    """Read, override (``--set``) and validate a circuit file."""
+def load_circuit(path: str | Path, overrides: list[str] = (), *, load_code: bool = True) -> Circuit:
+    """Read, override (``--set``) and validate a circuit file (``load_code``: :func:`circuit_from_dict`)."""
     raw = apply_overrides(read_yaml(path), list(overrides))
     raw.setdefault("name", Path(path).stem)
-    return circuit_from_dict(raw, str(path))
+    return circuit_from_dict(raw, str(path), load_code=load_code)

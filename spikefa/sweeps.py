@@ -25,7 +25,8 @@ from distributed import WorkerPlugin
 
 from . import spec
 from .errors import DivergenceError, SpikefaError
-from .runs import atomic_write
+from .failures import classify
+from .runs import LOCK, FolderLock, atomic_write, safe_name
 from .yamlfile import parse_value
 
 RESULTS = "results.csv"
@@ -88,7 +89,8 @@ def expand(raw: dict, grid: dict[str, list], seeds: int, source: str) -> list[Po
                 circuit = spec.circuit_from_dict(point_raw, source)
             except SpikefaError as err:
                 raise SpikefaError(f"--grid {', '.join(changes)}: {err}") from None
-            name = ",".join(f"{k}={_short(v)}" for k, v in values.items())
+            # the point's run folder: one name, never a path (a value may hold "/" or "..")
+            name = safe_name(",".join(f"{k}={_short(v)}" for k, v in values.items()))
             points.append(Point(name, values, circuit))
     return points
 
@@ -104,8 +106,8 @@ def run_point(config: dict, out: str, data_dir: str | None, threads: int = 1) ->
         return {"status": "complete", **{k: v for k, v in final.items() if isinstance(v, (int, float))}}
     except DivergenceError as err:
         return {"status": "diverged", "error": str(err)}
-    except Exception as err:  # a failing point is a result, not the end of the sweep
-        return {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+    except (Exception, SystemExit) as err:  # a failing point is a result, not the end of the sweep
+        return {"status": "failed", "error": classify(err).line}
 
 
 class BrianWorker(WorkerPlugin):
@@ -172,10 +174,16 @@ def run_sweep(
     except OSError as err:
         raise SpikefaError(f"--out {out}: cannot create the folder ({err.strerror})") from None
     try:
-        client, cluster = connect(scheduler, workers)
-    except BaseException:  # no cluster: leave no folder behind either
+        lock = FolderLock(out, "spikefa sweep")  # one sweep writes a sweep folder at a time
+        try:
+            client, cluster = connect(scheduler, workers)
+        except BaseException:
+            lock.release()
+            raise
+    except BaseException:  # no lock or no cluster: leave no folder behind either
         for p in made:
             with contextlib.suppress(OSError):
+                (p / LOCK).unlink(missing_ok=True)
                 p.rmdir()
         raise
     try:
@@ -207,13 +215,14 @@ def run_sweep(
                     result = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
                 rows[p.name] = {**p.values, **result}
                 bar.update(1)
+        table = pd.DataFrame([rows[p.name] for p in points])
+        atomic_write(out / RESULTS, lambda p: table.to_csv(p, index=False))
+        plot_sweep(table, [k for k in grid], out / FIGURE)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    table = pd.DataFrame([rows[p.name] for p in points])
-    atomic_write(out / RESULTS, lambda p: table.to_csv(p, index=False))
-    plot_sweep(table, [k for k in grid], out / FIGURE)
+        lock.release()
     return table
 
 

@@ -20,6 +20,7 @@ same thread count.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,16 +31,19 @@ from .errors import SpikefaError
 ENV = "SPIKEFA_THREADS"
 
 
+MAX = 1024  # more threads than any machine's BLAS uses; a larger count is a typing error
+
+
 def choose(requested: int | None = None) -> int:
-    """The BLAS thread count for a run: ``requested``, else ``$SPIKEFA_THREADS``, else 1."""
+    """The BLAS thread count for a run: ``requested``, else ``$SPIKEFA_THREADS``, else 1 (1 … :data:`MAX`)."""
     if requested is not None:
-        if requested < 1:
-            raise SpikefaError(f"--threads: must be a positive integer, got {requested}")
+        if isinstance(requested, bool) or not isinstance(requested, int) or not 1 <= requested <= MAX:
+            raise SpikefaError(f"--threads: must be an integer from 1 to {MAX}, got {str(requested)[:40]}")
         return requested
     text = os.environ.get(ENV, "").strip()
     if text:
-        if not text.isdigit() or int(text) < 1:
-            raise SpikefaError(f"{ENV}: must be a positive integer, got {text[:40]!r}")
+        if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= MAX:  # ASCII digits ("²" is a digit too)
+            raise SpikefaError(f"{ENV}: must be an integer from 1 to {MAX}, got {text[:40]!r}")
         return int(text)
     return 1
 

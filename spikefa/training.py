@@ -8,6 +8,7 @@ resumed run continues the same random stream and ends with the same numbers as a
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -21,12 +22,15 @@ from tqdm.auto import tqdm
 from . import spec
 from . import threads as threads_
 from .errors import DivergenceError, SpikefaError
+from .failures import classify, interrupted, write_log
 from .metrics import accuracy, nse
 from .model import Model, build
 from .plots import plot_run
-from .runs import Run, RunFolder, join, load_run
+from .runs import CHECKPOINT, FIGURE, Run, RunFolder, join, load_run
+from .yamlfile import cut
 
 PROBE_SIZE = 256  # training examples on which update angles against backprop are measured
+EXPLODED = 100.0  # a loss this many times the untrained network's has diverged (lr=1e4 on digits: 277 times)
 
 
 @dataclass
@@ -105,19 +109,30 @@ class Trainer:
         else:
             row["test_loss"] = e.loss(out, d.y_test) if test else nan
             row["test_nse"] = nse(out, d.y_test) if test else nan
-        row.update(e.feedback_angles())
-        row.update(e.feedback_distances())
-        row.update(e.update_angles(*self.probe))
-        row.update(e.norms())
+        with np.errstate(all="ignore"):  # a diverging run's overflow: check_divergence says it in one line
+            row.update(e.feedback_angles())
+            row.update(e.feedback_distances())
+            row.update(e.update_angles(*self.probe))
+            row.update(e.norms())
         p.loss_sum, p.correct, p.seen = 0.0, 0, 0
         self.folder.append(row)
-        bad = [k for k, v in row.items() if k.startswith("norm_") and not math.isfinite(v)]
-        if bad:
-            raise DivergenceError(
-                f"{', '.join(bad)} became non-finite at step {p.step} (phase {p.phase}, {kind}); "
-                "lower the learning rates"
-            )
+        self.check_divergence(row, kind)
         return row
+
+    def check_divergence(self, row: dict, kind: str) -> None:
+        """:class:`DivergenceError` if a weight norm or (in a Brian2 circuit) a neuron's state variable is
+        no longer finite, or a loss is infinite or :data:`EXPLODED` times the first row's test loss."""
+        where = f"at step {self.pos.step} (phase {self.pos.phase}, {kind})"
+        bad = [k for k, v in row.items() if k.startswith("norm_") and not math.isfinite(v)]
+        bad += getattr(self.learner, "nonfinite", list)()
+        if bad:
+            raise DivergenceError(f"{', '.join(bad[:4])} became non-finite {where}; lower optimizer.lr")
+        start = self.folder.rows[0]["test_loss"]
+        for key in ("train_loss", "test_loss"):
+            if math.isinf(row[key]) or (math.isfinite(start) and start > 0 and row[key] > EXPLODED * start):
+                raise DivergenceError(
+                    f"{key} exploded to {row[key]:.4g} {where}, from {start:.4g} at the start; lower optimizer.lr"
+                )
 
     def seconds(self) -> float:
         """Wall time spent on this run: this process's and that of the runs it resumed, to their checkpoints."""
@@ -152,9 +167,15 @@ class Trainer:
         if saved is None:
             return False
         arrays, state = saved
-        self.engine.params.load_arrays(arrays)
-        self.rng.bit_generator.state = state.pop("rng")
-        self.pos = Position(**state)
+        try:
+            self.engine.params.load_arrays(arrays)
+            self.rng.bit_generator.state = state.pop("rng")
+            self.pos = Position(**state)
+        except (ValueError, TypeError, KeyError) as err:
+            raise SpikefaError(
+                f"{self.folder.path / CHECKPOINT}: does not fit this circuit ({cut(str(err), 100)}); "
+                "start the run again with --overwrite"
+            ) from None
         self.seconds_before, self.examples_before = self.pos.seconds, self.pos.examples
         for part in self.folder.monitor_parts(after=(self.pos.examples, self.pos.mirror_steps)):
             part.unlink()  # recorded after the checkpoint the run resumes from: recorded again
@@ -293,8 +314,10 @@ def train(
         raise SpikefaError(f"{model.source}: this model has been trained already; build it again for a new run")
     folder = RunFolder.open(out, model.circuit, overwrite)
     try:
-        if folder.summary().get("status") == "complete":
+        if folder.finished():
             folder.reused = True
+            if not (folder.path / FIGURE).is_file():  # killed after the summary, before the figure
+                plot_run(folder.path)
             return folder
         model.trained = True
         with threads_.limited(n_threads):
@@ -311,17 +334,6 @@ def run(
     """Train a model from :func:`spikefa.build` into the run folder ``out``, as ``spikefa run`` does
     (checkpoints, resume, metrics, figure), and return the finished run (:func:`spikefa.load_run`)."""
     return load_run(train(model, out, progress, overwrite, threads).path)
-
-
-def _ctrl_c(err: BaseException | None) -> bool:
-    """Whether a Ctrl-C is behind an error: a SIGINT that lands while a Numba function is called
-    comes back from it as ``SystemError(... returned a result with an exception set)``, caused by the
-    ``KeyboardInterrupt`` (seen in CI, a Ctrl-C during a Brian2 run of the kernel path)."""
-    while err is not None:
-        if isinstance(err, KeyboardInterrupt):
-            return True
-        err = err.__cause__ or err.__context__
-    return False
 
 
 def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> None:
@@ -345,9 +357,17 @@ def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> Non
         folder.write_summary(dict(base, status="diverged", error=str(err), seconds=trainer.seconds()))
         raise
     except BaseException as err:
-        folder.write_summary(dict(base, status="interrupted", seconds=trainer.seconds()))
-        if not isinstance(err, KeyboardInterrupt) and _ctrl_c(err):
-            raise KeyboardInterrupt from err
+        if interrupted(err):
+            with contextlib.suppress(OSError):
+                folder.write_summary(dict(base, status="interrupted", seconds=trainer.seconds()))
+            if not isinstance(err, KeyboardInterrupt):
+                raise KeyboardInterrupt from err
+            raise
+        failure = classify(err)
+        with contextlib.suppress(OSError):  # a full disk: the summary the run had stays
+            folder.write_summary(dict(base, status="failed", error=failure.line, seconds=trainer.seconds()))
+        if failure.log:
+            err.spikefa_log = write_log(err, folder.path)
         raise
     params = trainer.engine.params
     folder.save_weights(params.arrays(groups=("W", "b", "B", "links")))

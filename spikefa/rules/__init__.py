@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 from .. import spec
-from ..errors import SpikefaError
+from ..errors import CodeNotLoaded, SpikefaError
 from ..weights import Structure
+from ..yamlfile import cut
 from .base import TOPOLOGIES, Params, Plasticity, Rule, Step
 from .fixed import DirectFeedbackAlignment, FixedFeedback, LocalClassifiers, Shallow
 from .learned import KolenPollack, WeightMirror
@@ -37,15 +38,24 @@ REGISTRY: dict[str, type[Rule]] = {
 assert tuple(sorted(REGISTRY)) == tuple(sorted(spec.RULES))
 
 
-def rule_class(name: str, where: str = "rule.name", base: Path | None = None) -> type[Rule]:
+def rule_class(name: str, where: str = "rule.name", base: Path | None = None, load: bool = True) -> type[Rule]:
     """The class a rule name stands for: a built-in name, ``module:Class`` or ``file.py:Class`` (a
     relative file is looked for in ``base``, else the working folder). Raises :class:`SpikefaError`,
-    naming ``where``, for anything that is not a usable :class:`Rule` subclass."""
+    naming ``where``, for anything that is not a usable :class:`Rule` subclass. ``load=False`` (reading
+    a run folder's config, listing circuits) imports nothing: a user's rule is found only if this process
+    has imported it already, else :class:`CodeNotLoaded`."""
     if ":" not in name:
         if name not in REGISTRY:
             raise SpikefaError(f"{where}: unknown rule {name!r}; allowed: {', '.join(REGISTRY)}, or module:Class")
         return REGISTRY[name]
     target, _, attr = name.rpartition(":")
+    if not load:
+        key = _module_key(_file(target, base)) if target.endswith(".py") else target
+        if key not in sys.modules:
+            raise CodeNotLoaded(
+                f"{where}: {cut(name)} is a user's rule, and reading a circuit here never imports code; "
+                "run the circuit (or spikefa.load_circuit its file) to import it"
+            )
     try:
         module = _load_file(target, base, where) if target.endswith(".py") else importlib.import_module(target)
     except SpikefaError:
@@ -60,11 +70,20 @@ def rule_class(name: str, where: str = "rule.name", base: Path | None = None) ->
     return cls
 
 
+def _file(target: str, base: Path | None) -> Path:
+    return ((base or Path.cwd()) / target).resolve()
+
+
+def _module_key(path: Path) -> str:
+    """The name a user's rule file is imported under (one module per file)."""
+    return f"spikefa_user_rules_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+
+
 def _load_file(target: str, base: Path | None, where: str):
-    path = ((base or Path.cwd()) / target).resolve()
+    path = _file(target, base)
     if not path.is_file():
         raise SpikefaError(f"{where}: no such file {str(path)!r}")
-    key = f"spikefa_user_rules_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+    key = _module_key(path)
     if key not in sys.modules:
         found = importlib.util.spec_from_file_location(key, path)
         module = importlib.util.module_from_spec(found)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import spec
-from ..errors import SpikefaError
+from ..errors import SpikefaError, UserCodeError
 from ..kernels import Gradient, sgd_update
 from ..weights import Structure
 from ..yamlfile import cut, show
@@ -60,8 +60,15 @@ class Params:
         return out
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        """Copy saved arrays into this object's arrays, in place (same names as :meth:`arrays`)."""
-        for name, a in self.arrays().items():
+        """Copy saved arrays into this object's arrays, in place (same names as :meth:`arrays`);
+        ValueError naming the first array that is missing or of another shape or kind."""
+        own = self.arrays()
+        for name, a in own.items():
+            saved = arrays.get(name)
+            if saved is None or saved.shape != a.shape or not np.can_cast(saved.dtype, a.dtype, "same_kind"):
+                have = "missing" if saved is None else f"{saved.dtype} {saved.shape}"
+                raise ValueError(f"{name} is {have}, the circuit's is {a.dtype} {a.shape}")
+        for name, a in own.items():
             a[...] = arrays[name]
 
 
@@ -231,3 +238,37 @@ class Rule:
 def quantity(step: Step, name: str, l: int) -> np.ndarray:
     """Layer l's ``rate`` (H[l]) or ``error`` (δ_l) in a learning step."""
     return step.H[l] if name == "rate" else step.deltas[l]
+
+
+def check_hooks(rule: Rule, sizes: tuple[int, ...], made: Any, dtype: np.dtype) -> tuple[list, list]:
+    """A rule's hooks checked once, when its engine is built: :meth:`~Rule.plasticity` and
+    :meth:`~Rule.code_plasticity` give a :class:`Plasticity` or None, :meth:`~Rule.code_feedback` a string or
+    None, and ``made`` (what :meth:`~Rule.init_feedback` returned) is a pair (B, B0) of lists with a matrix
+    of B_l's shape (or None) per layer; returns (B, B0), the matrices as arrays of ``dtype``.
+    :class:`UserCodeError` naming the rule and the hook otherwise."""
+    who = f"rule {type(rule).__name__}"
+    for hook, allowed in (("plasticity", Plasticity), ("code_plasticity", Plasticity), ("code_feedback", str)):
+        got = getattr(rule, hook)()
+        if got is not None and not isinstance(got, allowed):
+            raise UserCodeError(f"{who}: {hook}() returned {cut(repr(got))}; it must return {allowed.__name__} or None")
+    L = len(sizes) - 1
+    if not (isinstance(made, (tuple, list)) and len(made) == 2 and all(isinstance(m, list) for m in made)):
+        raise UserCodeError(f"{who}: init_feedback() returned {cut(repr(made))}; it must return (B, B0), two lists")
+    B, B0 = made
+    if len(B) != L or len(B0) != L:
+        raise UserCodeError(f"{who}: init_feedback() returned lists of {len(B)} and {len(B0)}; it must give {L} each")
+    for l in range(L):
+        if B[l] is None:
+            continue
+        if l == 0:
+            shape = (sizes[0], sizes[1])
+        else:
+            shape = rule.feedback_shape(sizes, l)
+        a = np.asarray(B[l]) if isinstance(B[l], np.ndarray) else None
+        if a is None or a.shape != shape or not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
+            got = "not an array" if a is None else f"{a.dtype} {a.shape}" + ("" if a.shape != shape else ", not finite")
+            raise UserCodeError(
+                f"{who}: init_feedback() returned B[{l}] {got}; it must be a finite array of shape {shape}"
+            )
+        B[l] = a.astype(dtype, copy=False)
+    return B, B0

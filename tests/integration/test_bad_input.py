@@ -76,7 +76,7 @@ CASES = [
     (["digits_fa", "--out", "{a_file}/run"], "a_file/run: cannot create the folder (Not a directory)"),
     (["digits_fa", "--out", "{a_file}"], "a_file: exists and is not a folder"),
     (["digits_fa", "--engine", "nest"], "argument --engine: invalid choice: 'nest'"),
-    (["digits_fa", "--threads", "0"], "--threads: must be a positive integer, got 0"),
+    (["digits_fa", "--threads", "0"], "--threads: must be an integer from 1 to 1024, got 0"),
     (["{a_file}/x.yaml"], "x.yaml: no such circuit file"),
     (["digits_fa", "--set", "phases.5.learn.epochs=1"], "phases.5: index 5 is out of range (the list has 1 items)"),
     # feedback pathways and user rules
