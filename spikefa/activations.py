@@ -91,7 +91,7 @@ def check_code(rate: str, slope: str) -> str | None:
         try:
             values[name] = evaluate(code, v)
         except Exception as err:  # the user's expression: a NameError, a SyntaxError, ...
-            return f"{name}: cannot evaluate {code!r} ({type(err).__name__}: {err})"
+            return f"{name}: cannot evaluate it ({type(err).__name__}: {err}): {code!r}"
         if not np.all(np.isfinite(values[name])):
             return f"{name}: {code!r} is not finite for every v in [-4, 4]"
     h = 1e-5

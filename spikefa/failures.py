@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DivergenceError, SpikefaError, UserCodeError
-from .yamlfile import cut
 
 OK, BUG, BAD_INPUT, DIVERGED, USER_CODE, SYSTEM, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 LINE = 300  # the longest line a failure prints
@@ -108,18 +107,18 @@ def classify(err: BaseException) -> Failure:
         return Failure(BAD_INPUT, "error: out of memory; make the circuit smaller (network.sizes, batch_size)", False)
     if isinstance(err, UserCodeError):
         return Failure(USER_CODE, f"error in your code: {err}", True)
-    where = user_frame(err)
-    if isinstance(err, SystemExit):
-        what = f"{where} called sys.exit({err.code!r})" if where else f"sys.exit({err.code!r}) was called"
-        return Failure(USER_CODE, f"error in your code: {what}; the run stopped unfinished", True)
-    if where:
-        return Failure(USER_CODE, f"error in your code: {where} raised {kind}", True)
     if isinstance(err, OSError) and err.errno in NO_SPACE:
         name = f" writing {err.filename}" if err.filename else ""
         return Failure(SYSTEM, f"error: {err.strerror}{name}; free some space and run the same command again", False)
     if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         name = f" {err.filename}" if err.filename else ""
         return Failure(BAD_INPUT, f"error: cannot write{name} ({err.strerror}); use a folder you can write", False)
+    where = user_frame(err)
+    if isinstance(err, SystemExit):
+        what = f"{where} called sys.exit({err.code!r})" if where else f"sys.exit({err.code!r}) was called"
+        return Failure(USER_CODE, f"error in your code: {what}; the run stopped unfinished", True)
+    if where:
+        return Failure(USER_CODE, f"error in your code: {where} raised {kind}", True)
     if isinstance(err, OSError):
         return Failure(SYSTEM, f"error: {kind}", True)
     return Failure(BUG, f"a bug in spikefa: {kind}", True)
@@ -158,8 +157,18 @@ def report(err: BaseException, folder: Path | None = None) -> int:
         tail = f"; traceback in {log}" if log else ""
         if failure.code == BUG:
             tail += " — please report it with that file"
-        return _say(cut(" ".join(line.split()), LINE - len(tail) - len("spikefa: ")) + tail, failure.code)
-    return _say(cut(" ".join(line.split()), LINE - len("spikefa: ")), failure.code)
+        return _say(_middle(line, LINE - len(tail) - len("spikefa: ")) + tail, failure.code)
+    return _say(_middle(line, LINE - len("spikefa: ")), failure.code)
+
+
+def _middle(text: str, limit: int) -> str:
+    """``text`` on one line, cut in the middle to ``limit`` characters: its start says what failed, its
+    end what to do."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    end = min(120, limit // 2)
+    return text[: limit - end - 3] + "..." + text[-end:]
 
 
 def _say(line: str, code: int) -> int:

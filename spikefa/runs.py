@@ -316,8 +316,14 @@ class RunFolder:
                 return False
             saved = read_checkpoint(self.path, fallback=False)
             state = saved[1] if saved else None
-            if state is None or state["phase"] < len(self.circuit.phases) or not self.summary().get("final"):
-                raise SpikefaError(f"{self.path / SUMMARY}: says complete, but {CHECKPOINT} is not at the run's end")
+            final = {k: v for k, v in state["rows"][-1].items() if k not in ("phase", "kind")} if state else None
+            if (
+                state is None
+                or state["phase"] < len(self.circuit.phases)
+                or not {"examples", "seconds"} <= set(self.summary())
+                or json.dumps(self.summary().get("final"), sort_keys=True) != json.dumps(final, sort_keys=True)
+            ):
+                raise SpikefaError(f"{self.path / SUMMARY}: says complete, but {CHECKPOINT} disagrees")
             read_metrics(self.path, repair=True)
             read_npz(self.path / WEIGHTS)
         except SpikefaError as err:
@@ -340,6 +346,14 @@ def warn(message: str) -> None:
     warnings.warn(message, SpikefaWarning, stacklevel=2)
 
 
+class Damaged(SpikefaError):
+    """A run folder's file that cannot be read as what it should be; ``reason`` says why."""
+
+    def __init__(self, path: Path, reason: str, advice: str = ""):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: damaged ({reason})" + (f"; {advice}" if advice else ""))
+
+
 def read_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """Every array of an .npz file (no pickles); :class:`SpikefaError` naming it if it is damaged."""
     try:
@@ -348,10 +362,10 @@ def read_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray
     except FileNotFoundError:
         raise SpikefaError(f"{path}: missing") from None
     except DAMAGE as err:
-        raise SpikefaError(f"{path}: damaged ({type(err).__name__}: {cut(str(err), 80)})") from None
+        raise Damaged(path, f"{type(err).__name__}: {cut(str(err), 80)}") from None
     missing = [k for k in required if k not in arrays]
     if missing:
-        raise SpikefaError(f"{path}: damaged (no {missing[0]!r} in it)")
+        raise Damaged(path, f"no {missing[0]!r} in it")
     return arrays
 
 
@@ -362,29 +376,30 @@ def _checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
         if not isinstance(state, dict) or not {"rows", "columns", "rng", "phase"} <= set(state):
             raise ValueError("its state lacks fields")
     except DAMAGE as err:
-        raise SpikefaError(f"{path}: damaged ({cut(str(err), 80)})") from None
+        raise Damaged(path, cut(str(err), 80)) from None
     return arrays, state
 
 
 def read_checkpoint(folder: Path, fallback: bool = True) -> tuple[dict[str, np.ndarray], dict] | None:
     """A run folder's checkpoint (arrays, state), or None if it has none. A damaged latest checkpoint
     falls back (``fallback``), with a warning, to the one before it; :class:`SpikefaError` if none is whole."""
-    damaged = []
+    damaged: list[Damaged] = []
     for name in (CHECKPOINT, PREVIOUS) if fallback else (CHECKPOINT,):
         if not (folder / name).is_file():
             continue
         try:
             saved = _checkpoint(folder / name)
-        except SpikefaError as err:
-            damaged.append(str(err))
+        except Damaged as err:
+            damaged.append(err)
             continue
         if damaged:
             warn(f"{damaged[0]}; resuming from {PREVIOUS}, the checkpoint before it")
         return saved
     if damaged:
-        raise SpikefaError(
-            f"{damaged[0]}, and there is no whole checkpoint before it; "
-            "start the run again with --overwrite (or restore the file)"
+        raise Damaged(
+            damaged[0].path,
+            damaged[0].reason,
+            "no whole checkpoint before it; start the run again with --overwrite (or restore the file)",
         )
     return None
 
@@ -436,9 +451,11 @@ def read_metrics(folder: Path, repair: bool = False):
     read = _csv_rows(f) if f.is_file() else "missing"
     try:
         saved = read_checkpoint(folder)
-    except SpikefaError as err:
+    except Damaged as err:
         if isinstance(read, str):
-            raise SpikefaError(f"{f}: {read}, and {err}") from None
+            raise SpikefaError(
+                f"{f}: {read}, and {err.path.name} is damaged too ({err.reason}); start the run again with --overwrite"
+            ) from None
         saved = None
     if saved is None or not saved[1]["columns"]:
         if read == "missing":

@@ -1,0 +1,376 @@
+"""Faults a user meets (issue 21): received run folders never run code, names never leave --out, one
+writer per folder, damaged files are repaired or named in one line, every failure is one line and an
+exit code (2 bad input, 3 diverged, 4 the user's code, 5 the system, 1 a bug, with a log), nothing is lost."""
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from spikefa import SpikefaError, load_run
+from spikefa.cli import main
+from spikefa.errors import CodeNotLoaded
+from spikefa.runs import CHECKPOINT, PREVIOUS, RunFolder
+from tests.conftest import ROOT
+
+EPOCHS = ["--set", "phases.0.learn.epochs=3", "--quiet"]
+EVIL = """
+import pathlib
+pathlib.Path({marker!r}).write_text("imported")
+from spikefa.rules import Rule
+
+
+class Evil(Rule):
+    topology = "layerwise"
+"""
+
+
+def cli(*args, cwd=ROOT, env=None):
+    """The spikefa command in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "spikefa.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=None if env is None else {**os.environ, **env},
+    )
+
+
+def one_line(r, code: int) -> str:
+    """The one line a failing command printed (Brian2's own INFO notes aside), checked with its exit code."""
+    lines = [k for k in r.stderr.strip().splitlines() if not (k.startswith("INFO") or k.endswith("[brian2]"))]
+    assert r.returncode == code and len(lines) == 1 and len(lines[0]) <= 300, (r.returncode, r.stderr)
+    return lines[0]
+
+
+def files(folder):
+    """Every file under ``folder`` with its bytes."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished 3-epoch digits_fa run folder (copy it before damaging it)."""
+    out = tmp_path_factory.mktemp("finished") / "digits_fa"
+    assert main(["run", "digits_fa", *EPOCHS, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def run_copy(finished, tmp_path):
+    out = tmp_path / "digits_fa"
+    shutil.copytree(finished, out)
+    return out
+
+
+# --- 1. a received run folder never runs code -------------------------------------------------------
+@pytest.mark.parametrize("where", ["absolute", "module"])
+def test_a_received_run_folder_naming_a_rule_module_never_imports_it(run_copy, tmp_path, where):
+    marker = tmp_path / "IMPORTED"
+    (run_copy / "evil.py").write_text(EVIL.format(marker=str(marker)))
+    config = yaml.safe_load((run_copy / "config.yaml").read_text())
+    config["rule"]["name"] = f"{run_copy / 'evil.py'}:Evil" if where == "absolute" else "evil:Evil"
+    (run_copy / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # run the circuit the user asked for into it (cwd: the folder, so `import evil` would find it)
+    r = cli("run", "digits_fa", *EPOCHS, "--out", run_copy, cwd=run_copy)
+    assert "a run of a different circuit" in one_line(r, 2)
+    assert cli("plot", run_copy, cwd=run_copy).returncode == 0
+    assert cli("list", "--dir", run_copy, cwd=run_copy).returncode == 0
+    run = load_run(run_copy)
+    with pytest.raises(CodeNotLoaded, match="never imports code"):
+        _ = run.circuit
+    assert not marker.exists() and "evil" not in sys.modules
+
+
+def test_listing_a_folder_of_circuits_with_user_rules_imports_none(tmp_path):
+    marker = tmp_path / "IMPORTED"
+    (tmp_path / "evil.py").write_text(EVIL.format(marker=str(marker)))
+    raw = yaml.safe_load((ROOT / "circuits" / "digits_fa.yaml").read_text())
+    raw["rule"] = {"name": "evil.py:Evil"}
+    (tmp_path / "hypothesis.yaml").write_text(yaml.safe_dump(raw))
+    r = cli("list", "--dir", tmp_path, cwd=tmp_path)
+    assert r.returncode == 0 and "hypothesis" in r.stdout and "evil.py:Evil (a user's rule" in r.stdout, r.stdout
+    assert not marker.exists()
+
+
+def test_an_activation_written_as_python_is_refused_not_run(tmp_path):
+    """network.hidden's expressions are parsed, never evaluated beyond numbers, v and Brian2's functions."""
+    marker = tmp_path / "RAN"
+    escape = (
+        "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'catch_warnings'][0]()"
+        f"._module.__builtins__['open']({str(marker)!r}, 'w')"
+    )
+    raw = yaml.safe_load((ROOT / "circuits" / "digits_fa.yaml").read_text())
+    raw["network"]["hidden"] = {"rate": escape, "slope": "1"}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    r = cli("run", tmp_path / "c.yaml", "--out", tmp_path / "out")
+    assert "network.hidden: rate: cannot evaluate it" in one_line(r, 2) and "allowed" in r.stderr
+    assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+# --- 2. names never leave --out ----------------------------------------------------------------------
+def test_a_sweep_value_with_separators_stays_under_out(tmp_path):
+    work = tmp_path / "a" / "b" / "c"
+    work.mkdir(parents=True)
+    before = set(tmp_path.rglob("*"))
+    r = cli("sweep", "digits_fa", "--grid", "description=a/../../../ESCAPED,plain", "--grid",
+            "phases.0.learn.epochs=1", "--out", "sw", "--workers", "1", "--quiet", cwd=work)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    new = set(tmp_path.rglob("*")) - before
+    assert new and all(p.is_relative_to(work / "sw") for p in new), sorted(map(str, new))
+    names = sorted(p.name for p in (work / "sw").iterdir() if p.is_dir())
+    assert len(names) == 2 and all("/" not in n and not n.startswith(".") for n in names), names
+
+
+def test_a_circuit_name_with_separators_stays_under_runs(tmp_path):
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    raw = yaml.safe_load((ROOT / "circuits" / "digits_fa.yaml").read_text())
+    raw.update(name="../../X", phases=[{"learn": {"epochs": 1}}])
+    (work / "c.yaml").write_text(yaml.safe_dump(raw))
+    before = set(tmp_path.rglob("*"))
+    assert cli("run", "c.yaml", "--quiet", cwd=work).returncode == 0
+    new = set(tmp_path.rglob("*")) - before
+    assert new and all(p.is_relative_to(work / "runs") for p in new), sorted(map(str, new))
+
+
+# --- 3. one writer, even with .lock deleted ----------------------------------------------------------
+def test_deleting_lock_does_not_let_a_second_writer_in(tmp_path):
+    from spikefa import load_circuit
+
+    out = tmp_path / "run"
+    holder = RunFolder.open(out, load_circuit(ROOT / "circuits" / "digits_fa.yaml", ["phases.0.learn.epochs=3"]))
+    try:
+        (out / ".lock").unlink()
+        r = cli("run", "digits_fa", *EPOCHS, "--out", out)
+        assert f"another spikefa run (process {os.getpid()}" in one_line(r, 2)
+    finally:
+        holder.close()
+    assert not (out / "metrics.csv").exists()
+
+
+def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path, capsys):
+    from spikefa.runs import FolderLock
+
+    out = tmp_path / "sw"
+    out.mkdir()
+    lock = FolderLock(out, "spikefa sweep")
+    try:
+        code = main(["sweep", "digits_fa", "--seeds", "2", "--out", str(out), "--quiet"])
+    finally:
+        lock.release()
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "another spikefa sweep" in err and len(err.splitlines()) == 1, err
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]
+
+
+# --- 4. damaged metrics.csv: repaired from the checkpoint --------------------------------------------
+@pytest.mark.parametrize("damage", ["truncated", "empty", "half a row"])
+def test_a_damaged_metrics_csv_is_rewritten_from_the_checkpoint(run_copy, damage):
+    whole = (run_copy / "metrics.csv").read_bytes()
+    cut = {"truncated": whole[: whole.index(b"\n", len(whole) // 3) + 1], "empty": b"", "half a row": whole[:-40]}
+    (run_copy / "metrics.csv").write_bytes(cut[damage])
+    r = cli("plot", run_copy)
+    assert r.returncode == 0 and "spikefa: warning:" in r.stderr and "rewritten from the checkpoint" in r.stderr
+    assert (run_copy / "metrics.csv").read_bytes() == whole
+    assert len(load_run(run_copy).metrics) == 4
+
+
+def test_damaged_metrics_and_checkpoint_are_one_line(run_copy):
+    (run_copy / "metrics.csv").write_bytes(b"")
+    for name in (CHECKPOINT, PREVIOUS):
+        (run_copy / name).write_bytes(b"PK\x03\x04 not a zip")
+    r = cli("plot", run_copy)
+    line = one_line(r, 2)
+    assert "metrics.csv: empty, and checkpoint.npz is damaged too" in line and "--overwrite" in line
+
+
+# --- 5. thread counts ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, env",
+    [
+        ([], {"SPIKEFA_THREADS": "²"}),
+        ([], {"SPIKEFA_THREADS": "99999999999999999999999"}),
+        (["--threads", "99999999999999999999"], {}),
+        (["--threads", "-3"], {}),
+    ],
+)
+def test_a_bad_thread_count_is_one_line_before_anything_is_written(tmp_path, args, env):
+    r = cli("run", "digits_fa", *EPOCHS, *args, "--out", tmp_path / "out", env=env)
+    assert "threads" in one_line(r, 2).lower()
+    assert not (tmp_path / "out").exists()
+
+
+# --- 6 and more: a user's code that fails --------------------------------------------------------------
+HOOKS = {
+    "exit0": ("def after_step(self, params, step):\n        raise SystemExit(0)", "sys.exit(0)"),
+    "raises": ("def after_step(self, params, step):\n        raise ValueError('x' * 900)", "ValueError"),
+    "plasticity": ("def plasticity(self):\n        return 'hebbian'", "plasticity() returned 'hebbian'"),
+    "init_shape": (
+        "def init_feedback(self, sizes, W, rng, dtype):\n        return [None, np.zeros((3, 3))], [None, None]",
+        "init_feedback() returned B[1] float64 (3, 3); it must be a finite array of shape (100, 10)",
+    ),
+    "init_type": ("def init_feedback(self, sizes, W, rng, dtype):\n        return 5", "init_feedback() returned 5"),
+}
+
+
+@pytest.mark.parametrize("hook", list(HOOKS))
+def test_a_users_failing_hook_is_one_line_exit_4_with_its_traceback_in_the_run_folder(tmp_path, hook):
+    body, said = HOOKS[hook]
+    (tmp_path / "mine.py").write_text(
+        f"import numpy as np\nfrom spikefa.rules import Rule\n\n\nclass Mine(Rule):\n"
+        f"    topology = 'layerwise'\n\n    {body}\n"
+    )
+    raw = yaml.safe_load((ROOT / "circuits" / "digits_fa.yaml").read_text())
+    raw.update(rule={"name": "mine.py:Mine"}, phases=[{"learn": {"epochs": 2}}])
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    r = cli("run", tmp_path / "c.yaml", "--out", out, "--quiet")
+    line = one_line(r, 4)
+    assert line.startswith("spikefa: error in your code:") and said in line, line
+    if hook in ("exit0", "raises"):
+        assert "rule Mine's after_step (mine.py:" in line and f"traceback in {out / 'error.log'}" in line
+        assert "Traceback" in (out / "error.log").read_text()
+        assert json.loads((out / "summary.json").read_text())["status"] == "failed"
+        assert len(load_run(out).metrics) == 1  # the untrained row, kept
+
+
+# --- damaged checkpoints, summaries, weights, configs ------------------------------------------------
+@pytest.mark.parametrize("damage", ["empty", "truncated", "bit-flipped"])
+def test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one(run_copy, finished, damage):
+    """Killed (summary still 'running') with its latest checkpoint damaged: it resumes from the one
+    before, with a warning, and ends with the uninterrupted run's numbers."""
+    data = bytearray((run_copy / CHECKPOINT).read_bytes())
+    if damage == "bit-flipped":
+        data[len(data) // 2] ^= 0xFF
+    (run_copy / CHECKPOINT).write_bytes({"empty": b"", "truncated": bytes(data[:500])}.get(damage, bytes(data)))
+    (run_copy / "summary.json").write_text('{"status": "running"}')
+    r = cli("run", "digits_fa", *EPOCHS, "--out", run_copy)
+    assert r.returncode == 0 and "resuming from checkpoint.previous.npz" in r.stderr, r.stderr
+    assert "after resuming" in r.stdout
+    assert (run_copy / "metrics.csv").read_bytes() == (finished / "metrics.csv").read_bytes()
+    for name, a in np.load(finished / "weights.npz").items():
+        np.testing.assert_array_equal(load_run(run_copy).weights[name], a)
+
+
+def test_a_bit_flipped_checkpoint_with_nothing_before_it_is_one_line(run_copy):
+    data = bytearray((run_copy / CHECKPOINT).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (run_copy / CHECKPOINT).write_bytes(bytes(data))
+    (run_copy / PREVIOUS).unlink()
+    (run_copy / "summary.json").write_text('{"status": "running"}')
+    line = one_line(cli("run", "digits_fa", *EPOCHS, "--out", run_copy), 2)
+    assert "checkpoint.npz: damaged" in line and "--overwrite" in line
+
+
+@pytest.mark.parametrize("summary", ["truncated", "says complete", "a list"])
+def test_a_damaged_summary_is_finished_again_from_the_checkpoint(run_copy, finished, summary):
+    text = (run_copy / "summary.json").read_text()
+    damaged = {"truncated": text[:50], "says complete": '{"status": "complete"}', "a list": "[1, 2]"}[summary]
+    (run_copy / "summary.json").write_text(damaged)
+    if summary != "says complete":
+        assert "summary.json: damaged" in one_line(cli("plot", run_copy), 2)
+        with pytest.raises(SpikefaError, match="summary.json: damaged"):
+            load_run(run_copy)
+    r = cli("run", "digits_fa", *EPOCHS, "--out", run_copy)
+    assert r.returncode == 0 and "finishing the run again from its checkpoint" in r.stderr, r.stderr
+    assert json.loads((run_copy / "summary.json").read_text())["final"] == json.loads(text)["final"]
+    assert (run_copy / "metrics.csv").read_bytes() == (finished / "metrics.csv").read_bytes()
+
+
+def test_a_summary_saying_complete_too_early_resumes_the_run(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "digits_fa", "--set", "phases.0.learn.epochs=1", "--quiet", "--out", str(out)]) == 0
+    (out / "summary.json").write_text(json.dumps({"status": "complete", "final": {"test_acc": 1.0}}))
+    # a longer run of another config is refused; the same circuit resumes past the false claim
+    assert main(["run", "digits_fa", "--set", "phases.0.learn.epochs=1", "--quiet", "--out", str(out)]) == 0
+    assert load_run(out).summary["final"]["test_acc"] < 1.0
+
+
+def test_truncated_weights_are_named_by_load_run_and_rewritten_by_a_rerun(run_copy):
+    good = dict(np.load(run_copy / "weights.npz"))
+    (run_copy / "weights.npz").write_bytes((run_copy / "weights.npz").read_bytes()[:300])
+    with pytest.raises(SpikefaError, match=r"weights.npz: damaged .*spikefa run .* --out"):
+        load_run(run_copy)
+    assert "weights.npz: damaged" in one_line(cli("plot", run_copy), 2)
+    r = cli("run", "digits_fa", *EPOCHS, "--out", run_copy)
+    assert r.returncode == 0 and "weights.npz: damaged" in r.stderr, r.stderr
+    for name, a in good.items():
+        np.testing.assert_array_equal(load_run(run_copy).weights[name], a)
+
+
+@pytest.mark.parametrize("config", ["", "name: [unclosed", "- a list", "just text"])
+def test_a_damaged_config_is_one_line_and_the_folder_is_kept(run_copy, config):
+    (run_copy / "config.yaml").write_text(config)
+    before = files(run_copy)
+    line = one_line(cli("run", "digits_fa", *EPOCHS, "--out", run_copy), 2)
+    assert "config.yaml is damaged" in line and "--overwrite" in line, line
+    assert "config.yaml is damaged" in one_line(cli("plot", run_copy), 2)
+    assert files(run_copy) == before
+
+
+def test_a_figure_missing_after_a_finished_run_is_drawn_again(run_copy):
+    (run_copy / "training.png").unlink()
+    r = cli("run", "digits_fa", *EPOCHS, "--out", run_copy)
+    assert r.returncode == 0 and "already holds this finished run" in r.stdout
+    assert (run_copy / "training.png").stat().st_size > 10_000
+
+
+# --- divergence, the disk, bugs -------------------------------------------------------------------------
+def test_a_finite_divergence_stops_as_diverged_and_keeps_the_metrics(tmp_path):
+    out = tmp_path / "run"
+    r = cli("run", "digits_fa", *EPOCHS, "--set", "optimizer.lr=1e4", "--out", out)
+    line = one_line(r, 3)
+    assert "exploded" in line and "lower optimizer.lr" in line
+    assert json.loads((out / "summary.json").read_text())["status"] == "diverged"
+    assert len(load_run(out).metrics) >= 1
+
+
+def test_a_full_disk_is_one_line_exit_5_and_the_run_resumes(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    real, calls = RunFolder.save_checkpoint, {"n": 0}
+
+    def full(self, arrays, state):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, arrays, state)
+
+    monkeypatch.setattr(RunFolder, "save_checkpoint", full)
+    assert main(["run", "digits_fa", *EPOCHS, "--out", str(out)]) == 5
+    err = capsys.readouterr().err.strip()
+    assert err == "spikefa: error: No space left on device; free some space and run the same command again", err
+    monkeypatch.setattr(RunFolder, "save_checkpoint", real)
+    assert main(["run", "digits_fa", *EPOCHS, "--out", str(out)]) == 0
+    assert len(load_run(out).metrics) == 4
+
+
+def test_a_bug_in_spikefa_is_one_line_exit_1_with_a_log_to_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    # a failure raised by spikefa's own call (a built-in's, no user frame): a KeyError where none belongs
+    monkeypatch.setattr("spikefa.training.plot_run", {}.__getitem__)
+    assert main(["run", "digits_fa", "--set", "phases.0.learn.epochs=1", "--quiet", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("spikefa: a bug in spikefa: KeyError: PosixPath(") and "please report it" in err, err
+    log = err.split("traceback in ")[1].split(" — ")[0]
+    assert "Traceback" in open(log).read() and log.startswith(str(tmp_path / "cache"))
+
+
+def test_plotting_a_read_only_folder_is_one_line(run_copy, monkeypatch, capsys):
+    import matplotlib.figure
+
+    def refuse(self, path, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", refuse)
+    assert main(["plot", str(run_copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"spikefa: error: cannot write {run_copy / 'training.png'} (Permission denied)"), err
