@@ -148,6 +148,8 @@ def cmd_sweep(args) -> int:
     grid = parse_grid(args.grid or [])
     if args.seeds is not None and args.seeds < 1:
         raise SpikefaError(f"--seeds: must be a positive integer, got {args.seeds}")
+    if args.workers is not None and args.workers < 1:
+        raise SpikefaError(f"--workers: must be a positive integer, got {args.workers}")
     out = Path(args.out) if args.out else Path("runs") / "sweeps" / path.stem
     table = run_sweep(
         path,

@@ -110,9 +110,9 @@ def classify(err: BaseException) -> Failure:
     if isinstance(err, OSError) and err.errno in NO_SPACE:
         name = f" writing {err.filename}" if err.filename else ""
         return Failure(SYSTEM, f"error: {err.strerror}{name}; free some space and run the same command again", False)
-    if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        name = f" {err.filename}" if err.filename else ""
-        return Failure(BAD_INPUT, f"error: cannot write{name} ({err.strerror}); use a folder you can write", False)
+    if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR):
+        name = f"{err.filename}: " if err.filename else ""
+        return Failure(BAD_INPUT, f"error: {name}{err.strerror}", False)
     where = user_frame(err)
     if isinstance(err, SystemExit):
         what = f"{where} called sys.exit({err.code!r})" if where else f"sys.exit({err.code!r}) was called"

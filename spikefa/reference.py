@@ -13,6 +13,7 @@ import numpy as np
 
 from . import spec
 from .activations import DERIVATIVE, FORWARD, functions
+from .errors import UserCodeError
 from .kernels import Gradient, flush_subnormal, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
 from .rules import Params, Rule, Step, make_rule
@@ -145,7 +146,15 @@ class ReferenceEngine:
             gW, gb = self.gradients(H, deltas)
         decay = self.circuit.optimizer.weight_decay * lr / self.circuit.optimizer.lr
         self.apply(gW, gb, lr, decay)
+        arrays = self.params.arrays(groups=("W", "b", "B"))
         self.rule.after_step(self.params, Step(H, deltas, gW, lr, decay, rng))
+        replaced = [k for k, a in self.params.arrays(groups=("W", "b", "B")).items() if arrays.get(k) is not a]
+        if replaced:  # a Brian2 circuit's synapses hold views of these arrays: they must change in place
+            k = replaced[0]
+            raise UserCodeError(
+                f"rule {type(self.rule).__name__}: after_step replaced params.{k[0]}[{k[1:]}]; "
+                f"change it in place (params.{k[0]}[{k[1:]}][...] = ...)"
+            )
         self.constrain_feedback()
 
     def constrain_feedback(self) -> None:

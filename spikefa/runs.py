@@ -28,6 +28,7 @@ what to do.
 from __future__ import annotations
 
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -97,6 +98,8 @@ def atomic_write(path: Path, write, keep: Path | None = None) -> None:
     """Call ``write(tmp_path)``, sync it, then move the file into place, so a kill (or a power cut) never
     leaves half a file; ``keep``: first move the file it replaces there. The file gets the user's
     default permissions (``mkstemp`` alone would make it 0600)."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     try:
@@ -361,6 +364,8 @@ def read_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise SpikefaError(f"{path}: missing") from None
+    except IsADirectoryError:
+        raise Damaged(path, "a folder, not a file") from None
     except DAMAGE as err:
         raise Damaged(path, f"{type(err).__name__}: {cut(str(err), 80)}") from None
     missing = [k for k in required if k not in arrays]
@@ -385,7 +390,7 @@ def read_checkpoint(folder: Path, fallback: bool = True) -> tuple[dict[str, np.n
     falls back (``fallback``), with a warning, to the one before it; :class:`SpikefaError` if none is whole."""
     damaged: list[Damaged] = []
     for name in (CHECKPOINT, PREVIOUS) if fallback else (CHECKPOINT,):
-        if not (folder / name).is_file():
+        if not (folder / name).exists():
             continue
         try:
             saved = _checkpoint(folder / name)
@@ -411,6 +416,8 @@ def read_summary(folder: Path) -> dict:
         summary = json.loads(f.read_text())
     except FileNotFoundError:
         return {}
+    except IsADirectoryError:
+        raise Damaged(f, "a folder, not a file", "remove it and run the circuit into this folder again") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SpikefaError(
             f"{f}: damaged ({cut(str(err), 60)}); run the circuit into this folder again to rewrite it"
@@ -580,7 +587,7 @@ def load_run(path: str | Path) -> Run:
     rerun = f"; run the circuit into this folder again (spikefa run {path / CONFIG} --out {path}) to rewrite it"
     weights, monitors = {}, {}
     for name, into in ((WEIGHTS, weights), (MONITORS, monitors)):
-        if (path / name).is_file():
+        if (path / name).exists():
             try:
                 into.update(read_npz(path / name))
             except SpikefaError as err:

@@ -1190,12 +1190,12 @@ def circuit_path(name: str | Path) -> Path:
     """A circuit file path, or a bare name looked up as ``circuits/NAME.yaml`` (a subfolder's name too:
     ``hypotheses/alif_hidden``), in the working folder, else in the project's own ``circuits/``."""
     path = Path(name)
-    if path.exists() or path.suffix:
+    if path.is_file() or path.suffix:
         return path
     for folder in (Path("circuits"), Path(__file__).resolve().parents[1] / "circuits"):
         if (folder / f"{name}.yaml").is_file():
             return folder / f"{name}.yaml"
-    return path
+    return path  # not a circuit (a folder named so, say, as a run folder is): refused when read
 
 
 def load_circuit(path: str | Path, overrides: list[str] = (), *, load_code: bool = True) -> Circuit:

@@ -373,4 +373,185 @@ def test_plotting_a_read_only_folder_is_one_line(run_copy, monkeypatch, capsys):
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", refuse)
     assert main(["plot", str(run_copy)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"spikefa: error: cannot write {run_copy / 'training.png'} (Permission denied)"), err
+    assert err == f"spikefa: error: {run_copy / 'training.png'}: Permission denied", err
+
+
+# --- more faults, each: how the folder or the input is damaged, the command, its exit code and line ------
+def _rule_file(tmp, body: str) -> str:
+    """A circuit file naming a user's rule ``X`` whose class body is ``body``; returns its path."""
+    (tmp / "x.py").write_text(
+        f"import numpy as np\nfrom spikefa.rules import Rule\n\n\nclass X(Rule):\n    topology = 'layerwise'\n{body}\n"
+    )
+    raw = yaml.safe_load((ROOT / "circuits" / "digits_fa.yaml").read_text())
+    raw.update(rule={"name": "x.py:X"}, phases=[{"learn": {"epochs": 2}}])
+    (tmp / "x.yaml").write_text(yaml.safe_dump(raw))
+    return str(tmp / "x.yaml")
+
+
+def _running(run):
+    (run / "summary.json").write_text('{"status": "running"}')
+
+
+def _edit_checkpoint(run, change):
+    z = dict(np.load(run / CHECKPOINT))
+    change(z)
+    np.savez(run / CHECKPOINT, **z)
+    _running(run)
+
+
+def _state(z, **fields):
+    z["state"] = np.array(json.dumps({**json.loads(str(z["state"])), **fields}))
+
+
+def _replace_by_folder(path):
+    path.unlink()
+    path.mkdir()
+
+
+RUN, PLOT = ["run", "digits_fa", *EPOCHS, "--out"], ["plot"]
+NOT_A_ZIP = "checkpoint.npz: damaged (ValueError: Object arrays cannot be loaded when allow_pickle=False)"
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+)
+TAG = "!!python/object/apply:os.system ['touch PWNED']\n"
+
+
+def hook(name: str, body: str):
+    """A setup writing a user's rule X whose ``name`` method does ``body``."""
+    args = "self, sizes, W, rng, dtype" if name == "init_feedback" else "self, params, step"
+    args = "self" if name in ("plasticity", "code_feedback") else args
+    return lambda t, r: _rule_file(t, f"    def {name}({args}):\n        {body}")
+
+
+def write(name: str, data: bytes | str):
+    return lambda t, r: (t / name).write_bytes(data) if isinstance(data, bytes) else (r / name).write_text(data)
+
+
+def folder_for(name: str, running: bool = False):
+    return lambda t, r: (_replace_by_folder(r / name), running and _running(r))
+
+
+MORE = {
+    # damaged or strange run folder files (the folder: a finished digits_fa run)
+    "pickled checkpoint": (
+        lambda t, r: (np.savez(r / CHECKPOINT, state=np.array([object()], dtype=object)), _running(r)),
+        RUN, 0, NOT_A_ZIP,
+    ),
+    "checkpoint of another shape": (
+        lambda t, r: _edit_checkpoint(r, lambda z: z.update(W0=np.zeros((3, 3)))),
+        RUN, 2, "checkpoint.npz: does not fit this circuit (W0 is float64 (3, 3)",
+    ),
+    "checkpoint with an unknown field": (
+        lambda t, r: _edit_checkpoint(r, lambda z: _state(z, newfield=1)),
+        RUN, 2, "does not fit this circuit (Position.__init__() got an unexpected keyword argument 'newfield')",
+    ),
+    "checkpoint without rows": (
+        lambda t, r: _edit_checkpoint(r, lambda z: z.update(state=np.array('{"phase": 0}'))),
+        RUN, 0, "checkpoint.npz: damaged (its state lacks fields); resuming from checkpoint.previous.npz",
+    ),
+    "checkpoint state not JSON": (
+        lambda t, r: _edit_checkpoint(r, lambda z: z.update(state=np.array("{not json"))),
+        RUN, 0, "checkpoint.npz: damaged (Expecting property name",
+    ),
+    "checkpoint a folder": (folder_for(CHECKPOINT, running=True), RUN, 2, "checkpoint.npz: Is a directory"),
+    "summary a folder": (folder_for("summary.json"), PLOT, 2, "summary.json: damaged (a folder, not a file)"),
+    "summary not UTF-8": (lambda t, r: (r / "summary.json").write_bytes(b"\xff\xfe"), PLOT, 2, "summary.json: damaged"),
+    "pickled weights": (
+        lambda t, r: np.savez(r / "weights.npz", W0=np.array([object()], dtype=object)),
+        PLOT, 2, "weights.npz: damaged (ValueError: Object arrays cannot be loaded",
+    ),
+    "weights a folder": (folder_for("weights.npz"), PLOT, 2, "weights.npz: damaged (a folder, not a file)"),
+    "damaged monitors": (lambda t, r: (r / "monitors.npz").write_bytes(b"xx"), PLOT, 2, "monitors.npz: damaged"),
+    "metrics not UTF-8": (
+        lambda t, r: (r / "metrics.csv").write_bytes(b"\xff\xfe\x00x\n"), PLOT, 0, "metrics.csv: not text; rewritten"
+    ),
+    "metrics deleted": (lambda t, r: (r / "metrics.csv").unlink(), PLOT, 0, "metrics.csv: missing; rewritten"),
+    "metrics with a row too long": (
+        lambda t, r: (r / "metrics.csv").write_text((r / "metrics.csv").read_text() + "1,2,3\n"),
+        PLOT, 0, "metrics.csv: row 5 has 3 of",
+    ),
+    "metrics of other columns": (
+        write("metrics.csv", "a,b\n1,2\n3,4\n5,6\n7,8\n"),
+        PLOT, 0, "metrics.csv: its columns are not those of checkpoint.npz; rewritten",
+    ),
+    "metrics a folder": (folder_for("metrics.csv"), PLOT, 0, "not rewritten: Is a directory"),
+    "figure a folder": (folder_for("training.png"), PLOT, 2, "training.png: Is a directory"),
+    ".lock a folder": (folder_for(".lock"), RUN, 2, "cannot write there (Is a directory)"),
+    "config a folder": (folder_for("config.yaml"), RUN, 2, "holds other files"),
+    "config of another engine": (
+        lambda t, r: (r / "config.yaml").write_text((r / "config.yaml").read_text().replace("reference", "brian2")),
+        RUN, 2, "holds a run of a different circuit",
+    ),
+    "config a YAML bomb": (write("config.yaml", BOMB), RUN, 2, "holds a run of a different circuit"),
+    "config a python tag": (write("config.yaml", TAG), RUN, 2, "config.yaml is damaged (not YAML: could not determine"),
+    # the command line and circuit files
+    "no such circuit": (None, ["run", "no_such_circuit"], 2, "no_such_circuit: no such circuit file"),
+    "a folder as circuit": (None, ["run", "/"], 2, "/: is a folder, not a circuit file"),
+    "binary circuit file": (write("b.yaml", b"\x00\xff" * 100), ["run", "b.yaml"], 2, "not UTF-8 text"),
+    "python tag in a circuit": (write("p.yaml", TAG.encode()), ["run", "p.yaml"], 2, "malformed YAML"),
+    "--set without =": (None, ["run", "digits_fa", "--set", "foo"], 2, "--set foo: must be KEY=VALUE"),
+    "--out is a file": (write("f", b"x"), ["run", "digits_fa", "--out", "f"], 2, "exists and is not a folder"),
+    "--out under a file": (write("f", b"x"), ["run", "digits_fa", "--out", "f/sub"], 2, "(Not a directory)"),
+    "plot no folder": (None, ["plot", "nowhere"], 2, "nowhere: not a run folder (no config.yaml)"),
+    "plot a file": (write("f", b"x"), ["plot", "f"], 2, "not a run folder"),
+    "plot a missing recording": (None, ["plot", "--activity", "test"], 2, "no 'test' recording in monitors.npz"),
+    "unknown figure": (None, ["figure", "nosuch"], 2, "unknown figure 'nosuch'"),
+    "sweep of an unknown field": (None, ["sweep", "digits_fa", "--grid", "nosuch=1,2"], 2, "nosuch: unknown field"),
+    "sweep with no workers": (
+        None, ["sweep", "digits_fa", "--seeds", "2", "--workers", "0"], 2, "--workers: must be a positive integer"
+    ),
+    "MNIST not there": (None, ["run", "mnist_fa", "--data-dir", "nowhere"], 2, "MNIST folder not found"),
+    "SPIKEFA_THREADS=0": (
+        lambda t, r: os.environ.__setitem__("SPIKEFA_THREADS", "0"),
+        ["run", "digits_fa"], 2, "SPIKEFA_THREADS: must be an integer from 1 to 1024, got '0'",
+    ),
+    # a user's code
+    "rule with a syntax error": (
+        lambda t, r: (_rule_file(t, ""), (t / "x.py").write_text("def (\n"))[0],
+        "x", 2, "cannot import 'x.py' (SyntaxError",
+    ),
+    "rule exits on import": (lambda t, r: _rule_file(t, "    __import__('sys').exit(7)"), "x", 4, "called sys.exit(7)"),
+    "rule not a Rule": (
+        lambda t, r: (_rule_file(t, ""), (t / "x.py").write_text("class X:\n    pass\n"))[0],
+        "x", 2, "'X' in 'x.py' is not a spikefa.rules.Rule subclass",
+    ),
+    "hook replaces B": (
+        hook("after_step", "params.B[1] = np.zeros((2, 2))"),
+        "x", 4, "rule X: after_step replaced params.B[1]; change it in place",
+    ),
+    "hook writes NaN": (hook("after_step", "params.B[1][...] = np.nan"), "x", 3, "the loss became nan"),
+    "hook presses Ctrl-C": (hook("after_step", "raise KeyboardInterrupt"), "x", 130, "interrupted; run the same"),
+    "hook runs out of memory": (hook("after_step", "raise MemoryError"), "x", 2, "out of memory"),
+    "code_feedback not a string": (
+        hook("code_feedback", "return 3"), "x", 4, "code_feedback() returned 3; it must return str or None"
+    ),
+    "init_feedback not finite": (
+        hook("init_feedback", "return [None, np.full((100, 10), np.inf)], [None, None]"),
+        "x", 4, "init_feedback() returned B[1] float64 (100, 10), not finite",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(MORE))
+def test_more_faults_are_one_line_with_the_right_exit_code(case, finished, tmp_path, monkeypatch, capsys):
+    setup, args, code, said = MORE[case]
+    run = tmp_path / "digits_fa"
+    shutil.copytree(finished, run)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("SPIKEFA_THREADS", raising=False)
+    made = setup(tmp_path, run) if setup else None
+    if args == "x":
+        args = ["run", made, "--quiet", "--out", "x_run"]
+    elif args in (PLOT, ["plot", "--activity", "test"]):
+        args = [*args, str(run)]
+    elif args == RUN:
+        args = [*RUN, str(run)]
+    assert main([*args]) == code
+    err = [k for k in capsys.readouterr().err.strip().splitlines() if not k.startswith("INFO")]
+    failure = [k for k in err if not k.startswith("spikefa: warning:")]
+    assert all(len(k) <= 300 for k in err) and len(failure) == bool(code) and len(err) <= 2, err
+    assert said in " ".join(err), err
+    assert not (tmp_path / "PWNED").exists()
+    if code == 0 and args[0] == "run":  # repaired: the finished run's numbers
+        assert (run / "metrics.csv").read_bytes() == (finished / "metrics.csv").read_bytes()
