@@ -116,17 +116,27 @@ def test_an_activation_written_as_python_is_refused_not_run(tmp_path):
 
 
 # --- 2. names never leave --out ----------------------------------------------------------------------
-def test_a_sweep_value_with_separators_stays_under_out(tmp_path):
+def test_a_sweep_value_with_separators_stays_under_out_and_a_failing_point_keeps_its_traceback(tmp_path):
     work = tmp_path / "a" / "b" / "c"
     work.mkdir(parents=True)
+    (work / "x.py").write_text(
+        "from spikefa.rules import Rule\n\n\nclass X(Rule):\n    topology = 'layerwise'\n\n"
+        "    def after_step(self, params, step):\n        raise ValueError('my bug')\n"
+    )
     before = set(tmp_path.rglob("*"))
     r = cli("sweep", "digits_fa", "--grid", "description=a/../../../ESCAPED,plain", "--grid",
-            "phases.0.learn.epochs=1", "--out", "sw", "--workers", "1", "--quiet", cwd=work)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+            f"rule={work / 'x.py'}:X,feedback_alignment", "--grid", "phases.0.learn.epochs=1",
+            "--out", "sw", "--workers", "1", "--quiet", cwd=work)  # fmt: skip
+    assert r.returncode == 0 and "4 runs, 2 failed" in r.stdout, r.stderr
     new = set(tmp_path.rglob("*")) - before
     assert new and all(p.is_relative_to(work / "sw") for p in new), sorted(map(str, new))
     names = sorted(p.name for p in (work / "sw").iterdir() if p.is_dir())
-    assert len(names) == 2 and all("/" not in n and not n.startswith(".") for n in names), names
+    assert len(names) == 4 and all("/" not in n and not n.startswith(".") for n in names), names
+    table = __import__("pandas").read_csv(work / "sw" / "results.csv")
+    failed = table[table["status"] == "failed"]
+    assert len(failed) == 2 and all("error in your code: rule X's after_step" in e for e in failed["error"])
+    logs = sorted((work / "sw").glob("*/error.log"))
+    assert len(logs) == 2 and all("ValueError: my bug" in log.read_text() for log in logs)
 
 
 def test_a_circuit_name_with_separators_stays_under_runs(tmp_path):
