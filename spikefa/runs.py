@@ -453,8 +453,13 @@ def read_metrics(folder: Path, repair: bool = False):
     import pandas as pd
 
     f = folder / METRICS
-    if writer_active(folder):  # being appended to: the last row may be half written
-        return pd.read_csv(f, on_bad_lines="skip") if f.is_file() and f.stat().st_size else pd.DataFrame()
+    if writer_active(folder):  # being appended to: the rows so far, without a half-written last one
+        try:
+            text = f.read_text()
+        except (OSError, UnicodeDecodeError):
+            return pd.DataFrame()
+        text = text[: text.rfind("\n") + 1]
+        return pd.read_csv(io.StringIO(text)) if text.strip() else pd.DataFrame()
     read = _csv_rows(f) if f.is_file() else "missing"
     try:
         saved = read_checkpoint(folder)

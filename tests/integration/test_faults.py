@@ -565,3 +565,36 @@ def test_more_faults_are_one_line_with_the_right_exit_code(case, finished, tmp_p
     assert not (tmp_path / "PWNED").exists()
     if code == 0 and args[0] == "run":  # repaired: the finished run's numbers
         assert (run / "metrics.csv").read_bytes() == (finished / "metrics.csv").read_bytes()
+
+
+def test_the_python_api_refuses_and_reads_as_the_command_line_does(finished, tmp_path, recwarn):
+    import spikefa
+    from spikefa.runs import FolderLock
+
+    circuit = spikefa.load_circuit(ROOT / "circuits" / "digits_fa.yaml", ["phases.0.learn.epochs=1"])
+    for threads in (0, 10**20, True):
+        with pytest.raises(SpikefaError, match="--threads: must be an integer from 1 to 1024"):
+            spikefa.run_circuit(circuit, tmp_path / "t", threads=threads)
+    assert not (tmp_path / "t").exists()
+    # a config naming a rule this process never imported: refused without importing it
+    marker = tmp_path / "IMPORTED"
+    (tmp_path / "evil.py").write_text(EVIL.format(marker=str(marker)))
+    raw = {**circuit.to_dict(), "rule": {"name": f"{tmp_path / 'evil.py'}:Evil"}}
+    with pytest.raises(CodeNotLoaded):
+        spikefa.circuit_from_dict(raw, load_code=False)
+    assert not marker.exists()
+    assert spikefa.circuit_from_dict(raw).rule.name.endswith("evil.py:Evil") and marker.exists()  # asked for
+    # a folder a run is writing: its rows so far, the half-written last one left out, nothing repaired
+    live = tmp_path / "live"
+    shutil.copytree(finished, live)
+    text = (live / "metrics.csv").read_bytes()
+    (live / "metrics.csv").write_bytes(text[:-30])
+    lock = FolderLock(live)
+    try:
+        assert len(load_run(live).metrics) == 3 and (live / "metrics.csv").read_bytes() == text[:-30]
+    finally:
+        lock.release()
+    assert not [w for w in recwarn if "metrics" in str(w.message)]
+    assert len(load_run(live).metrics) == 4 and (live / "metrics.csv").read_bytes() == text  # repaired now
+    with pytest.raises(SpikefaError, match="not a run folder"):
+        load_run(tmp_path)
