@@ -242,15 +242,15 @@ _python_warning = warnings.showwarning
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `spikefa list | head` ends quietly
     args = parser().parse_args(argv)
-    warnings.showwarning = _show_warning
-    try:
-        return args.func(args)
-    except BaseException as err:  # the one boundary: a line and an exit code (spikefa.failures)
-        if args.debug:
-            raise
-        return report(err)
-    finally:
-        warnings.showwarning = _python_warning
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        warnings.simplefilter("always", SpikefaWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return args.func(args)
+        except BaseException as err:  # the one boundary: a line and an exit code (spikefa.failures)
+            if args.debug:
+                raise
+            return report(err)
 
 
 if __name__ == "__main__":

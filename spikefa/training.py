@@ -124,9 +124,14 @@ class Trainer:
         no longer finite, or a loss is infinite or :data:`EXPLODED` times the first row's test loss."""
         where = f"at step {self.pos.step} (phase {self.pos.phase}, {kind})"
         bad = [k for k, v in row.items() if k.startswith("norm_") and not math.isfinite(v)]
-        bad += getattr(self.learner, "nonfinite", list)()
         if bad:
             raise DivergenceError(f"{', '.join(bad[:4])} became non-finite {where}; lower optimizer.lr")
+        state = getattr(self.learner, "nonfinite", list)()  # a Brian2 circuit's neurons
+        if state:
+            raise DivergenceError(
+                f"{', '.join(state)} became non-finite {where}; check the population's equations and "
+                "brian.dt, or lower optimizer.lr"
+            )
         start = self.folder.rows[0]["test_loss"]
         for key in ("train_loss", "test_loss"):
             if math.isinf(row[key]) or (math.isfinite(start) and start > 0 and row[key] > EXPLODED * start):

@@ -31,6 +31,7 @@ from brian2 import (
     prefs,
     second,
 )
+from brian2.core.variables import ArrayVariable
 
 from .. import spec
 from ..errors import SpikefaError
@@ -53,7 +54,8 @@ class Circuit:
         self.code = b.plasticity == "code"
         if target == STANDALONE and not self.code:
             raise SpikefaError("brian.target: cpp_standalone runs no Python between steps: it needs plasticity: code")
-        self.project = activate(target)  # a standalone project's directory; None on runtime targets
+        # a standalone project's directory, removed with the circuit; None on runtime targets
+        self.project = activate(target, self)
         if self.project is None:
             prefs.codegen.target = target
         self.engine, self.L, self.dt = engine, engine.L, seconds(b.dt) * second
@@ -278,6 +280,28 @@ class Circuit:
         if Network._globally_stopped or float(self.network.t) < start + float(duration) - 0.5 * float(self.dt):
             raise KeyboardInterrupt
 
+    def nonfinite(self, most: int = 3) -> list[str]:
+        """The neuron state variables that hold NaN or ±inf now, as ``POPULATION.VARIABLE`` (the first
+        ``most`` found): a diverged membrane, whose population otherwise just goes quiet. Every
+        population's writable floating-point variables are checked (v, u, traces, errors, …), not
+        Brian2's own (``_…``, t, dt, ``lastspike``: only ever a time, −10⁴ s before a first spike), nor
+        ``(constant)`` ones; synapse weights are the engine's to check. On cpp_standalone the values are
+        those the binary's last run wrote (none before its first run: [])."""
+        out = []
+        for group in [self.groups[0], *self.driven()]:
+            for name, var in group.variables.items():
+                if not state_variable(name, var):
+                    continue
+                try:
+                    values = var.get_value()
+                except NotImplementedError:  # standalone, before the binary first ran
+                    return out
+                if not np.isfinite(values).all():
+                    out.append(f"{group.name}.{name}")
+                    if len(out) >= most:
+                        return out
+        return out
+
     def objects(self) -> list:
         """Every population and synapse group, for the subclass's ``Network``."""
         feedback = [syn for syn in self.feedback if syn is not None]
@@ -435,6 +459,16 @@ def release_sigint() -> None:
         handler.previous_handler = lambda signum, frame: None
     elif not callable(previous):  # SIG_DFL, or None (set from outside Python): end as Ctrl-C does
         handler.previous_handler = signal.default_int_handler
+
+
+def state_variable(name: str, var) -> bool:
+    """Whether a population's variable is a state of its own a run changes: an array of floats, written
+    by its code, not Brian2's bookkeeping (see :meth:`Circuit.nonfinite`)."""
+    return (
+        isinstance(var, ArrayVariable)
+        and not (var.read_only or var.constant or name.startswith("_") or name == "lastspike")
+        and np.issubdtype(var.dtype, np.floating)
+    )
 
 
 def gather(syn: Synapses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -33,11 +33,20 @@ every block (or mirror segment: the project holds both runs, ``mode`` picks one)
 binary with the weights, buffers, data and rates as ``run_args``; the results are read back into the
 engine's arrays, so metrics, checkpoints and resume are the runtime targets' own. Brian2's standalone
 device is global: a process holds one standalone circuit at a time.
+
+A project directory (``spikefa-standalone-*`` in the temporary directory, some 4 MB) is locked by the
+process that uses it — ``flock`` on the directory itself, held from its creation until it is removed
+(:func:`new_project`, :func:`release`) — so that one left behind by a process that died without
+cleaning up (SIGKILL, out of memory) is recognisable: its lock is free. Every new project removes such
+stale ones of the same user (:func:`remove_stale`), never one whose lock is held (a live process's,
+e.g. a parallel sweep worker's).
 """
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
 import re
 import shutil
 import tempfile
@@ -65,12 +74,15 @@ from .populations import RATE
 from .statements import sgd
 
 STANDALONE = "cpp_standalone"
+PROJECT_PREFIX = "spikefa-standalone-"
+_locks: dict[Path, int] = {}  # this process's live projects → the descriptor holding each one's lock
 
 
-def activate(target: str) -> Path | None:
+def activate(target: str, owner: object | None = None) -> Path | None:
     """Make Brian2's device the one ``target`` needs: the runtime device for numpy and cython; for
-    cpp_standalone a fresh standalone device with a new temporary project directory (returned). A new
-    standalone circuit discards the previous one's Brian2 objects."""
+    cpp_standalone a fresh standalone device with a new temporary project directory (returned; see
+    :func:`new_project`), removed (:func:`release`) when ``owner`` (the circuit) is garbage or the process
+    ends. A new standalone circuit discards the previous one's Brian2 objects."""
     current = get_device()
     if target != STANDALONE:
         if current.__class__.__name__ != "RuntimeDevice":
@@ -78,9 +90,75 @@ def activate(target: str) -> Path | None:
         return None
     if current.__class__.__name__ == "CPPStandaloneDevice":
         current.reinit()
-    project = Path(tempfile.mkdtemp(prefix="spikefa-standalone-"))
+    project = new_project()
+    if owner is not None:
+        weakref.finalize(owner, release, project)
     set_device(STANDALONE, directory=str(project), build_on_run=False, with_output=False)
     return project
+
+
+def new_project() -> Path:
+    """A new, empty project directory in the temporary directory, locked by this process until
+    :func:`release`; first every stale project there (:func:`remove_stale`) is removed."""
+    while True:
+        project = Path(tempfile.mkdtemp(prefix=PROJECT_PREFIX))
+        fd = os.open(project, os.O_RDONLY | os.O_DIRECTORY)
+        # another process's sweep may have found it between mkdtemp and here, unlocked: it removes it
+        # holding the lock, so once the lock is ours the directory is either still there or gone for good
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _same(fd, project):
+            break
+        os.close(fd)
+    _locks[project] = fd
+    remove_stale(project.parent)
+    return project
+
+
+def release(project: Path) -> None:
+    """Remove a project of this process's (a circuit's, when it ends), then give up its lock."""
+    shutil.rmtree(project, ignore_errors=True)
+    fd = _locks.pop(project, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def remove_stale(directory: Path | str | None = None) -> list[Path]:
+    """Remove every ``spikefa-standalone-*`` directory in ``directory`` (default: the temporary
+    directory) that belongs to this user and whose lock is free — its process ended without removing
+    it (killed) — and none whose lock is held: a live process's project (this process's own too: a lock
+    is held per open descriptor, so it cannot be taken through a second one). Returns those removed."""
+    directory = Path(tempfile.gettempdir() if directory is None else directory)
+    removed = []
+    try:
+        candidates = [p for p in directory.iterdir() if p.name.startswith(PROJECT_PREFIX) and p not in _locks]
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:  # gone already, not a directory, a link, not ours to read
+            continue
+        try:
+            if os.fstat(fd).st_uid != os.getuid():
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # held: its process lives
+                continue
+            if _same(fd, path):  # removed holding its lock (see new_project)
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _same(fd: int, path: Path) -> bool:
+    """Whether the directory open as ``fd`` is still the one at ``path``."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.lstat(path))
+    except OSError:
+        return False
 
 
 def refuse(circuit) -> None:
@@ -211,9 +289,7 @@ class Generated:
         if self.project and variables:
             self.control = NeuronGroup(1, "\n".join(variables), name="control")
             self.objects.append(self.control)
-        self.built = False
-        if self.project:
-            weakref.finalize(self, shutil.rmtree, self.project, True)
+        self.built = False  # (the project is removed with the circuit: see activate)
 
     # --- building -------------------------------------------------------------------------------
     def schedule(self, owner, code: str, name: str, **when):

@@ -2,7 +2,9 @@
 writer per folder, damaged files are repaired or named in one line, every failure is one line and an
 exit code (2 bad input, 3 diverged, 4 the user's code, 5 the system, 1 a bug, with a log), nothing is lost."""
 
+import contextlib
 import errno
+import io
 import json
 import os
 import shutil
@@ -31,16 +33,26 @@ class Evil(Rule):
 """
 
 
-def cli(*args, cwd=ROOT, env=None):
-    """The spikefa command in a process of its own."""
-    return subprocess.run(
-        [sys.executable, "-m", "spikefa.cli", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=None if env is None else {**os.environ, **env},
-    )
+def cli(*args, cwd=ROOT, env=None, fresh=False):
+    """The spikefa command (:func:`main`) run in ``cwd`` with ``env`` added; ``fresh``: in a process of its
+    own (where sys.path and sys.modules must be a new command's), else in this one (faster)."""
+    args = [str(a) for a in args]
+    if fresh:
+        return subprocess.run(
+            [sys.executable, "-m", "spikefa.cli", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=None if env is None else {**os.environ, **env},
+        )
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        mp.chdir(cwd)
+        for key, value in (env or {}).items():
+            mp.setenv(key, value)
+        code = main(args)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def one_line(r, code: int) -> str:
@@ -79,10 +91,10 @@ def test_a_received_run_folder_naming_a_rule_module_never_imports_it(run_copy, t
     config["rule"]["name"] = f"{run_copy / 'evil.py'}:Evil" if where == "absolute" else "evil:Evil"
     (run_copy / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     # run the circuit the user asked for into it (cwd: the folder, so `import evil` would find it)
-    r = cli("run", "digits_fa", *EPOCHS, "--out", run_copy, cwd=run_copy)
+    r = cli("run", "digits_fa", *EPOCHS, "--out", run_copy, cwd=run_copy, fresh=True)
     assert "a run of a different circuit" in one_line(r, 2)
-    assert cli("plot", run_copy, cwd=run_copy).returncode == 0
-    assert cli("list", "--dir", run_copy, cwd=run_copy).returncode == 0
+    assert cli("plot", run_copy, cwd=run_copy, fresh=True).returncode == 0
+    assert cli("list", "--dir", run_copy, cwd=run_copy, fresh=True).returncode == 0
     run = load_run(run_copy)
     with pytest.raises(CodeNotLoaded, match="never imports code"):
         _ = run.circuit
@@ -95,7 +107,7 @@ def test_listing_a_folder_of_circuits_with_user_rules_imports_none(tmp_path):
     raw = yaml.safe_load((ROOT / "circuits" / "digits_fa.yaml").read_text())
     raw["rule"] = {"name": "evil.py:Evil"}
     (tmp_path / "hypothesis.yaml").write_text(yaml.safe_dump(raw))
-    r = cli("list", "--dir", tmp_path, cwd=tmp_path)
+    r = cli("list", "--dir", tmp_path, cwd=tmp_path, fresh=True)
     assert r.returncode == 0 and "hypothesis" in r.stdout and "evil.py:Evil (a user's rule" in r.stdout, r.stdout
     assert not marker.exists()
 
@@ -126,7 +138,7 @@ def test_a_sweep_value_with_separators_stays_under_out_and_a_failing_point_keeps
     before = set(tmp_path.rglob("*"))
     r = cli("sweep", "digits_fa", "--grid", "description=a/../../../ESCAPED,plain", "--grid",
             f"rule={work / 'x.py'}:X,feedback_alignment", "--grid", "phases.0.learn.epochs=1",
-            "--out", "sw", "--workers", "1", "--quiet", cwd=work)  # fmt: skip
+            "--out", "sw", "--workers", "1", "--quiet", cwd=work, fresh=True)  # fmt: skip
     assert r.returncode == 0 and "4 runs, 2 failed" in r.stdout, r.stderr
     new = set(tmp_path.rglob("*")) - before
     assert new and all(p.is_relative_to(work / "sw") for p in new), sorted(map(str, new))
@@ -159,7 +171,7 @@ def test_deleting_lock_does_not_let_a_second_writer_in(tmp_path):
     holder = RunFolder.open(out, load_circuit(ROOT / "circuits" / "digits_fa.yaml", ["phases.0.learn.epochs=3"]))
     try:
         (out / ".lock").unlink()
-        r = cli("run", "digits_fa", *EPOCHS, "--out", out)
+        r = cli("run", "digits_fa", *EPOCHS, "--out", out, fresh=True)
         assert f"another spikefa run (process {os.getpid()}" in one_line(r, 2)
     finally:
         holder.close()
@@ -549,7 +561,8 @@ def test_more_faults_are_one_line_with_the_right_exit_code(case, finished, tmp_p
     shutil.copytree(finished, run)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("SPIKEFA_THREADS", raising=False)
+    monkeypatch.setenv("SPIKEFA_THREADS", "1")  # recorded, so a case's own value is undone afterwards
+    monkeypatch.delenv("SPIKEFA_THREADS")
     made = setup(tmp_path, run) if setup else None
     if args == "x":
         args = ["run", made, "--quiet", "--out", "x_run"]
@@ -598,3 +611,36 @@ def test_the_python_api_refuses_and_reads_as_the_command_line_does(finished, tmp
     assert len(load_run(live).metrics) == 4 and (live / "metrics.csv").read_bytes() == text  # repaired now
     with pytest.raises(SpikefaError, match="not a run folder"):
         load_run(tmp_path)
+
+
+def test_a_lif_membrane_that_becomes_nan_stops_the_run_as_diverged(tmp_path):
+    """A population's own membrane code gone NaN (sqrt of an inhibited v): before, the run ended
+    'complete' at chance accuracy; now it stops at the first metrics row, naming the variable."""
+    raw = {
+        "seed": 1,
+        "engine": "brian2",
+        "network": {"sizes": [64, 20, 10], "hidden": "relu"},
+        "task": {"name": "digits", "n_train": 40, "n_test": 20},
+        "rule": "feedback_alignment",
+        "optimizer": {"lr": 0.05, "batch_size": 20},
+        "phases": [{"learn": {"epochs": 2}}],
+        "brian": {
+            "neurons": "lif",
+            "target": "numpy",
+            "populations": {
+                "hidden": {
+                    "equations": "dv/dt = (u - v + sqrt(v)) / tau : 1 (unless refractory)",
+                    "threshold": "v > theta",
+                    "reset": "v = 0",
+                    "method": "euler",
+                    "params": {"tau": "10 ms", "theta": 0.5},
+                }
+            },
+        },
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    r = cli("run", tmp_path / "c.yaml", "--out", tmp_path / "run", "--quiet")
+    last = r.stderr.strip().splitlines()[-1]  # after Brian2's own warning about the NaN
+    assert r.returncode == 3 and last.startswith("spikefa: run diverged: layer1.v became non-finite"), r.stderr
+    assert "check the population's equations" in last
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "diverged"
