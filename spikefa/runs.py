@@ -327,7 +327,7 @@ class RunFolder:
                 or json.dumps(self.summary().get("final"), sort_keys=True) != json.dumps(final, sort_keys=True)
             ):
                 raise SpikefaError(f"{self.path / SUMMARY}: says complete, but {CHECKPOINT} disagrees")
-            read_metrics(self.path, repair=True)
+            read_metrics(self.path, repair=True, writing=True)
             read_npz(self.path / WEIGHTS)
         except SpikefaError as err:
             warn(f"{err}; finishing the run again from its checkpoint")
@@ -445,15 +445,16 @@ def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]] | str:
     return header, rows
 
 
-def read_metrics(folder: Path, repair: bool = False):
+def read_metrics(folder: Path, repair: bool = False, writing: bool = False):
     """A run folder's metrics table (pandas). A damaged metrics.csv, or one with fewer rows than the
     checkpoint holds, is read from the checkpoint instead — and rewritten from it with ``repair`` (when
     it can be written) — with a warning; :class:`SpikefaError` naming it if it is damaged and no
-    checkpoint makes up for it. While a run writes the folder, its rows so far."""
+    checkpoint makes up for it. While another run writes the folder, its rows so far (``writing``: the
+    caller is the run that holds the folder)."""
     import pandas as pd
 
     f = folder / METRICS
-    if writer_active(folder):  # being appended to: the rows so far, without a half-written last one
+    if not writing and writer_active(folder):  # being appended to: the rows so far, without a half-written last one
         try:
             text = f.read_text()
         except (OSError, UnicodeDecodeError):

@@ -487,6 +487,10 @@ MORE = {
     "metrics not UTF-8": (
         lambda t, r: (r / "metrics.csv").write_bytes(b"\xff\xfe\x00x\n"), PLOT, 0, "metrics.csv: not text; rewritten"
     ),
+    "metrics cut short, run again": (
+        lambda t, r: (r / "metrics.csv").write_bytes((r / "metrics.csv").read_bytes()[:-200]),
+        RUN, 0, "metrics.csv: its last row is cut short; rewritten from the checkpoint (4 rows)",
+    ),
     "metrics deleted": (lambda t, r: (r / "metrics.csv").unlink(), PLOT, 0, "metrics.csv: missing; rewritten"),
     "metrics with a row too long": (
         lambda t, r: (r / "metrics.csv").write_text((r / "metrics.csv").read_text() + "1,2,3\n"),
