@@ -93,7 +93,8 @@ def test_a_rate_function_written_as_code_runs_in_both_engines_alike():
     "hidden, message",
     [
         ({"rate": "tanh(v)", "slope": "1 - tanh(v)"}, "network.hidden: slope: is not the derivative of rate"),
-        ({"rate": "softplus(v)", "slope": "1"}, "network.hidden: rate: cannot evaluate 'softplus(v)' (NameError"),
+        ({"rate": "softplus(v)", "slope": "1"}, "network.hidden: rate: cannot evaluate it (ValueError: unknown name"),
+        ({"rate": "v.__class__", "slope": "1"}, "rate: cannot evaluate it (ValueError: Attribute is not allowed"),
         ({"rate": "log(v)", "slope": "1 / v"}, "network.hidden: rate: 'log(v)' is not finite for every v"),
         ({"rate": "v"}, "network.hidden.slope: missing"),
     ],
