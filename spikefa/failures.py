@@ -67,17 +67,27 @@ def user_frame(err: BaseException) -> str | None:
     is neither spikefa's, nor Python's or an installed package's, nor code Brian2 generated."""
     frames = list(traceback.walk_tb(err.__traceback__))
     first = next((k for k, (f, _) in enumerate(frames) if _in(f.f_code.co_filename, (str(PACKAGE),))), None)
-    user = [(f, n) for f, n in frames[first or 0 :] if _users(f.f_code.co_filename)]
+    user = [(f, n) for f, n in frames[first or 0 :] if _users(f.f_code.co_filename) or _users_rule(f)]
     if first is None or not user:
         return None
     f, line = user[-1]
     where = f"{Path(f.f_code.co_filename).name}:{line}"
-    owner = f.f_locals.get("self", None)
+    if _users_rule(f):
+        return f"rule {type(f.f_locals['self']).__name__}'s {f.f_code.co_name} ({where})"
+    return f"{f.f_code.co_name} ({where})"
+
+
+def _users_rule(frame) -> bool:
+    """Whether ``frame`` runs a user's rule's own method (one of a :class:`~spikefa.rules.Rule` subclass
+    from outside spikefa, written outside spikefa: a rule installed as a package too)."""
     from .rules import Rule
 
-    if isinstance(owner, Rule):
-        return f"rule {type(owner).__name__}'s {f.f_code.co_name} ({where})"
-    return f"{f.f_code.co_name} ({where})"
+    owner = frame.f_locals.get("self", None)
+    return (
+        isinstance(owner, Rule)
+        and not type(owner).__module__.startswith("spikefa.")
+        and not _in(frame.f_code.co_filename, (str(PACKAGE),))
+    )
 
 
 def _users(filename: str) -> bool:

@@ -648,3 +648,13 @@ def test_a_lif_membrane_that_becomes_nan_stops_the_run_as_diverged(tmp_path):
     assert r.returncode == 3 and last.startswith("spikefa: run diverged: layer1.v became non-finite"), r.stderr
     assert "check the population's equations" in last
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_a_rule_installed_as_a_package_is_still_the_users_code(tmp_path, monkeypatch):
+    """A failure in a rule that lives among the installed packages is the user's, not spikefa's."""
+    from spikefa import failures
+
+    monkeypatch.setattr(failures, "LIBRARIES", (*failures.LIBRARIES, str(tmp_path)))  # as if site-packages
+    path = _rule_file(tmp_path, "    def after_step(self, params, step):\n        raise ValueError('mine')")
+    r = cli("run", path, "--quiet", "--out", tmp_path / "run")
+    assert "error in your code: rule X's after_step (x.py:" in one_line(r, 4)
