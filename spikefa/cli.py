@@ -228,23 +228,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """spikefa's own warnings as one line; others as Python shows them."""
-    if issubclass(category, SpikefaWarning):
-        print(f"spikefa: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
-    else:
-        _python_warning(message, category, filename, lineno, file, line)
-
-
-_python_warning = warnings.showwarning
-
-
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `spikefa list | head` ends quietly
     args = parser().parse_args(argv)
     with warnings.catch_warnings():  # restores the filters and showwarning afterwards
         warnings.simplefilter("always", SpikefaWarning)
-        warnings.showwarning = _show_warning
+        shown = warnings.showwarning
+
+        def show(message, category, *where, **kwargs) -> None:  # spikefa's own warnings as one line
+            if issubclass(category, SpikefaWarning):
+                print(f"spikefa: warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+            else:
+                shown(message, category, *where, **kwargs)
+
+        warnings.showwarning = show
         try:
             return args.func(args)
         except BaseException as err:  # the one boundary: a line and an exit code (spikefa.failures)

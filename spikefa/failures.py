@@ -67,14 +67,15 @@ def user_frame(err: BaseException) -> str | None:
     is neither spikefa's, nor Python's or an installed package's, nor code Brian2 generated."""
     frames = list(traceback.walk_tb(err.__traceback__))
     first = next((k for k, (f, _) in enumerate(frames) if _in(f.f_code.co_filename, (str(PACKAGE),))), None)
-    user = [(f, n) for f, n in frames[first or 0 :] if _users(f.f_code.co_filename) or _users_rule(f)]
-    if first is None or not user:
+    if first is None:
         return None
-    f, line = user[-1]
-    where = f"{Path(f.f_code.co_filename).name}:{line}"
-    if _users_rule(f):
-        return f"rule {type(f.f_locals['self']).__name__}'s {f.f_code.co_name} ({where})"
-    return f"{f.f_code.co_name} ({where})"
+    for f, line in reversed(frames[first:]):
+        where = f"{Path(f.f_code.co_filename).name}:{line}"
+        if _users_rule(f):
+            return f"rule {type(f.f_locals['self']).__name__}'s {f.f_code.co_name} ({where})"
+        if _users(f.f_code.co_filename):
+            return f"{f.f_code.co_name} ({where})"
+    return None
 
 
 def _users_rule(frame) -> bool:
@@ -158,17 +159,18 @@ def write_log(err: BaseException, folder: Path | None = None) -> Path | None:
     return None
 
 
-def report(err: BaseException, folder: Path | None = None) -> int:
-    """Print ``err`` as one line on stderr (its traceback logged where it is needed) and return the exit code."""
+def report(err: BaseException) -> int:
+    """Print ``err`` as one line on stderr and return the exit code; its traceback is logged where it is
+    needed (the run folder's log, if the run wrote one: ``err.spikefa_log``, else one of its own)."""
     failure = classify(err)
-    line = failure.line
+    tail = ""
     if failure.log:
-        log = getattr(err, "spikefa_log", None) or write_log(err, folder)
+        log = getattr(err, "spikefa_log", None) or write_log(err)
         tail = f"; traceback in {log}" if log else ""
         if failure.code == BUG:
             tail += " — please report it with that file"
-        return _say(_middle(line, LINE - len(tail) - len("spikefa: ")) + tail, failure.code)
-    return _say(_middle(line, LINE - len("spikefa: ")), failure.code)
+    print(f"spikefa: {_middle(failure.line, LINE - len(tail) - len('spikefa: '))}{tail}", file=sys.stderr, flush=True)
+    return failure.code
 
 
 def _middle(text: str, limit: int) -> str:
@@ -179,8 +181,3 @@ def _middle(text: str, limit: int) -> str:
         return text
     end = min(120, limit // 2)
     return text[: limit - end - 3] + "..." + text[-end:]
-
-
-def _say(line: str, code: int) -> int:
-    print(f"spikefa: {line}", file=sys.stderr, flush=True)
-    return code

@@ -251,3 +251,8 @@ class ReferenceEngine:
         out = {f"norm_W{l}": float(np.linalg.norm(w)) for l, w in enumerate(self.params.W)}
         out.update({f"norm_B{l}": float(np.linalg.norm(b)) for l, b in enumerate(self.params.B) if b is not None})
         return out
+
+    def nonfinite(self) -> list[str]:
+        """Neuron state that holds NaN or ±inf: none here, where activity is computed afresh from the
+        weights (whose norms are checked); a Brian2 circuit's populations keep state of their own."""
+        return []

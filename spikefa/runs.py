@@ -68,7 +68,7 @@ FILES = (CONFIG, METRICS, WEIGHTS, CHECKPOINT, PREVIOUS, SUMMARY, FIGURE, MONITO
 PARTS = "monitors.part."  # recordings while learning, one file per checkpoint until the run ends
 RESULTS = (METRICS, CHECKPOINT, PREVIOUS, WEIGHTS)  # a folder without any of these has recorded nothing yet
 # what reading a damaged .npz raises: cut short, empty, bit-flipped (zipfile's CRC check), not an .npz
-DAMAGE = (zipfile.BadZipFile, EOFError, ValueError, KeyError, TypeError, zlib.error, json.JSONDecodeError)
+DAMAGE = (zipfile.BadZipFile, EOFError, ValueError, KeyError, TypeError, zlib.error)  # JSON's errors: ValueError
 
 
 def safe_name(text: str) -> str:
@@ -164,9 +164,9 @@ def holder(folder: Path) -> str:
     try:
         st = os.stat(folder)
         inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-        with open("/proc/locks") as fh:
-            pids = [f.split()[4] for f in fh if f.split()[1:2] == ["FLOCK"] and f.split()[5:6] == [inode]]
-    except (OSError, IndexError):
+        with open("/proc/locks") as fh:  # "1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"
+            pids = [f[4] for f in map(str.split, fh) if f[1:2] == ["FLOCK"] and f[5:6] == [inode]]
+    except OSError:
         pids = []
     if pids and not named.startswith(f"process {pids[0]} "):
         return f"process {pids[0]}"
@@ -315,16 +315,17 @@ class RunFolder:
         the final checkpoint, metrics.csv and weights.npz agree. A damaged or missing part is named in a
         warning, and the run is not finished: resuming from its checkpoint writes the results again."""
         try:
-            if self.summary().get("status") != "complete":
+            summary = self.summary()
+            if summary.get("status") != "complete":
                 return False
-            saved = read_checkpoint(self.path, fallback=False)
+            saved = read_checkpoint(self.path, fallback=False, arrays=False)
             state = saved[1] if saved else None
             final = {k: v for k, v in state["rows"][-1].items() if k not in ("phase", "kind")} if state else None
             if (
                 state is None
                 or state["phase"] < len(self.circuit.phases)
-                or not {"examples", "seconds"} <= set(self.summary())
-                or json.dumps(self.summary().get("final"), sort_keys=True) != json.dumps(final, sort_keys=True)
+                or not {"examples", "seconds"} <= set(summary)
+                or json.dumps(summary.get("final"), sort_keys=True) != json.dumps(final, sort_keys=True)
             ):
                 raise SpikefaError(f"{self.path / SUMMARY}: says complete, but {CHECKPOINT} disagrees")
             read_metrics(self.path, repair=True, writing=True)
@@ -357,11 +358,12 @@ class Damaged(SpikefaError):
         super().__init__(f"{path}: damaged ({reason})" + (f"; {advice}" if advice else ""))
 
 
-def read_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """Every array of an .npz file (no pickles); :class:`SpikefaError` naming it if it is damaged."""
+def read_npz(path: Path, required: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Every array of an .npz file (``only`` those named), without pickles; :class:`SpikefaError` naming
+    it if it is damaged or lacks one of ``required``."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            arrays = {k: z[k] for k in z.files if only is None or k in only}
     except FileNotFoundError:
         raise SpikefaError(f"{path}: missing") from None
     except IsADirectoryError:
@@ -374,8 +376,9 @@ def read_npz(path: Path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray
     return arrays
 
 
-def _checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    arrays = read_npz(path, ("state",))
+def _checkpoint(path: Path, arrays: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+    """A checkpoint file's (arrays, state); with ``arrays=False`` only its state is read ({} arrays)."""
+    arrays = read_npz(path, ("state",), None if arrays else ("state",))
     try:
         state = json.loads(str(arrays.pop("state")))
         if not isinstance(state, dict) or not {"rows", "columns", "rng", "phase"} <= set(state):
@@ -385,15 +388,18 @@ def _checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, state
 
 
-def read_checkpoint(folder: Path, fallback: bool = True) -> tuple[dict[str, np.ndarray], dict] | None:
-    """A run folder's checkpoint (arrays, state), or None if it has none. A damaged latest checkpoint
-    falls back (``fallback``), with a warning, to the one before it; :class:`SpikefaError` if none is whole."""
+def read_checkpoint(
+    folder: Path, fallback: bool = True, arrays: bool = True
+) -> tuple[dict[str, np.ndarray], dict] | None:
+    """A run folder's checkpoint (arrays, state), or None if it has none; ``arrays=False``: its state
+    alone (metrics rows, position), without reading the weights. A damaged latest checkpoint falls back
+    (``fallback``), with a warning, to the one before it; :class:`SpikefaError` if none is whole."""
     damaged: list[Damaged] = []
     for name in (CHECKPOINT, PREVIOUS) if fallback else (CHECKPOINT,):
         if not (folder / name).exists():
             continue
         try:
-            saved = _checkpoint(folder / name)
+            saved = _checkpoint(folder / name, arrays)
         except Damaged as err:
             damaged.append(err)
             continue
@@ -419,16 +425,14 @@ def read_summary(folder: Path) -> dict:
     except IsADirectoryError:
         raise Damaged(f, "a folder, not a file", "remove it and run the circuit into this folder again") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SpikefaError(
-            f"{f}: damaged ({cut(str(err), 60)}); run the circuit into this folder again to rewrite it"
-        ) from None
+        raise Damaged(f, cut(str(err), 60), "run the circuit into this folder again to rewrite it") from None
     if not isinstance(summary, dict):
-        raise SpikefaError(f"{f}: damaged (not a mapping); run the circuit into this folder again to rewrite it")
+        raise Damaged(f, "not a mapping", "run the circuit into this folder again to rewrite it")
     return summary
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]] | str:
-    """(header, rows) of a metrics.csv, or what is wrong with it."""
+def _csv_rows(path: Path) -> tuple[list[str], list[list[str]], str] | str:
+    """(header, rows, text) of a metrics.csv, or what is wrong with it."""
     try:
         text = path.read_text()
     except UnicodeDecodeError:
@@ -442,7 +446,7 @@ def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]] | str:
     bad = next((k for k, row in enumerate(rows) if len(row) != len(header)), None)
     if bad is not None:
         return f"row {bad + 1} has {len(rows[bad])} of {len(header)} fields"
-    return header, rows
+    return header, rows, text
 
 
 def read_metrics(folder: Path, repair: bool = False, writing: bool = False):
@@ -463,7 +467,7 @@ def read_metrics(folder: Path, repair: bool = False, writing: bool = False):
         return pd.read_csv(io.StringIO(text)) if text.strip() else pd.DataFrame()
     read = _csv_rows(f) if f.is_file() else "missing"
     try:
-        saved = read_checkpoint(folder)
+        saved = read_checkpoint(folder, arrays=False)
     except Damaged as err:
         if isinstance(read, str):
             raise SpikefaError(
@@ -475,10 +479,10 @@ def read_metrics(folder: Path, repair: bool = False, writing: bool = False):
             return pd.DataFrame()  # nothing recorded yet
         if isinstance(read, str):
             raise SpikefaError(f"{f}: {read}, and no checkpoint holds its rows; start the run again with --overwrite")
-        return pd.read_csv(f)
+        return pd.read_csv(io.StringIO(read[2]))
     columns, rows = saved[1]["columns"], saved[1]["rows"]
     if not isinstance(read, str) and read[0] == columns and len(read[1]) >= len(rows):
-        return pd.read_csv(f)
+        return pd.read_csv(io.StringIO(read[2]))
     if isinstance(read, str):
         problem = read
     elif read[0] != columns:
@@ -522,12 +526,12 @@ def _check_contents(path: Path, config: str, overwrite: bool) -> None:
             raise SpikefaError(f"--out {path}: holds other files; choose another --out or pass --overwrite")
         if overwrite:
             return
-        problem = _config_problem(old)
+        text, raw, problem = _read_config(old)
         if problem:
             raise SpikefaError(
                 f"--out {path}: {problem}; it cannot be resumed: pass --overwrite or choose another --out"
             )
-        if not _same_circuit(old.read_text(), config):
+        if not _same_circuit(text, raw, config):
             raise SpikefaError(
                 f"--out {path}: holds a run of a different circuit; choose another --out or pass --overwrite"
             )
@@ -535,27 +539,29 @@ def _check_contents(path: Path, config: str, overwrite: bool) -> None:
         raise SpikefaError(f"--out {path}: cannot be read ({err.strerror})") from None
 
 
-def _config_problem(path: Path) -> str | None:
-    """What is wrong with a run folder's config.yaml as YAML, or None."""
+def _read_config(path: Path) -> tuple[str, dict | None, str | None]:
+    """A run folder's config.yaml: (its text, the mapping it holds, None), or (text, None, what is wrong
+    with it)."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = path.read_text()
+        raw = yaml.safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        return f"its {CONFIG} is damaged (not YAML: {cut(str(err).splitlines()[0], 60)})"
+        return "", None, f"its {CONFIG} is damaged (not YAML: {cut(str(err).splitlines()[0], 60)})"
     if not isinstance(raw, dict):
-        return f"its {CONFIG} is damaged (not a mapping of circuit fields)"
-    return None
+        return text, None, f"its {CONFIG} is damaged (not a mapping of circuit fields)"
+    return text, raw, None
 
 
-def _same_circuit(old: str, config: str) -> bool:
-    """Whether a run folder's ``config.yaml`` (``old``) is the circuit whose resolved config is ``config``:
-    the same text, or — written before a field was added — the same circuit once read again with
-    every default filled in. Imports no code: a user's rule the requested circuit has not imported
-    already makes it another circuit."""
+def _same_circuit(old: str, raw: dict, config: str) -> bool:
+    """Whether a run folder's ``config.yaml`` (text ``old``, mapping ``raw``) is the circuit whose resolved
+    config is ``config``: the same text, or — written before a field was added — the same circuit once
+    read again with every default filled in. Imports no code: a user's rule the requested circuit has not
+    imported already makes it another circuit."""
     if old == config:
         return True
     try:
-        again = spec.circuit_from_dict(yaml.safe_load(old), "config.yaml", load_code=False).to_dict()
-    except (SpikefaError, yaml.YAMLError, TypeError, ValueError):
+        again = spec.circuit_from_dict(raw, "config.yaml", load_code=False).to_dict()
+    except (SpikefaError, TypeError, ValueError):
         return False
     return yaml.safe_dump(again, sort_keys=False) == config
 
@@ -585,10 +591,9 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     if not (path / CONFIG).is_file():
         raise SpikefaError(f"{path}: not a run folder (no {CONFIG})")
-    problem = _config_problem(path / CONFIG)
+    _, config, problem = _read_config(path / CONFIG)
     if problem:
         raise SpikefaError(f"{path}: {problem}")
-    config = yaml.safe_load((path / CONFIG).read_text())
     metrics = read_metrics(path, repair=True)
     rerun = f"; run the circuit into this folder again (spikefa run {path / CONFIG} --out {path}) to rewrite it"
     weights, monitors = {}, {}

@@ -126,7 +126,7 @@ class Trainer:
         bad = [k for k, v in row.items() if k.startswith("norm_") and not math.isfinite(v)]
         if bad:
             raise DivergenceError(f"{', '.join(bad[:4])} became non-finite {where}; lower optimizer.lr")
-        state = getattr(self.learner, "nonfinite", list)()  # a Brian2 circuit's neurons
+        state = self.learner.nonfinite()  # a Brian2 circuit's neurons
         if state:
             raise DivergenceError(
                 f"{', '.join(state)} became non-finite {where}; check the population's equations and "

@@ -260,11 +260,8 @@ def check_hooks(rule: Rule, sizes: tuple[int, ...], made: Any, dtype: np.dtype) 
     for l in range(L):
         if B[l] is None:
             continue
-        if l == 0:
-            shape = (sizes[0], sizes[1])
-        else:
-            shape = rule.feedback_shape(sizes, l)
-        a = np.asarray(B[l]) if isinstance(B[l], np.ndarray) else None
+        shape = (sizes[0], sizes[1]) if l == 0 else rule.feedback_shape(sizes, l)
+        a = B[l] if isinstance(B[l], np.ndarray) else None
         if a is None or a.shape != shape or not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
             got = "not an array" if a is None else f"{a.dtype} {a.shape}" + ("" if a.shape != shape else ", not finite")
             raise UserCodeError(
