@@ -240,6 +240,9 @@ class Lif:
     v_floor: float | None = -0.5  # the membrane stops there (≤ 0, rest; None: no floor), as at a reversal potential
     error_rate: str = "500 Hz"  # an error of ±1 fires the ± error events at this rate
     noise_rate: str = "50 Hz"  # mirror phase: Poisson firing of the noise-driven layers
+    # mirror phase: the drive a responding layer is held at (its noise input's mean cancelled, its bias
+    # replaced), so that every responding neuron fires in the same regime (> v_threshold: regularly)
+    mirror_drive: float = 0.5
     mirror_window: str | None = None  # mirror phase: one noise sample (None: one time step)
 
 
@@ -1105,6 +1108,7 @@ def _lif(f: _Fields) -> Lif:
     values["input"] = f.get("input", str, Lif.input, choices=LIF_INPUTS)
     values["surrogate"] = f.get("surrogate", str, Lif.surrogate, choices=LIF_SURROGATES)
     values["v_floor"] = f.get("v_floor", float, Lif.v_floor, high=0.0, optional=True)
+    values["mirror_drive"] = f.get("mirror_drive", float, Lif.mirror_drive)
     f.done()
     return Lif(**values)
 

@@ -159,8 +159,6 @@ class Circuit:
         teachable = name == f"layer{self.L}" or name.startswith("classifier")
         if name.startswith("layer"):  # its error, stored once per example for the synapses to read
             out = "grad : 1\n" + ("vb : 1\n" if o.momentum > 0 else "")
-            if self.engine.rule.has_mirror_phase and self.mirror_centered:  # its mirror sums of x and y
-                out += "mx : 1\nmy : 1\n"
         else:
             out = ""
         return out + ("Z : 1\n" if teachable and net.output == "softmax" else "")
@@ -168,14 +166,14 @@ class Circuit:
     def synapse_variables(self, feedback: bool = False) -> str:
         """The synapse variables a pathway needs beyond ``w`` for generated code: a momentum buffer, and
         on feedback synapses of a rule that makes B from W's copy, that copy and B₀ (``wt``, ``b0``), of
-        a rule with mirror phases, the mirror's sum of x · y (``mxy``)."""
+        a rule with mirror phases whose B learns from samples, the mirror's sum of x · y (``mxy``)."""
         if not self.code:
             return ""
         rule = self.engine.rule
         variables = "vw : 1\n" if self.engine.circuit.optimizer.momentum > 0 else ""
         if feedback and rule.code_feedback():
             variables += "wt : 1\nb0 : 1\n"
-        if feedback and rule.has_mirror_phase:
+        if feedback and rule.has_mirror_phase and not self.mirror_spiking:
             variables += "mxy : 1\n"
         return variables
 
@@ -212,11 +210,15 @@ class Circuit:
         raise NotImplementedError
 
     # the weight mirror's segment in generated code (generated_mirror.py): what a noise sample is
-    mirror_centered = False  # whether B learns from x about its batch mean (x − x̄) rather than x
+    mirror_spiking = False  # whether B learns on spikes (its pathway's own code) rather than from samples
 
     def mirror_sample_steps(self) -> int:
         """Time steps per noise sample."""
         raise NotImplementedError
+
+    def mirror_least_steps(self) -> int:
+        """The fewest mirror steps a segment may have."""
+        return 1
 
     def mirror_x(self, suffix: str) -> str:
         """A noise neuron's x in the sample just ended, as a Brian2 expression."""
@@ -353,6 +355,14 @@ class Circuit:
             if f"B{l}" not in self.sparse and fb is not self.B[l]:
                 self.B[l][...] = fb
 
+    def gather_feedback(self) -> None:
+        """After B's synapses changed on their own (a spiking mirror phase): a sparse pathway's matrix
+        takes its synapses' weights (an all-to-all one's is a view of them)."""
+        for l in range(1, self.L):
+            if f"B{l}" in self.sparse:
+                w, rows, cols = self.sparse[f"B{l}"]
+                self.B[l][rows, cols] = w
+
     def mirror_update(self, l: int, x: np.ndarray, y: np.ndarray) -> None:
         """One mirror-phase batch of B_l plasticity from the circuit's own noise x and responses y."""
         self.engine.rule.mirror_update(l, self.B[l], x, y)
@@ -375,8 +385,9 @@ class Circuit:
             "y": {l: np.empty((m.batch_size, len(self.groups[l + 1]))) for l in layers},
             **extra,
         }
-        for l in layers:
-            self.groups[l].mirroring = 1
+        if not self.mirror_spiking:  # (a spiking circuit's schedule switches its layers per sample)
+            for l in layers:
+                self.groups[l].mirroring = 1
         try:
             yield self._mirror
         finally:

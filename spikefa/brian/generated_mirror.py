@@ -34,10 +34,12 @@ from .statements import constrain
 STEPS_WITHOUT_INTERLEAVING = 10  # mirror steps per segment when none follow the learning blocks
 
 
-def segment_steps(mirror: spec.Mirror) -> int:
-    """K, the mirror steps of one segment: ``steps_per_batch``, or 10 where none are interleaved. A LIF
-    circuit's noise is seeded per segment; its Python schedule seeds it per K steps too (the same spikes)."""
-    return mirror.steps_per_batch or STEPS_WITHOUT_INTERLEAVING
+def segment_steps(mirror: spec.Mirror, least: int = 1) -> int:
+    """K, the mirror steps of one segment: ``steps_per_batch``, or 10 where none are interleaved, and at
+    least ``least`` (a spiking circuit's segment must outlast its settling: see
+    :meth:`~spikefa.brian.lif.LifCircuit.mirror_least_steps`). A LIF circuit's noise is seeded per
+    segment; its Python schedule seeds it per K steps too (the same spikes)."""
+    return max(mirror.steps_per_batch or STEPS_WITHOUT_INTERLEAVING, least)
 
 
 class MirrorSegment:
@@ -50,7 +52,7 @@ class MirrorSegment:
         self.c = c = generated.c
         m = c.engine.rule.spec.mirror
         self.bs = m.batch_size
-        self.steps = segment_steps(m)
+        self.steps = segment_steps(m, c.mirror_least_steps())
         self.samples = self.steps * self.bs
         self.sample = c.mirror_sample_steps() * c.dt
         self.steps_long = (self.samples + 1) * c.mirror_sample_steps()  # time steps a segment takes
@@ -78,43 +80,43 @@ class MirrorSegment:
             }
         )
         self.ops: list = []
-        self.collect()
+        if c.mirror_spiking:  # which layers fire noise in each sample (B learns on its pathway's spikes)
+            self.on = {
+                l: tuple(TimedArray(np.zeros(rows), dt=self.sample, name=f"mirror_{k}{l}") for k in ("on", "learn"))
+                for l in c.mirror_layers()
+            }
+            g.names.update({timed.name: timed for pair in self.on.values() for timed in pair})
+        else:
+            self.on = {}
+            self.collect()
         self.update()
-        sums = self.sums()
         for group in [c.groups[0], *c.driven()]:
-            lines = [f"{s} = {s} * (1 - mirror_batch(t - t_block))" for s in sums.get(group, ())]
-            code = "\n".join([*lines, c.mirror_start_code(group)]).strip()
+            code = c.mirror_start_code(group)
             if code:
                 self.ops.append(g.schedule(group, code, "mirror_start", clock=self.clock, order=1))
+        for owner, code, name in c.mirror_switches() if self.on else ():
+            self.ops.append(g.schedule(owner, code, name, clock=self.clock, order=2))
         for op in self.ops:
             op.active = False
 
-    def sums(self) -> dict:
-        """Per neuron group, the sums of its own x (``mx``) or y (``my``) a centred estimate keeps."""
-        out: dict = {}
-        for noise, answer, _ in self.pairs:
-            out.setdefault(noise, []).append("mx")
-            out.setdefault(answer, []).append("my")
-        return out if self.c.mirror_centered else {}
-
     def collect(self) -> None:
+        """Every sample's x · y into each synapse's sum (circuits whose B learns from samples)."""
         c, gate = self.c, "mirror_sample(t - t_block)"
         for _, _, syn in self.pairs:
             code = f"mxy = mxy + {gate} * ({c.mirror_x('_post')}) * ({c.mirror_y('_pre')})"
             self.ops.append(self.g.schedule(syn, code, "mirror_collect", clock=self.clock, order=-1))
-        quantity = {"mx": c.mirror_x(""), "my": c.mirror_y("")}
-        for group, sums in self.sums().items():
-            code = "\n".join(f"{s} = {s} + {gate} * ({quantity[s]})" for s in sums)
-            self.ops.append(self.g.schedule(group, code, "mirror_sums", clock=self.clock, order=-1))
 
     def update(self) -> None:
+        """At every batch end: B decays, and (circuits whose B learns from samples) takes the batch's sum."""
         e, at = self.c.engine, "mirror_batch(t - t_block)"
-        xy = "(mxy - mx_post * my_pre / mirror_n)" if self.c.mirror_centered else "mxy"
         for l, syn in enumerate(self.c.feedback):
             if syn is None:
                 continue
-            lines = [f"w = (1 - {at} * mirror_decay) * w + {at} * mirror_rate * {xy}", f"mxy = mxy * (1 - {at})"]
-            lines += constrain("w", e.structure.pathway(l).sign)
+            if self.c.mirror_spiking:
+                lines = [f"w = (1 - {at} * mirror_decay) * w"]
+            else:
+                lines = [f"w = (1 - {at} * mirror_decay) * w + {at} * mirror_rate * mxy", f"mxy = mxy * (1 - {at})"]
+                lines += constrain("w", e.structure.pathway(l).sign)
             self.ops.append(self.g.schedule(syn, "\n".join(lines), "mirror_update", clock=self.clock, order=0))
 
     def values(self, steps: int, rng: np.random.Generator) -> dict:
@@ -125,6 +127,10 @@ class MirrorSegment:
         gate[1 : n + 1] = 1.0
         batch[self.bs : n + 1 : self.bs] = 1.0
         out = {self.gate: gate, self.batch: batch}
+        if self.on:
+            schedule = self.c.mirror_schedule(rows, n)
+            for l, pair in self.on.items():
+                out |= dict(zip(pair, schedule[l], strict=True))
         noise = {l: np.zeros(timed.values.shape) for l, timed in self.noise.items()}
         rule = self.c.engine.rule
         for s in range(steps):
@@ -141,7 +147,7 @@ class MirrorSegment:
             op.active = False
         for op in self.ops:
             op.active = True
-        noise = [group for group, _, _ in self.pairs]
+        noise = [] if self.c.mirror_spiking else [group for group, _, _ in self.pairs]  # (switched per sample)
         for group in noise:
             group.mirroring = 1
         try:

@@ -42,6 +42,7 @@ from .generated import Generated, forward_update
 from .generated_mirror import segment_steps
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
 from .populations import check_population, lif_input_population, lif_population, own_variables
+from .statements import constrain
 
 NEVER = -1e4  # seconds: Brian2's lastspike of a neuron that has not fired
 
@@ -58,6 +59,7 @@ def namespace(lif: spec.Lif) -> dict:
         "v_threshold": lif.v_threshold,
         "max_rate": h(lif.max_rate) * Hz,
         "error_rate": h(lif.error_rate) * Hz,
+        "mirror_drive": lif.mirror_drive,
     } | ({} if lif.v_floor is None else {"v_floor": lif.v_floor})
 
 
@@ -109,14 +111,15 @@ class LifCircuit(Circuit):
         b = engine.circuit.brian
         self.rest_variables = {f"layer{l}": own_variables(b.population(l)) for l in range(1, engine.L + 1)}
         self.rest_variables.update({e.name: own_variables(e.population) for e in b.extra})
+        # time steps per mirror sample (one by default), the unit of a mirror step's length
+        window = lif.mirror_window
+        self.window = 1 if window is None else round(s(window) / s(engine.circuit.brian.dt))
         super().__init__(engine, target)
         for group in self.groups[1:]:
             if "noise_rate" in group.variables:
                 group.noise_rate = h(lif.noise_rate) * Hz
         self.period = math.gcd(self.forward_steps, self.error_steps)  # steps between schedule ticks
         self.ticks = {"forward_time": self.forward_steps // self.period, "error_time": self.error_steps // self.period}
-        # steps per mirror sample (one by default: the drive each step's noise spikes cause)
-        self.window = 1 if lif.mirror_window is None else round(s(lif.mirror_window) / float(self.dt))
         # One operation on the populations' own clock (a network with one clock runs its loop several
         # times faster than one with several); it acts every `period` steps, or every mirror window.
         self._step = 0
@@ -158,35 +161,91 @@ class LifCircuit(Circuit):
         lines = ["u = b", *(f"{n} = 0" for n in names), f"lastspike = {NEVER!r} * second", "not_refractory = True"]
         return "\n".join(lines)
 
-    mirror_centered = True  # x − x̄: a Poisson count's mean is not zero
+    mirror_spiking = True  # B learns on its source's spikes (see :meth:`mirror`), not from collected samples
 
     def mirror_sample_steps(self) -> int:
         return self.window
 
-    def mirror_x(self, suffix: str) -> str:
-        return f"count{suffix} / mirror_scale"
-
-    def mirror_y(self, suffix: str) -> str:
-        return f"(u{suffix} - b{suffix}) * mirror_gain"
-
-    def mirror_namespace(self) -> dict:
-        return {"mirror_scale": self.mirror_scale(), "mirror_gain": self.mirror_gain()}
-
     def mirror_start_code(self, group: NeuronGroup) -> str:
-        """A noise sample's start, as :meth:`_rest_mirror` does it (and, at a segment's first sample,
-        :meth:`_rest` first): the input silent, counts to zero, drive and trace at rest."""
+        """A mirror sample's start, as :meth:`_rest` does it at a segment's first sample: the input
+        silent, the populations at rest (each noise layer's mode is switched next, at order 2, by
+        :meth:`mirror_switch_code`)."""
         if group is self.groups[0]:
             return "x = 0\nr = 0"
         first = "mirror_first(t - t_block)"
-        names = ("r", "err", "delta", *self.rest_variables.get(group.name, ("v",)))
+        names = ("r", "ubar", "err", "delta", "count", *self.rest_variables.get(group.name, ("v",)))
         lines = [f"{n} = {n} * (1 - {first})" for n in names] + [
+            f"u = u * (1 - {first}) + {first} * b",
             f"lastspike = {first} * {NEVER!r} * second + (1 - {first}) * lastspike",
             f"not_refractory = not_refractory or {first} > 0",
-            "count = 0",
-            "u = b",
-            "ubar = b",
         ]
         return "\n".join(lines)
+
+    def mirror_switches(self) -> list[tuple[object, str, str]]:
+        """(owner, statement, name): what switches, per noise layer l, at a mirror sample's start (order
+        2) — whether l fires noise (``mirroring``), W_l's tonic, whether layer l + 1 is held and whether
+        B_l learns (``plastic``) — as :meth:`_switch_mirror` does in the Python schedule."""
+        out = []
+        for l in self.mirror_layers():
+            on = f"mirror_on{l}(t - t_block)"
+            out += [
+                (self.groups[l], f"mirroring = {on}", "mirror_switch"),
+                (self.forward[l], f"tonic = {on} * {self.mirror_tonic(l)!r}", "mirror_tonic"),
+                (self.groups[l + 1], f"held = {on}", "mirror_hold"),
+                (self.feedback[l], f"plastic = mirror_learn{l}(t - t_block)", "mirror_plastic"),
+            ]
+        return out
+
+    def _switch_mirror(self, modes: dict[int, tuple[float, float]]) -> None:
+        """The Python schedule's :meth:`mirror_switches`: per noise layer l, (fires, learns)."""
+        for l, (fires, learns) in modes.items():
+            self.groups[l].mirroring = fires
+            self.forward[l].tonic = fires * self.mirror_tonic(l)
+            self.groups[l + 1].held = fires
+            self.feedback[l].plastic = learns
+
+    def mirror_tonic(self, l: int) -> float:
+        """A noise neuron of layer l's mean rate ÷ max_rate: noise_rate, less what refractoriness takes
+        (Brian2 lets a neuron fire again R = refractory / dt steps after a spike: the mean interval is
+        R − 1 steps plus the Poisson wait 1 / noise_rate)."""
+        model = self.engine.circuit.brian.population(l)
+        s, dt = spec.seconds, float(self.dt)
+        refractory = s(model.refractory or self.lif.refractory)
+        steps = int((refractory + 1e-3 * dt) / dt)
+        rate = 1.0 / (max(steps - 1, 0) * dt + 1.0 / spec.hertz(self.lif.noise_rate))
+        return rate / spec.hertz(self.lif.max_rate)
+
+    def mirror_layers(self) -> list[int]:
+        """The layers that fire noise in mirror phases: every feedback pathway's target."""
+        return list(range(1, self.L)) if self.engine.rule.has_mirror_phase else []
+
+    def mirror_schedule(self, samples: int, n: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Per noise layer l, (fires, learns): 1 for each of a segment's ``samples`` samples in which l
+        fires noise — the first ``n`` only; with more than one hidden layer odd layers in their first
+        half, even ones in the second, so that the layer above a noise layer integrates and fires — and
+        in which B_l learns: once l has fired noise for :meth:`mirror_settle` samples (every segment
+        starts from rest, and the traces and drives need that long to reach their steady state)."""
+        k = np.arange(samples)
+        layers = self.mirror_layers()
+        out = {}
+        for l in layers:
+            fires = k < n
+            if len(layers) > 1:
+                fires &= (k < n // 2) if l % 2 else (k >= n // 2)
+            started = np.maximum.accumulate(np.where(fires & ~np.roll(fires, 1), k, 0))  # its run's start
+            learns = fires & (k - started >= self.mirror_settle())
+            out[l] = (fires.astype(float), learns.astype(float))
+        return out
+
+    def mirror_least_steps(self) -> int:
+        """A segment lasts at least twice its noise layers' settling, per layer that fires noise."""
+        bs = self.engine.rule.spec.mirror.batch_size
+        return math.ceil(2 * max(len(self.mirror_layers()), 1) * self.mirror_settle() / bs)
+
+    def mirror_settle(self) -> int:
+        """Samples a noise layer fires before its B learns: 4 tau_trace (the slowest transient)."""
+        sample = self.window * spec.seconds(self.engine.circuit.brian.dt)
+        return math.ceil(4 * spec.seconds(self.lif.tau_trace) / sample)
 
     def populations(self) -> list[NeuronGroup]:
         sizes, ns, clock = self.engine.sizes, self.namespace, self.clock
@@ -207,6 +266,7 @@ class LifCircuit(Circuit):
                 where=f"brian.populations.{l}",
                 slope=slope,
                 variables=self.neuron_variables(f"layer{l}"),
+                held=l - 1 in self.mirror_layers(),
             )
             for l, n in enumerate(sizes[1:], 1)
         ]
@@ -250,7 +310,9 @@ class LifCircuit(Circuit):
         d = spec.seconds(delay) * second or None
         variables = self.synapse_variables() if name.startswith("W") else ""
         learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
-        return spiking_forward_pathway(pre, post, self.clock, self.namespace, name, connections, d, variables, learn)
+        tonic = name in {f"W{l}" for l in self.mirror_layers()}
+        ns = self.namespace
+        return spiking_forward_pathway(pre, post, self.clock, ns, name, connections, d, variables, learn, tonic)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
         s = self.engine.structure
@@ -264,6 +326,7 @@ class LifCircuit(Circuit):
             s.connections(l),
             delay * second if delay else None,
             self.synapse_variables(feedback=True),
+            *self.mirror_plasticity(l),
         )
 
     def fill(self, ticks: int) -> float:
@@ -388,22 +451,22 @@ class LifCircuit(Circuit):
 
     # --- weight mirror ----------------------------------------------------------------------------
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
-        """Weight-mirror mode (Akrout et al. 2019, eq. 7) as a spiking circuit: the input is silent, every
-        hidden layer fires Poisson noise at noise_rate, the layer above responds through W. Each window
-        (``mirror_window``; one time step by default) is one sample, from rest: x = the noise layer's spike
-        count over its Poisson s.d., y = the responding layer's synaptic drive above rest at the window's
-        end over its gain (:meth:`mirror_gain`: in one step exactly W x, the drive those spikes caused);
-        after every batch_size samples, each feedback synapse changes by its own post (x, about its mean
-        over the batch: zero-mean noise) and pre (y) activity, so that B → (η_B / λ_B) Wᵀ, as in the rate
-        circuit. Short windows are many samples: 40,000 in 20 s at dt = 0.5 ms. The noise is seeded from
-        ``rng`` every K steps (:func:`~spikefa.brian.generated_mirror.segment_steps`), as the generated
-        segments seed theirs: both schedules fire the same spikes, on every target."""
+        """The weight mirror's noise phase (Akrout et al. 2019, eq. 7) learned through spikes: the input is
+        silent, each noise layer fires Poisson spikes at noise_rate, the layer above integrates them
+        through W and fires. Each feedback synapse (source j in the layer above, target i in the noise
+        layer) learns by spike timing, κ times the other's spike trace on each spike of either, + for
+        i before j and − for j before i (:meth:`mirror_plasticity`), and decays, B ← (1 − λ_B) B after
+        every mirror step
+        (batch_size samples of ``mirror_window``): E[ΔB] ∝ Wᵀ, since a noise spike of i raises j's
+        firing by f'_j W_ji (:meth:`mirror_hebbian`). With more than one hidden layer, odd and even layers
+        take turns to fire noise (:meth:`mirror_schedule`). The noise is seeded from ``rng`` every K
+        steps (:func:`~spikefa.brian.generated_mirror.segment_steps`), as the generated segments seed
+        theirs: both schedules fire the same spikes, on every target."""
         if self.code:
             self.generated.mirror(steps, rng)
             return
         m, rec = self.engine.rule.spec.mirror, self.recorder
-        k, start = segment_steps(m), rec.offset if rec is not None else 0
-        scale, gain = self.mirror_scale(), self.mirror_gain()
+        k, start = segment_steps(m, self.mirror_least_steps()), rec.offset if rec is not None else 0
         for done in range(0, steps, k):  # seeded per K steps, as the generated segments are
             if rec is not None:  # the run's index of this part's first sample
                 rec.offset = start + done * m.batch_size
@@ -411,47 +474,67 @@ class LifCircuit(Circuit):
             self.state(0, "x")[:] = 0.0
             self._rest()
             self._step = 0
-            with self.mirror_mode(min(k, steps - done), scale=scale, gain=gain) as s:
-                self.simulate((s["n"] + 1) * self.window * self.dt)
+            n = min(k, steps - done)
+            try:
+                with self.mirror_mode(n, noise=self.mirror_schedule(n * m.batch_size + 1, n * m.batch_size)) as s:
+                    self.simulate((s["n"] + 1) * self.window * self.dt)
+            finally:
+                self._switch_mirror(dict.fromkeys(self.mirror_layers(), (0.0, 0.0)))
+                self.gather_feedback()
         if rec is not None:
             rec.offset = start
 
-    def mirror_gain(self) -> float:
-        """y per unit of x: a spike moves its target's drive by w / (max_rate · tau_syn), and x counts
-        spikes over their Poisson s.d."""
-        return spec.hertz(self.lif.max_rate) * spec.seconds(self.lif.tau_syn) / self.mirror_scale()
+    def mirror_hebbian(self) -> float:
+        """κ, the change per spike pair, such that a mirror step's expected change is the reference
+        engine's η_B Wᵀ (unit-variance noise) for a source of slope f' = 1 (÷ max_rate; the LIF's
+        with the defaults): per second a synapse expects κ ν f'_j W_ji c / (tau_trace · max_rate), ν the
+        noise rate and c = 1 / ((1 + tau_syn / tau_trace)(1 + tau_m / tau_trace)) the part of a noise
+        spike's effect on its target's firing that the trace sees (the drive's and the membrane's
+        exponential filters against the trace's), over the share of a segment in which B learns
+        (:meth:`mirror_schedule`)."""
+        s, h = spec.seconds, spec.hertz
+        lif, m = self.lif, self.engine.rule.spec.mirror
+        trace = s(lif.tau_trace)
+        c = 1.0 / ((1 + s(lif.tau_syn) / trace) * (1 + s(lif.tau_m) / trace))
+        per_second = h(lif.noise_rate) * c / (trace * h(lif.max_rate))
+        k = segment_steps(m, self.mirror_least_steps()) * m.batch_size  # the share of a segment in which B learns
+        share = float(np.mean([learns.mean() for _, learns in self.mirror_schedule(k, k).values()]))
+        return m.lr / (per_second * self.mirror_seconds_per_step() * share)
 
-    def mirror_scale(self) -> float:
-        """The s.d. of a noise neuron's Poisson count in one mirror window."""
-        return math.sqrt(spec.hertz(self.lif.noise_rate) * self.window * float(self.dt))
+    def mirror_plasticity(self, l: int) -> tuple[str, str]:
+        """B_l's change while its target fires noise, as spike-timing-dependent plasticity with a balanced
+        antisymmetric window: on each spike of its source, w += κ r_post (its target's spikes before it);
+        on each spike of its target, w −= κ r_pre (its source's spikes before it). A noise spike is
+        independent of what fired before it, so the second term cancels the first's chance coincidences
+        exactly in expectation (whatever the rates), and what remains is the first's causal part,
+        ∝ W_ji. Each synapse reads its own weight and ``plastic`` (a phase signal: 1 while its
+        target fires noise, once settled), its target's and its source's spike traces, and κ. Returns
+        the (source spike, target spike) statements."""
+        if l not in self.mirror_layers():
+            return "", ""
+        k, sign = self.mirror_hebbian(), constrain("w", self.engine.structure.pathway(l).sign)
+        pre = "\n".join([f"w = w + {k!r} * plastic * r_post", *sign])
+        post = "\n".join([f"w = w - {k!r} * plastic * r_pre", *sign])
+        return pre, post
 
     def mirror_seconds_per_step(self) -> float:
-        """Simulated time of one mirror step: batch_size noise samples, one mirror window each."""
+        """Simulated time of one mirror step: batch_size samples of one mirror window each."""
         return self.engine.rule.spec.mirror.batch_size * self.window * float(self.dt)
 
     def _tick_mirror(self) -> None:
+        """A sample's start: after every mirror step B decays; each noise layer switches to its mode for
+        the sample."""
         s = self._mirror
-        t, bs = s["t"], s["bs"]
+        t = s["t"]
         s["t"] += 1
-        if t == 0 or t > s["n"]:
-            self._rest_mirror()
-            return
-        i = (t - 1) % bs
-        for l in s["x"]:  # the window that just ended
-            s["x"][l][i] = self.state(l, "count") / s["scale"]
-            s["y"][l][i] = (self.state(l + 1, "u") - self.state(l + 1, "b")) * s["gain"]
-        self._rest_mirror()
-        if t % bs == 0:  # each noise neuron's count about its own mean over the batch: zero-mean noise
-            for l, x in s["x"].items():
-                self.mirror_update(l, x - x.mean(0), s["y"][l])
-
-    def _rest_mirror(self) -> None:
-        """Start a noise sample: spike counts to zero, every layer's drive and its trace to rest (b), so
-        that a sample's response is to its own noise only."""
-        for l in range(1, self.L + 1):
-            self.state(l, "count")[:] = 0.0
-            self.state(l, "u")[:] = self.state(l, "b")
-            self.state(l, "ubar")[:] = self.state(l, "b")
+        if 0 < t <= s["n"] and t % s["bs"] == 0:
+            decay = self.engine.rule.spec.mirror.decay
+            for syn in self.feedback:
+                if syn is not None:
+                    w = syn.variables["w"].get_value()
+                    w *= 1 - decay
+        modes = s["noise"].items()
+        self._switch_mirror({l: (on[t], learns[t]) if t < len(on) else (0.0, 0.0) for l, (on, learns) in modes})
 
     # --- recordings -------------------------------------------------------------------------------
     def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int | str, ...], variables: tuple[str, ...]) -> dict:

@@ -97,16 +97,20 @@ def spiking_forward_pathway(
     delay: Quantity | None = None,
     variables: str = "",
     learn: str = "",
+    tonic: bool = False,
 ) -> Synapses:
     """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u
-    (``delay`` after the spike); ``learn``: the weight change the source's ``learn`` events set off."""
+    (``delay`` after the spike); ``learn``: the weight change the source's ``learn`` events set off.
+    ``tonic``: each synapse also takes w · ``tonic`` away from its target's drive (its target's
+    ``I_tonic``): set to the source's rate ÷ max_rate while the source fires noise in a mirror phase,
+    it cancels the mean its spikes bring (a synapse that passes on its input's fluctuations only)."""
     on_pre, on_event = {"pre": "u_post += w / (max_rate * tau_syn)"}, {"pre": "spike"}
     if learn:
         on_pre["learn"], on_event["learn"] = learn, "learn"
     syn = Synapses(
         pre,
         post,
-        f"w : 1\n{variables}",
+        f"w : 1\n{variables}" + ("I_tonic_post = w * tonic : 1 (summed)\ntonic : 1 (shared)\n" if tonic else ""),
         on_pre=on_pre,
         on_event=on_event,
         delay={"pre": delay, **({"learn": 0 * second} if learn else {})} if delay is not None else None,
@@ -126,18 +130,31 @@ def spiking_feedback_pathway(
     connections: Connections = None,
     delay: Quantity | None = None,
     variables: str = "",
+    mirror: str = "",
+    mirror_back: str = "",
 ) -> Synapses:
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
     neuron through one synapse, so E[err] = Σ w · delta_pre at steady state. An event arrives ``delay``
-    after it was emitted."""
+    after it was emitted. ``mirror``, ``mirror_back``: the weight mirror's change on each spike of the
+    source, and of the target, gated by the synapses' shared ``plastic``."""
+    on_pre = {"pos": "err_post += w / (error_rate * tau_err)", "neg": "err_post -= w / (error_rate * tau_err)"}
+    on_event = {"pos": "err_pos", "neg": "err_neg"}
+    on_post = {"mirror_back": mirror_back} if mirror_back else None
+    if mirror:
+        on_pre["mirror"], on_event["mirror"] = mirror, "spike"
+    if on_post:
+        on_event["mirror_back"] = "spike"
+    extra = {name: 0 * second for name in ("mirror", "mirror_back") if name in on_event}
+    delays = {"pos": delay, "neg": delay} | extra
     syn = Synapses(
         source,
         target,
-        f"w : 1\n{variables}",
-        on_pre={"pos": "err_post += w / (error_rate * tau_err)", "neg": "err_post -= w / (error_rate * tau_err)"},
-        on_event={"pos": "err_pos", "neg": "err_neg"},
-        delay={"pos": delay, "neg": delay} if delay is not None else None,
+        f"w : 1\n{variables}" + ("plastic : 1 (shared)\n" if mirror else ""),
+        on_pre=on_pre,
+        on_post=on_post,
+        on_event=on_event,
+        delay=delays if delay is not None else None,
         namespace=namespace,
         clock=clock,
         name=name,

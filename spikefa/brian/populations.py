@@ -133,7 +133,18 @@ relaxes to the bias ``b``; the membrane model turns ``u`` into spikes. Per spike
 traces ⟨u⟩; ``err`` is the error (apical) compartment the feedback pathway's ± events move; ``delta``
 the neuron's error (a hidden neuron's own, ``delta_local`` = err · f'(ubar), f' the surrogate slope,
 is what it sends on)."""
-CONTRACT = ("u", "r", "ubar", "err", "b", "delta", "count", "delta_local", "mirroring", "noise_rate")
+CONTRACT = (
+    *("u", "r", "ubar", "err", "b", "delta", "count", "delta_local"),
+    *("mirroring", "noise_rate", "held", "I_tonic"),
+)
+HELD = """
+du/dt = (-u + (1 - held) * b + held * mirror_drive - I_tonic) / tau_syn : 1
+held : 1 (shared)
+I_tonic : 1
+"""
+"""A layer that answers noise in mirror phases: while ``held`` (1) its drive relaxes to ``mirror_drive``
+instead of its bias, less ``I_tonic``, the mean of its noise input, which the forward pathway's
+synapses take away themselves (:func:`~spikefa.brian.pathways.spiking_forward_pathway`)."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +261,7 @@ def lif_population(
     error: str | None = None,
     slope: str = "int(ubar > 0)",
     variables: str = "",
+    held: bool = False,
 ) -> NeuronGroup:
     """A hidden or output spiking layer: the ``model``'s membrane inside the circuit's compartments
     (:data:`COMPARTMENTS`). With ``errors`` (a feedback pathway carries this layer's error) its signed
@@ -262,13 +274,15 @@ def lif_population(
     noise_rate instead of integrating (the weight mirror's mirror mode). ``error``: the expression a
     hidden population's error is instead (an extra population's, e.g. ``err``: a relay); ``slope``: the
     surrogate f'(ubar) a hidden population's own error ``err · slope`` is made with; ``variables``: further
-    state variables (the generated schedule's)."""
+    state variables (the generated schedule's); ``held``: the layer answers noise in mirror phases at a
+    held drive (:data:`HELD`)."""
     model = model or spec.Population()
     own_variables(model, where)
     m = membrane(model)
     params = {k: quantity(v, f"{where}.params.{k}") for k, v in m.params.items()}
     own = error or f"err * ({slope})"
-    eqs = m.equations + "\n" + COMPARTMENTS + ("" if output else f"delta_local = {own} : 1\n") + variables
+    compartments = COMPARTMENTS.replace("du/dt = (-u + b) / tau_syn : 1\n", HELD) if held else COMPARTMENTS
+    eqs = m.equations + "\n" + compartments + ("" if output else f"delta_local = {own} : 1\n") + variables
     d = "delta" if output else "delta_local"
     fire = f"({m.threshold})"
     if mirror:
