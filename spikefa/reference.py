@@ -136,9 +136,10 @@ class ReferenceEngine:
         self.learn(H, self.deltas(A, H, y), lr, rng)
         return self.loss(H[-1], y), H[-1]
 
-    def learn(self, H: list, deltas: list, lr: float, rng: np.random.Generator) -> None:
+    def learn(self, H: list, deltas: list, lr: float, rng: np.random.Generator, sent: list | None = None) -> None:
         """One step from given activities and errors, whichever engine computed them: W (and b) by
-        momentum SGD, then the rule's own hook (KP's B update, SS's sign copy)."""
+        momentum SGD, then the rule's own hook (KP's B update, SS's sign copy); ``sent``: the errors as
+        feedback synapses see them from their source, where not δ (:class:`~spikefa.rules.Step`)."""
         if len(H[0]) == 1:  # one example: each gradient as the factors of its outer product
             gW: list[Gradient] = [(deltas[l + 1][0], H[l][0]) for l in range(self.L)]
             gb = [deltas[l + 1][0] for l in range(self.L)]
@@ -147,7 +148,7 @@ class ReferenceEngine:
         decay = self.circuit.optimizer.weight_decay * lr / self.circuit.optimizer.lr
         self.apply(gW, gb, lr, decay)
         arrays = self.params.arrays(groups=("W", "b", "B"))
-        self.rule.after_step(self.params, Step(H, deltas, gW, lr, decay, rng))
+        self.rule.after_step(self.params, Step(H, deltas, gW, lr, decay, rng, sent))
         replaced = [k for k, a in self.params.arrays(groups=("W", "b", "B")).items() if arrays.get(k) is not a]
         if replaced:  # a Brian2 circuit's synapses hold views of these arrays: they must change in place
             k = replaced[0]

@@ -216,6 +216,11 @@ class Circuit:
         """Time steps per noise sample."""
         raise NotImplementedError
 
+    def sent_code(self, group: NeuronGroup, suffix: str) -> str:
+        """A population's error as the synapses it leaves through see it, as a Brian2 expression (a
+        spiking circuit's: its error events' count; here: its error)."""
+        return self.error_code(group, suffix)
+
     def mirror_least_steps(self) -> int:
         """The fewest mirror steps a segment may have."""
         return 1

@@ -265,6 +265,7 @@ class Generated:
         self.owners: list = []  # everything whose code reads t_block
         self.code: dict = {}  # every scheduled object's statements
         self.plastic: list = []  # the objects that change weights
+        self.changes: list[tuple[Synapses, str]] = []  # each synapse group's weight change, as code
         self.objects: list = []  # the presentation schedule's (see presenting), then the mirror segment's
         for group in c.teachable():
             self.teacher(group)
@@ -336,6 +337,7 @@ class Generated:
 
         for l, syn in enumerate(c.forward):
             syn.namespace.update(self.names)
+            self.changes.append((syn, forward_update(c, l)))
             if c.learns_on_events(l):  # its source's learn events carry it (built with the pathway)
                 self.owners.append(syn)
                 self.on_events(syn, "learn", order=-1)
@@ -349,11 +351,14 @@ class Generated:
         if rule is None:
             return
         quantity = {"rate": c.rate_code, "error": error}
+        # what a feedback synapse sees of its source's error: the error events it carries (a rule that
+        # copies W's update onto B, by definition weight transport, takes the error W's update takes)
+        sent = {**quantity, "error": error if e.rule.transports_weights else c.sent_code}
         made = e.rule.code_feedback()  # B made from its copy of Wᵀ (sign symmetry)
         for l, syn in enumerate(c.feedback):
             if syn is None:
                 continue
-            g = f"({quantity[rule.pre](syn.source, '_pre')}) * ({quantity[rule.post](syn.target, '_post')})"
+            g = f"({sent[rule.pre](syn.source, '_pre')}) * ({quantity[rule.post](syn.target, '_post')})"
             lr = step if rule.lr is None else f"{rule.lr!r} * learning(t - t_block)"
             if rule.decay is None:
                 decay = f"decay_per_lr * {step}" if e.circuit.optimizer.weight_decay else "0"
@@ -366,6 +371,8 @@ class Generated:
             code = sgd(g, lr, decay, mu if rule.momentum else 0.0, copy, "vw", sign)
             if made:
                 code += f"\nw = {made}"
+            if not e.rule.transports_weights:  # (a copy of W's update is weight transport, by definition)
+                self.changes.append((syn, code))
             self.objects.append(self.schedule(syn, code, "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
 

@@ -40,6 +40,7 @@ from ..reference import ReferenceEngine
 from .circuit import Circuit, live
 from .generated import Generated, forward_update
 from .generated_mirror import segment_steps
+from .locality import PRESYNAPTIC, check_local
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
 from .populations import check_population, lif_input_population, lif_population, own_variables
 from .statements import constrain
@@ -129,6 +130,22 @@ class LifCircuit(Circuit):
             self.network = Network(*self.objects(), *self.generated.objects)
         else:
             self.network = Network(*self.objects(), NetworkOperation(self._every_step, clock=self.clock, when="start"))
+        self.check_locality()
+
+    def check_locality(self) -> None:
+        """The locality contract (:mod:`~spikefa.brian.locality`) on every weight change written as
+        Brian2 code: the mirror's spike-timing plasticity, and with ``plasticity: code`` every synapse
+        group's change — its presynaptic side may be read only through its spikes, their traces and its
+        error events' count (``sent``). The weight-transport rules' copy of W's update on B (backprop,
+        sign symmetry) is exempt: it is what those rules are. On the Python schedule W and B change by
+        the reference engine's kernels from the same quantities (rates ``r``, errors, ``sent``)."""
+        changes = list(self.generated.changes) if self.code else []
+        for syn in self.feedback:
+            for pathway in ("mirror", "mirror_back"):
+                if syn is not None and pathway in {p.objname for p in syn._pathways}:
+                    changes.append((syn, getattr(syn, pathway).code))
+        for syn, code in changes:
+            check_local(syn, code, f"{syn.name}'s plasticity", pre=(*PRESYNAPTIC, "sent"))
 
     # --- the neuron model's code, for the generated schedule (generated.py) ----------------------
     def neuron_variables(self, name: str) -> str:
@@ -147,6 +164,7 @@ class LifCircuit(Circuit):
 
     def code_namespace(self) -> dict:
         return {
+            "sent_scale": self.sent_scale(),
             "fill_forward": self.fill(self.ticks["forward_time"]),
             "fill_example": self.fill(self.ticks["forward_time"] + self.ticks["error_time"]),
         }
@@ -157,7 +175,7 @@ class LifCircuit(Circuit):
         if group is self.groups[0]:
             phase = "\nphase = phases(t - t_block, i)" if self.lif.input == "regular" else ""
             return "r = 0\nx = inputs(t - t_block, i)" + phase
-        names = ("r", "ubar", "err", "delta", "count", *self.rest_variables.get(group.name, ("v",)))
+        names = self.rest_names(group)
         lines = ["u = b", *(f"{n} = 0" for n in names), f"lastspike = {NEVER!r} * second", "not_refractory = True"]
         return "\n".join(lines)
 
@@ -173,7 +191,7 @@ class LifCircuit(Circuit):
         if group is self.groups[0]:
             return "x = 0\nr = 0"
         first = "mirror_first(t - t_block)"
-        names = ("r", "ubar", "err", "delta", "count", *self.rest_variables.get(group.name, ("v",)))
+        names = self.rest_names(group)
         lines = [f"{n} = {n} * (1 - {first})" for n in names] + [
             f"u = u * (1 - {first}) + {first} * b",
             f"lastspike = {first} * {NEVER!r} * second + (1 - {first}) * lastspike",
@@ -416,6 +434,19 @@ class LifCircuit(Circuit):
             run["readout"] = self.state(self.L, "ubar")[None, :] / fill  # what the error is made from
             self.teach(run["y"][k], "ubar", fill)
 
+    def rest_names(self, group: NeuronGroup) -> tuple[str, ...]:
+        """The variables that are 0 at rest: traces, errors, counts and the membrane model's own."""
+        sent = ("sent",) if "sent" in group.variables else ()
+        return ("r", "ubar", "err", "delta", "count", *sent, *self.rest_variables.get(group.name, ("v",)))
+
+    def sent_code(self, group: NeuronGroup, suffix: str) -> str:
+        return f"sent{suffix} / sent_scale"
+
+    def sent_scale(self) -> float:
+        """Error events per unit of δ in an example: error_rate · error_time (the output's δ is constant
+        for the error time, and no error event fires before it)."""
+        return spec.hertz(self.lif.error_rate) * self.error_steps * float(self.dt)
+
     def slope(self, l: int) -> np.ndarray:
         """Hidden layer l's surrogate f'(ubar) (:func:`surrogate`), as its neurons' ``delta_local`` has it."""
         return evaluate(self.slope_code, self.state(l, "ubar")[None, :])
@@ -427,7 +458,7 @@ class LifCircuit(Circuit):
         self.state(0, "r")[:] = 0.0
         for group in self.driven():
             live(group, "u")[:] = live(group, "b")
-            for name in ("r", "ubar", "err", "delta", "count", *self.rest_variables.get(group.name, ("v",))):
+            for name in self.rest_names(group):
                 live(group, name)[:] = 0.0
             live(group, "lastspike")[:] = NEVER
             live(group, "not_refractory")[:] = True
@@ -446,7 +477,11 @@ class LifCircuit(Circuit):
             deltas.append(self.state(self.L, "delta")[None, :].copy())
         self._seen.append((A, H, deltas))
         if run["learn"]:
-            e.learn(H, deltas, run["lr"], run["rng"])
+            sent = [None] * (self.L + 1)
+            if run["errors"]:  # each layer's error as its ± error events carried it
+                scale = self.sent_scale()
+                sent = [live(g, "sent")[None, :] / scale if "sent" in g.variables else None for g in self.groups]
+            e.learn(H, deltas, run["lr"], run["rng"], sent)
             self.sync_weights()
 
     # --- weight mirror ----------------------------------------------------------------------------

@@ -135,7 +135,7 @@ the neuron's error (a hidden neuron's own, ``delta_local`` = err · f'(ubar), f'
 is what it sends on)."""
 CONTRACT = (
     *("u", "r", "ubar", "err", "b", "delta", "count", "delta_local"),
-    *("mirroring", "noise_rate", "held", "I_tonic"),
+    *("mirroring", "noise_rate", "held", "I_tonic", "sent"),
 )
 HELD = """
 du/dt = (-u + (1 - held) * b + held * mirror_drive - I_tonic) / tau_syn : 1
@@ -267,7 +267,8 @@ def lif_population(
     (:data:`COMPARTMENTS`). With ``errors`` (a feedback pathway carries this layer's error) its signed
     error leaves as two non-negative Poisson event streams, ``err_pos`` at error_rate · [delta]₊ and
     ``err_neg`` at error_rate · [−delta]₊ (the paired positive and negative error units, which share
-    each feedback synapse); a neuron draws a random number only for the stream its sign selects. A
+    each feedback synapse), counted in ``sent`` (+1, −1); a neuron draws a random number only for the
+    stream its sign selects. A
     hidden neuron's delta is its error compartment times the surrogate ``slope``; the output's is set by the
     circuit from the teacher.
     With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
@@ -284,6 +285,8 @@ def lif_population(
     compartments = COMPARTMENTS.replace("du/dt = (-u + b) / tau_syn : 1\n", HELD) if held else COMPARTMENTS
     eqs = m.equations + "\n" + compartments + ("" if output else f"delta_local = {own} : 1\n") + variables
     d = "delta" if output else "delta_local"
+    if errors:  # the count of its own ± error events: its error as the synapses it leaves through see it
+        eqs += "sent : 1\n"
     fire = f"({m.threshold})"
     if mirror:
         eqs += "mirroring : 1 (shared)\nnoise_rate : Hz (shared)\n"  # a variable: no recompiling per rate
@@ -310,6 +313,9 @@ def lif_population(
         )
         if "floor" in events:
             group.run_on_event("floor", "v = v_floor")
+        if errors:
+            group.run_on_event("err_pos", "sent += 1")
+            group.run_on_event("err_neg", "sent -= 1")
         return group
     except Exception as err:
         raise SpikefaError(f"{where}: Brian2 refused the population ({cut(first_line(err))})") from None

@@ -9,8 +9,9 @@ from matplotlib.figure import Figure
 from ..plots import RULE_COLORS
 from .common import Runner, figure, plain_log
 
-# (circuit, mirror steps, steps between points): each circuit file's own mirror phase (LIF: 312 steps, 20 s)
-NEURONS = {"rate": ("brian_digits_weight_mirror", 200, 10), "LIF": ("brian_digits_lif_weight_mirror", 312, 13)}
+# (circuit, mirror steps, steps between points): each circuit file's own mirror phase (LIF: the spiking
+# mirror through spike-timing plasticity, 937 steps of 64 ms, 60 s)
+NEURONS = {"rate": ("brian_digits_weight_mirror", 200, 10), "LIF": ("brian_digits_lif_mirror", 937, 39)}
 SIGMAS = (0.03, 0.1, 0.3, 1.0, 3.0)
 NOISE_RATES = (10, 25, 50, 100, 200)
 KP_DECAY = 0.005
@@ -36,7 +37,7 @@ def weight_mirror(runner: Runner) -> Figure:
     for (label, (file, steps, every)), ls in zip(NEURONS.items(), ("-", "--")):
         x, angle = mirror_angles(runner, file, steps, every)
         duration.plot(x, angle, color=RULE_COLORS["weight_mirror"], ls=ls, label=label)
-    duration.set_xlabel("mirror steps (128 samples)")
+    duration.set_xlabel("mirror steps (128 samples; LIF: 64 ms)")
     duration.set_ylabel("B₁ vs W₁ᵀ (°)")
     duration.set_title("mirror phase, digits 64-100-10")
     duration.legend()

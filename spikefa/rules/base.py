@@ -78,7 +78,9 @@ class Step:
     ``H[0]`` the input), the errors ``deltas[l]`` (``deltas[0]`` is None; ``deltas[l]`` of hidden layer l
     is what its error compartment received, times f'(a_l)), the error-driven gradients ``gW[l]`` of the
     W update just made (δ_{l+1}ᵀ h_l: a matrix, or for one example the pair (δ_{l+1}, h_l) of its outer
-    product's factors), the learning rate and weight decay of this step, and the training generator."""
+    product's factors), the learning rate and weight decay of this step, the training generator, and
+    ``sent[l]``: layer l's error as the synapses it leaves through see it (a spiking circuit's: the
+    count of its ± error events, scaled to δ — what a feedback synapse's source offers it; None: δ_l)."""
 
     H: list[np.ndarray]
     deltas: list[np.ndarray | None]
@@ -86,6 +88,7 @@ class Step:
     lr: float
     decay: float
     rng: np.random.Generator
+    sent: list[np.ndarray | None] | None = None
 
 
 TOPOLOGIES = ("layerwise", "direct", "local", "none")
@@ -227,7 +230,7 @@ class Rule:
         for l, B in enumerate(params.B):
             if B is None:
                 continue
-            post, pre = quantity(step, rule.post, l), quantity(step, rule.pre, self.source(l, L))
+            post, pre = quantity(step, rule.post, l), quantity(step, rule.pre, self.source(l, L), sent=True)
             g = (post[0], pre[0]) if len(post) == 1 else post.T @ pre
             lr = step.lr if rule.lr is None else rule.lr
             decay = step.decay if rule.decay is None else rule.decay
@@ -235,9 +238,14 @@ class Rule:
             sgd_update(B, g, params.vB[l], lr, momentum, decay)
 
 
-def quantity(step: Step, name: str, l: int) -> np.ndarray:
-    """Layer l's ``rate`` (H[l]) or ``error`` (δ_l) in a learning step."""
-    return step.H[l] if name == "rate" else step.deltas[l]
+def quantity(step: Step, name: str, l: int, sent: bool = False) -> np.ndarray:
+    """Layer l's ``rate`` (H[l]) or ``error`` (δ_l) in a learning step; with ``sent``, its error as it
+    leaves it (``step.sent``, where the circuit provides it)."""
+    if name == "rate":
+        return step.H[l]
+    if sent and step.sent is not None and step.sent[l] is not None:
+        return step.sent[l]
+    return step.deltas[l]
 
 
 def check_hooks(rule: Rule, sizes: tuple[int, ...], made: Any, dtype: np.dtype) -> tuple[list, list]:

@@ -92,6 +92,9 @@ def test_lif_estimates_are_the_reference_quantities_in_expectation(rule, sizes):
 
 
 def test_lif_weight_change_is_the_rule_applied_to_what_the_circuit_saw():
+    """W from each synapse's presynaptic trace and postsynaptic error; Kolen–Pollack's B from its
+    target's trace and the error events it carried (``sent``: the source's error as its synapses see
+    it, never the source's error compartment)."""
     c = lif_circuit("kolen_pollack", sizes=(6, 8, 3))
     twin = copy.deepcopy(c.engine.params)
     rng = np.random.default_rng(3)
@@ -99,12 +102,31 @@ def test_lif_weight_change_is_the_rule_applied_to_what_the_circuit_saw():
     ((_, H, deltas),) = c.present(x, y, 0.1, np.random.default_rng(0))
     reference = ReferenceEngine(c.engine.circuit, np.random.default_rng(0))
     reference.params = twin
-    reference.learn(H, deltas, 0.1, np.random.default_rng(0))
+    sent = [None, None, c.state(2, "sent")[None, :] / c.sent_scale()]  # B₁'s source: the output's events
+    assert not np.allclose(sent[2], deltas[2])  # B learns from what its synapses carried, not from δ
+    reference.learn(H, deltas, 0.1, np.random.default_rng(0), sent)
     for l in range(2):
         np.testing.assert_allclose(c.engine.params.W[l], twin.W[l], rtol=1e-12)
         np.testing.assert_allclose(c.forward[l].w[:], twin.W[l].T.ravel(), rtol=1e-12)
     np.testing.assert_allclose(c.B[1], twin.B[1], rtol=1e-12)
     assert not np.allclose(twin.W[0], ReferenceEngine(c.engine.circuit, np.random.default_rng(4)).params.W[0])
+
+
+def test_lif_error_events_carry_the_error_in_expectation():
+    """A source's ± error events over the error time, ÷ error_rate · error_time, estimate its δ: the
+    mean over examples is δ's within four Poisson standard errors."""
+    c = lif_circuit("kolen_pollack", sizes=(6, 8, 3))
+    rng = np.random.default_rng(2)
+    x, y = rng.random((40, 6)), np.eye(3)[rng.integers(0, 3, 40)]
+    sent, delta = [], []
+    for k in range(len(x)):
+        ((_, _, d),) = c.present(x[k : k + 1], y[k : k + 1], 0.0, rng, learn=False, errors=True)
+        sent.append(c.state(2, "sent") / c.sent_scale())
+        delta.append(d[2][0])
+    sent, delta = np.array(sent), np.array(delta)
+    se = np.sqrt(np.abs(delta).sum(0) / c.sent_scale()) / len(x)  # Poisson: var(count) = its mean
+    assert np.abs(delta).mean() > 0.1
+    assert (np.abs(sent.mean(0) - delta.mean(0)) < 4 * se).all()
 
 
 def test_lif_presentations_are_deterministic():
@@ -151,6 +173,37 @@ def test_lif_mirror_phase_aligns_b_with_w_transpose():
     c.mirror(312, np.random.default_rng(0))
     assert angle(B, W.T) < 45
     assert np.isfinite(B).all()
+
+
+NONLOCAL_RULE = """
+from spikefa.rules import Plasticity, Rule
+
+
+class DriveRead(Rule):
+    name = "drive_read"
+    topology = "layerwise"
+    learns_feedback = True
+
+    def plasticity(self):
+        return Plasticity(pre="error", post="rate", lr=0.01, momentum=False)
+
+    def code_feedback(self):
+        return "w + 0.001 * ubar_pre"  # the presynaptic neuron's mean drive: no synapse sees it
+"""
+
+
+def test_lif_plasticity_reading_a_presynaptic_drive_is_refused(tmp_path):
+    """The locality contract: a rule whose code reads the presynaptic neuron's drive (ubar_pre) is
+    refused when the spiking circuit is built, in one line naming the pathway and the variable."""
+    (tmp_path / "drive_read.py").write_text(NONLOCAL_RULE)
+    rule = {"name": f"{tmp_path / 'drive_read.py'}:DriveRead"}
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", "softmax", **copy.deepcopy(LIF), rule=rule)
+    raw["brian"]["plasticity"] = "code"
+    with pytest.raises(SpikefaError) as err:
+        LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(0)))
+    message = str(err.value)
+    assert "B1's plasticity" in message and "'ubar_pre'" in message and "\n" not in message
+    assert "its presynaptic neuron's spikes and traces" in message
 
 
 def test_lif_monitors_record_spikes_error_events_and_states():
