@@ -53,9 +53,13 @@ def cmd_run(args) -> int:
         print(f"{out} already holds this finished run; showing it (--overwrite runs it again)")
     summary = folder.summary()
     final = summary["final"]
-    score = (
-        f"test accuracy {100 * final['test_acc']:.2f} %" if "test_acc" in final else f"test NSE {final['test_nse']:.4g}"
-    )
+    key = "test_acc" if "test_acc" in final else "test_nse"
+    if final.get(key) != final.get(key):  # NaN: the last row measured no test set (a mirror phase's)
+        score = "no test measured (mirror phase last)"
+    elif key == "test_acc":
+        score = f"test accuracy {100 * final['test_acc']:.2f} %; loss {final['test_loss']:.4f}"
+    else:
+        score = f"test NSE {final['test_nse']:.4g}; loss {final['test_loss']:.4f}"
     angles = ", ".join(
         f"{k.removeprefix('angle_')} {v:.1f}°" for k, v in final.items() if k.startswith("angle_") and v == v
     )
@@ -69,7 +73,7 @@ def cmd_run(args) -> int:
         )
     else:
         work = f"{now['examples']} examples in {now['seconds']:.1f} s"
-    print(f"{score}; loss {final['test_loss']:.4f}; angles: {angles or 'none'}; {work}")
+    print(f"{score}; angles: {angles or 'none'}; {work}")
     print(f"run folder: {folder.path}  (figure: {folder.path / FIGURE})")
     return 0
 

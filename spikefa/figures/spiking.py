@@ -33,7 +33,7 @@ def spiking_circuit(runner: Runner) -> Figure:
     with lif.monitoring((0, 1, 2), ("spikes",)) as learning:
         lif.present(data.x_train[:n], data.y_train[:n], circuit.optimizer.lr, rng)
     with lif.monitoring((0, 1, 2), ("spikes",)) as mirroring:
-        lif.mirror(1, rng)
+        lif.mirror(3, rng)  # 3 steps of 64 ms: the time shown
     trained = runner.run(FILE, quick=QUICK)
     after = trained.weights["W1"], trained.weights["B1"].T
 
