@@ -427,6 +427,8 @@ class Generated:
                     out.append((syn, "vw", lambda l=l: p.vB[l], order, True))
         for l, syn in c.readouts.items():
             out.append((syn, "w", lambda l=l: p.B[l].T, None, False))
+        for l, off in getattr(c, "off", {}).items():  # a spiking B's OFF channel: −B (see LifCircuit)
+            out.append((off, "w", lambda l=l: -p.B[l], c.synapse_order(f"B{l}", e.structure.connections(l)), False))
         return out
 
     def new_monitor(self) -> StateMonitor:

@@ -112,10 +112,13 @@ class LifCircuit(Circuit):
         b = engine.circuit.brian
         self.rest_variables = {f"layer{l}": own_variables(b.population(l)) for l in range(1, engine.L + 1)}
         self.rest_variables.update({e.name: own_variables(e.population) for e in b.extra})
+        self.off: dict[int, Synapses] = {}  # B_l's OFF channel, where B_l's sign is constrained
         # time steps per mirror sample (one by default), the unit of a mirror step's length
         window = lif.mirror_window
         self.window = 1 if window is None else round(s(window) / s(engine.circuit.brian.dt))
         super().__init__(engine, target)
+        if self.project is None:
+            self.set_off_channels()
         for group in self.groups[1:]:
             if "noise_rate" in group.variables:
                 group.noise_rate = h(lif.noise_rate) * Hz
@@ -333,8 +336,17 @@ class LifCircuit(Circuit):
         return spiking_forward_pathway(pre, post, self.clock, ns, name, connections, d, variables, learn, tonic)
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
+        """B_l: one synapse group carrying both event streams of its source's paired ± error units; or,
+        where its sign is constrained (``feedback.sign``: Dale's law), the ON units' events only, the
+        OFF units' through a second group of the opposite sign, ``B{l}_off``, weights −B
+        (:meth:`split_channels`)."""
         s = self.engine.structure
-        delay = spec.seconds(s.pathway(l).delay)
+        delay = spec.seconds(s.pathway(l).delay) * second or None
+        split = self.split_channels(l)
+        if split:
+            self.off[l] = spiking_feedback_pathway(
+                source, target, self.clock, self.namespace, f"{name}_off", s.connections(l), delay, carries=("err_neg",)
+            )
         return spiking_feedback_pathway(
             source,
             target,
@@ -342,10 +354,41 @@ class LifCircuit(Circuit):
             self.namespace,
             name,
             s.connections(l),
-            delay * second if delay else None,
+            delay,
             self.synapse_variables(feedback=True),
             *self.mirror_plasticity(l),
+            carries=("err_pos",) if split else ("err_pos", "err_neg"),
         )
+
+    def split_channels(self, l: int) -> bool:
+        """Whether B_l carries positive and negative errors on two synapse groups: where its sign is
+        constrained. The OFF group's weights are −B, set when the circuit is built: a rule that changes
+        B would have to copy each change across (weight transport between the channels), so it is
+        refused."""
+        e = self.engine
+        if e.structure.pathway(l).sign not in ("positive", "negative"):
+            return False
+        rule = e.rule
+        if rule.learns_feedback or rule.has_mirror_phase or rule.transports_weights:
+            raise SpikefaError(
+                f"feedback.sign: a sign-constrained feedback pathway of a spiking circuit carries positive and "
+                f"negative errors on two synapse groups of opposite signs (Dale's law), whose weights stay B and "
+                f"−B; rule {rule.name} changes B, which would copy each change across; use feedback.sign: none"
+            )
+        return True
+
+    def objects(self) -> list:
+        return [*super().objects(), *self.off.values()]
+
+    def set_off_channels(self) -> None:
+        """Every OFF group's weights to −B (on the runtime targets; standalone takes them with each block)."""
+        for l, off in self.off.items():
+            w = off.variables["w"].get_value()
+            B = self.B[l]
+            if self.engine.structure.connections(l) is None:
+                w[:] = -B.T.ravel()
+            else:
+                w[:] = -B[off.variables["_synaptic_post"].get_value(), off.variables["_synaptic_pre"].get_value()]
 
     def fill(self, ticks: int) -> float:
         """Expected filling of a trace ``ticks`` schedule ticks after it started from zero."""

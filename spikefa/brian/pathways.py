@@ -132,21 +132,29 @@ def spiking_feedback_pathway(
     variables: str = "",
     mirror: str = "",
     mirror_back: str = "",
+    carries: tuple[str, ...] = ("err_pos", "err_neg"),
 ) -> Synapses:
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
     neuron through one synapse, so E[err] = Σ w · delta_pre at steady state. An event arrives ``delay``
     after it was emitted. ``mirror``, ``mirror_back``: the weight mirror's change on each spike of the
-    source, and of the target, gated by the synapses' shared ``plastic``."""
-    on_pre = {"pos": "err_post += w / (error_rate * tau_err)", "neg": "err_post -= w / (error_rate * tau_err)"}
-    on_event = {"pos": "err_pos", "neg": "err_neg"}
+    source, and of the target, gated by the synapses' shared ``plastic``. ``carries``: one of the two
+    event streams only (Dale's law): each of its events adds w, so the group acts with its weights'
+    sign alone — the ON units' (``err_pos``) through one group, the OFF units' through another of the
+    opposite sign."""
+    paired = len(carries) == 2
+    event = {"err_pos": "pos", "err_neg": "neg"}
+    on_pre = {
+        event[e]: f"err_post {'-=' if paired and e == 'err_neg' else '+='} w / (error_rate * tau_err)" for e in carries
+    }
+    on_event = {event[e]: e for e in carries}
     on_post = {"mirror_back": mirror_back} if mirror_back else None
     if mirror:
         on_pre["mirror"], on_event["mirror"] = mirror, "spike"
     if on_post:
         on_event["mirror_back"] = "spike"
     extra = {name: 0 * second for name in ("mirror", "mirror_back") if name in on_event}
-    delays = {"pos": delay, "neg": delay} | extra
+    delays = dict.fromkeys((event[e] for e in carries), delay) | extra
     syn = Synapses(
         source,
         target,

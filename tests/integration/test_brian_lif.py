@@ -175,6 +175,32 @@ def test_lif_mirror_phase_aligns_b_with_w_transpose():
     assert np.isfinite(B).all()
 
 
+def test_excitatory_feedback_only_excites_its_target_and_the_negative_error_goes_through_inhibition():
+    """Dale's law for the feedback path: a ``sign: positive`` B carries only the ON units' error events,
+    each adding w ≥ 0, so with the OFF channel (B1_off, weights −B, the OFF units' events) switched off
+    no hidden error compartment ever goes below 0; with it on, both signs reach the hidden layer. A
+    rule that learns B is refused with a sign-constrained spiking B (its OFF channel would copy B)."""
+    feedback = {"sign": "positive", "init": {"dist": "lognormal", "scale": 0.3, "sigma": 0.5}}
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", "softmax", **copy.deepcopy(LIF), feedback=feedback)
+    c = LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+    on, off = c.feedback[1], c.off[1]
+    assert [p.event for p in on._pathways] == ["err_pos"] and [p.event for p in off._pathways] == ["err_neg"]
+    assert (on.w[:] >= 0).all() and np.array_equal(off.w[:], -on.w[:])
+    rng = np.random.default_rng(0)
+    x, y = rng.random((6, 6)), np.eye(3)[[0, 1, 2, 0, 1, 2]]
+    off.active = False
+    with c.monitoring((1,), ("err",)) as excitatory:
+        c.present(x, y, 0.0, rng, learn=False, errors=True)
+    off.active = True
+    with c.monitoring((1,), ("err",)) as both:
+        c.present(x, y, 0.0, rng, learn=False, errors=True)
+    assert excitatory["layer1_err"].min() >= 0 and excitatory["layer1_err"].max() > 0
+    assert both["layer1_err"].min() < 0
+    raw["rule"] = {"name": "kolen_pollack"}
+    with pytest.raises(SpikefaError, match=r"feedback.sign: .*\(Dale's law\).*rule kolen_pollack changes B"):
+        LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+
+
 NONLOCAL_RULE = """
 from spikefa.rules import Plasticity, Rule
 
