@@ -6,16 +6,19 @@ steps leaves the segment's last samples unused.
 A sample is one step (rate circuits) or one ``mirror_window`` (LIF), on a clock of its own; t − t_block is
 the time since the segment began:
 
-- at the start of sample j ≥ 1, order −1: every synapse of B_l adds x_post · y_pre of sample j − 1 to its
-  sum (x: what its target, a neuron of noise layer l, fired; y: the answer of its source in layer l + 1),
-  and, where the estimate is centred (LIF), each noise neuron its x and each answering neuron its y;
-- at every batch end (j a multiple of batch_size), order 0: B ← (1 − λ_B) B + η_B / n · Σ (x − x̄) yᵀ,
-  the reference engine's :meth:`~spikefa.rules.WeightMirror.mirror_update`, then B's sign constraint,
-  and the sums back to 0 (the neurons' at order 1);
+- rate circuits, at the start of sample j ≥ 1, order −1: every synapse of B_l adds x_post · y_pre of
+  sample j − 1 to its sum (x: what its target, a neuron of noise layer l, fired; y: the answer of its
+  source in layer l + 1);
+- at every batch end (j a multiple of batch_size), order 0: B ← (1 − λ_B) B, and (rate circuits)
+  + η_B / n · Σ x yᵀ, the reference engine's :meth:`~spikefa.rules.WeightMirror.mirror_update`, then
+  B's sign constraint, and the sums back to 0;
 - order 1: the next sample starts as the circuit's :meth:`mirror_start_code` says: a rate circuit's noise
   layers take their rates from a ``TimedArray`` drawn as the reference engine draws them (so the segment
-  is the engine's ``mirror`` to rounding), a LIF circuit's populations go back to rest and fire Poisson
-  noise (Brian2's random numbers, seeded per segment, as the kernel path seeds them per K steps).
+  is the engine's ``mirror`` to rounding), a LIF circuit's populations go back to rest at the segment's
+  first sample;
+- order 2 (LIF): the circuit's :meth:`mirror_switches` set from ``TimedArray``s which layers fire
+  Poisson noise (Brian2's random numbers, seeded per segment, as the kernel path seeds them per K
+  steps), which answer held and which B learn — B itself learns on its synapses' spikes.
 
 Outside a segment its objects are inactive, and in one the presentation schedule's are; on cpp_standalone
 the compiled project holds both runs, and each run of the binary is one block or one segment (``mode``).

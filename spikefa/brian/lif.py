@@ -38,7 +38,7 @@ from ..activations import evaluate
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from .circuit import Circuit, live
-from .generated import Generated, forward_update
+from .generated import Generated, flat, forward_update
 from .generated_mirror import segment_steps
 from .locality import PRESYNAPTIC, check_local
 from .pathways import spiking_feedback_pathway, spiking_forward_pathway
@@ -190,7 +190,7 @@ class LifCircuit(Circuit):
     def mirror_start_code(self, group: NeuronGroup) -> str:
         """A mirror sample's start, as :meth:`_rest` does it at a segment's first sample: the input
         silent, the populations at rest (each noise layer's mode is switched next, at order 2, by
-        :meth:`mirror_switch_code`)."""
+        :meth:`mirror_switches`)."""
         if group is self.groups[0]:
             return "x = 0\nr = 0"
         first = "mirror_first(t - t_block)"
@@ -332,8 +332,9 @@ class LifCircuit(Circuit):
         variables = self.synapse_variables() if name.startswith("W") else ""
         learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
         tonic = name in {f"W{l}" for l in self.mirror_layers()}
-        ns = self.namespace
-        return spiking_forward_pathway(pre, post, self.clock, ns, name, connections, d, variables, learn, tonic)
+        return spiking_forward_pathway(
+            pre, post, self.clock, self.namespace, name, connections, d, variables, learn, tonic
+        )
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
         """B_l: one synapse group carrying both event streams of its source's paired ± error units; or,
@@ -382,13 +383,9 @@ class LifCircuit(Circuit):
 
     def set_off_channels(self) -> None:
         """Every OFF group's weights to −B (on the runtime targets; standalone takes them with each block)."""
-        for l, off in self.off.items():
-            w = off.variables["w"].get_value()
-            B = self.B[l]
-            if self.engine.structure.connections(l) is None:
-                w[:] = -B.T.ravel()
-            else:
-                w[:] = -B[off.variables["_synaptic_post"].get_value(), off.variables["_synaptic_pre"].get_value()]
+        for l, off in self.off.items():  # connected as B_l: its synapses in B_l's order
+            order = self.synapse_order(f"B{l}", self.engine.structure.connections(l))
+            off.variables["w"].get_value()[:] = flat(-self.B[l], order)
 
     def fill(self, ticks: int) -> float:
         """Expected filling of a trace ``ticks`` schedule ticks after it started from zero."""
@@ -534,8 +531,7 @@ class LifCircuit(Circuit):
         through W and fires. Each feedback synapse (source j in the layer above, target i in the noise
         layer) learns by spike timing, κ times the other's spike trace on each spike of either, + for
         i before j and − for j before i (:meth:`mirror_plasticity`), and decays, B ← (1 − λ_B) B after
-        every mirror step
-        (batch_size samples of ``mirror_window``): E[ΔB] ∝ Wᵀ, since a noise spike of i raises j's
+        every mirror step (batch_size samples of ``mirror_window``): E[ΔB] ∝ Wᵀ, since a noise spike of i raises j's
         firing by f'_j W_ji (:meth:`mirror_hebbian`). With more than one hidden layer, odd and even layers
         take turns to fire noise (:meth:`mirror_schedule`). The noise is seeded from ``rng`` every K
         steps (:func:`~spikefa.brian.generated_mirror.segment_steps`), as the generated segments seed
