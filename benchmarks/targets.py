@@ -10,6 +10,8 @@ in a process of its own (Brian2's standalone device is global), one after anothe
 
 - ``cython kernels``: the Python schedule with the shared Numba kernels (the runtime default);
 - ``cython code`` and ``cpp_standalone``: the schedule and plasticity as Brian2 code (``plasticity: code``);
+- ``cpp_standalone online`` (LIF only): the same, learning online on spike events (``learning: online``:
+  every synapse changes on each of its presynaptic spikes instead of once per example);
 - ``standalone floor``: the same compiled project with its weight changes switched off (no plasticity);
 - ``torch``: a PyTorch LIF network of the same size, time step and schedule, FA per example, batch 1
   (only where ``torch`` is installed).
@@ -38,11 +40,12 @@ import numpy as np
 from benchmarks import RESULTS, report
 from benchmarks.brian_speed import PlasticityClock, mnist
 
-ROWS = {  # name → (neurons, target, plasticity, floor)
-    "cython kernels": ("cython", "kernels", False),
-    "cython code": ("cython", "code", False),
-    "cpp_standalone": ("cpp_standalone", "code", False),
-    "standalone floor": ("cpp_standalone", "code", True),
+ROWS = {  # name → (target, plasticity, floor, learning)
+    "cython kernels": ("cython", "kernels", False, "example"),
+    "cython code": ("cython", "code", False, "example"),
+    "cpp_standalone": ("cpp_standalone", "code", False, "example"),
+    "cpp_standalone online": ("cpp_standalone", "code", False, "online"),
+    "standalone floor": ("cpp_standalone", "code", True, "example"),
 }
 
 
@@ -55,13 +58,16 @@ def one(neurons: str, row: str, hidden: int, n: int, data_dir: str | None) -> di
     from spikefa.brian import Circuit
     from spikefa.reference import ReferenceEngine
 
-    target, plasticity, floor = ROWS[row]
+    target, plasticity, floor, learning = ROWS[row]
+    if learning == "online" and neurons != "lif":
+        return {}
     c = circuit_from_dict(
         {
             "name": "speed",
             "seed": 0,
             "engine": "brian2",
-            "brian": {"neurons": neurons, "target": target, "plasticity": plasticity},
+            "brian": {"neurons": neurons, "target": target, "plasticity": plasticity}
+            | ({"learning": learning} if learning == "online" else {}),
             "network": {"sizes": [784, hidden, 10], "hidden": "tanh" if neurons == "rate" else "relu"},
             "task": "mnist",
             "rule": "feedback_alignment",
@@ -198,6 +204,10 @@ def measure_all(args) -> dict:
                 section[f"{row}: {key}"] = value
             section[f"{row}: / standalone floor"] = r["examples_per_s"] / floor
             section[f"{row}: / cython kernels"] = r["examples_per_s"] / kernels
+        if "cpp_standalone online" in rows:  # learning on spike events against learning once per example
+            section["cpp_standalone online: / cpp_standalone"] = (
+                rows["cpp_standalone online"]["examples_per_s"] / rows["cpp_standalone"]["examples_per_s"]
+            )
         results[f"{neurons} 784-500-10"] = section
         if args.widths:
             k = max(n // 4, 50)

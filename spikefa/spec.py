@@ -26,6 +26,7 @@ ENGINES = ("reference", "brian2")
 NEURONS = ("rate", "lif")
 BRIAN_TARGETS = ("cython", "numpy", "cpp_standalone")
 PLASTICITY = ("kernels", "code")
+LEARNING = ("example", "online")
 TIME_UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "us": 1e-6}
 RATE_UNITS = {"Hz": 1.0, "kHz": 1e3}
 DTYPES = ("float64", "float32")
@@ -35,6 +36,7 @@ LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
 SCHEDULES = ("constant", "cosine")
 INIT_DISTS = ("uniform", "normal", "lognormal", "xavier_normal")
 SIGNS = ("free", "positive", "negative")
+CARRIES = ("both", "positive", "negative")
 RULES = (
     "shallow",
     "backprop",
@@ -90,6 +92,10 @@ class Pathway:
     init: Init = field(default_factory=Init)
     delay: str = "0 ms"
     source: str = ""  # feedback only: an extra population whose error it carries instead (brian.extra)
+    # spiking circuits, error pathways: which of its source's error events it carries — ``both`` (a
+    # positive error's event adds w, a negative one's subtracts it), or the ``positive`` or ``negative``
+    # errors' stream alone, each event adding w (Dale's law: the synapse acts with its weight's sign)
+    carries: str = "both"
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,8 @@ class Lif:
     # replaced), so that every responding neuron fires in the same regime (> v_threshold: regularly)
     mirror_drive: float = 0.5
     mirror_window: str | None = None  # mirror phase: one noise sample (None: one time step)
+    # online learning: the rate the output's error units ask of the label's neuron (the others: 0)
+    target_rate: str = "200 Hz"
 
 
 POPULATION_MODELS = ("lif", "alif")
@@ -313,6 +321,10 @@ class Brian:
     # engine's Numba kernels on Brian2's arrays; runtime targets) or ``code`` (Brian2 code on the
     # populations and synapses, no Python within a block; cpp_standalone's only choice and its default)
     plasticity: str = "kernels"
+    # when a spiking circuit's synapses change: ``example`` (once per example, from traces read at its end:
+    # the per-example schedule) or ``online`` (on spike events, as they happen: eRBP-style; needs
+    # plasticity: code). See spikefa.brian.online.
+    learning: str = "example"
     monitor: Monitor = field(default_factory=Monitor)
     lif: Lif = field(default_factory=Lif)
     populations: tuple[Population, ...] = ()  # layers 1 … L (hidden, output); empty: every one lif
@@ -689,7 +701,8 @@ def _feedback(
 
 
 def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -> Pathway:
-    _allowed(f, ("connectivity", "sign", "init", "delay", "source"))
+    _allowed(f, ("connectivity", "sign", "init", "delay", "source", "carries"))
+    carries = _carries(f, brian, base.carries)
     source = f.get("source", str, base.source)
     if source:
         extras = [e.name for e in brian.extra]
@@ -702,9 +715,16 @@ def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -
                 f"rule {rule.name} learns or copies B in W's shape; a pathway from an extra population "
                 "needs a rule with fixed feedback (feedback_alignment, direct_feedback_alignment, ...)",
             )
-    p = _structure(f, base, brian, engine, source)
+    p = dataclasses.replace(_structure(f, base, brian, engine, source), carries=carries)
     f.done()
     return p
+
+
+def _carries(f: _Fields, brian: Brian, default: str = "both") -> str:
+    """Which of its source's error events a spiking error pathway carries."""
+    if "carries" in f.raw and brian.neurons != "lif":
+        f.fail(f.name("carries"), "only for neurons: lif (a rate pathway carries its source's signed error)")
+    return f.get("carries", str, default, choices=CARRIES)
 
 
 def _structure(
@@ -977,7 +997,13 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         forward_time=_time(f, "forward_time", f"{L * step_ms:g} ms" if rate else "40 ms"),
         error_time=_time(f, "error_time", f"{max(L - 1, 1) * step_ms:g} ms" if rate else "20 ms"),
         target=(target := f.get("target", str, "cython", choices=BRIAN_TARGETS)),
-        plasticity=f.get("plasticity", str, "code" if target == "cpp_standalone" else "kernels", choices=PLASTICITY),
+        learning=(learning := f.get("learning", str, "example", choices=LEARNING)),
+        plasticity=f.get(
+            "plasticity",
+            str,
+            "code" if target == "cpp_standalone" or learning == "online" else "kernels",
+            choices=PLASTICITY,
+        ),
         monitor=_monitor(f.sub("monitor")),
         lif=Lif() if rate else _lif(f.sub("lif")),
         populations=_populations(f, L) if not rate else (),
@@ -987,6 +1013,13 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
     f.done()
     if b.target == "cpp_standalone" and b.plasticity != "code":
         f.fail(f.name("plasticity"), "cpp_standalone runs no Python between steps: it needs plasticity: code")
+    if b.learning == "online" and rate:
+        f.fail(f.name("learning"), "online learning is on spike events: only for neurons: lif")
+    if b.learning == "online" and b.plasticity != "code":
+        f.fail(
+            f.name("plasticity"),
+            "learning: online changes synapses on spike events in Brian2 code: it needs plasticity: code",
+        )
     if rate and seconds(b.dt) > seconds(b.tau) * (1 + 1e-9):
         f.fail(f.name("dt"), f"must be at most tau for rate neurons (Euler steps), got dt {b.dt!r}, tau {b.tau!r}")
     _check_steps(f, b, L)
@@ -1040,7 +1073,16 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
             )
         if brian.neurons == "rate" and "delay" in k.raw:
             k.fail(k.name("delay"), "rate circuits delay feedback pathways only; neurons: lif delays any pathway")
-        structure = _structure(k, Pathway(), brian, engine)
+        if into == "drive" and "carries" in k.raw:
+            k.fail(k.name("carries"), "only for into: error (a drive pathway carries spikes)")
+        carries = _carries(k, brian)
+        structure = dataclasses.replace(_structure(k, Pathway(), brian, engine), carries=carries)
+        if brian.neurons == "lif" and into == "error" and structure.sign != "free" and carries == "both":
+            k.fail(
+                k.name("carries"),
+                f"a {structure.sign} error pathway of a spiking circuit carries one stream of its source's error "
+                "events, each adding w (Dale's law): carries: positive or negative",
+            )
         k.done()
         out.append(Link(name, ends["from"], ends["to"], into, structure))
     return tuple(out)
@@ -1099,7 +1141,7 @@ def _population(f: _Fields) -> Population:
 
 def _lif(f: _Fields) -> Lif:
     times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory")
-    rates = ("max_rate", "error_rate", "noise_rate")
+    rates = ("max_rate", "error_rate", "noise_rate", "target_rate")
     values: dict[str, Any] = {k: _time(f, k, getattr(Lif, k)) for k in times}
     window = f.raw.get("mirror_window")
     values["mirror_window"] = f.raw.pop("mirror_window", None) if window is None else _time(f, "mirror_window", "")

@@ -209,6 +209,8 @@ class Circuit:
     def populations(self) -> list[NeuronGroup]:
         raise NotImplementedError
 
+    online = False  # whether synapses learn on spike events (brian.learning: online; spiking circuits)
+
     # the weight mirror's segment in generated code (generated_mirror.py): what a noise sample is
     mirror_spiking = False  # whether B learns on spikes (its pathway's own code) rather than from samples
 

@@ -69,6 +69,7 @@ from brian2.devices.device import get_device
 
 from ..errors import SpikefaError
 from ..rules import Rule
+from . import online
 from .generated_mirror import MirrorSegment
 from .populations import RATE
 from .statements import sgd
@@ -242,6 +243,8 @@ class Generated:
         self.teachers = TimedArray(np.zeros((rows, sizes[-1])), dt=period, name="teachers")
         self.rates = TimedArray(np.zeros(rows), dt=period, name="rates")  # η of the example just shown
         self.learning = TimedArray(np.zeros(rows), dt=period, name="learning")  # 1 where one was
+        # online learning: η of the example being shown (see online.py)
+        self.online = TimedArray(np.zeros(rows), dt=period, name="online") if c.online else None
         teach = np.zeros(rows * steps)
         teach[c.forward_steps : (cap + 1) * steps : steps] = 1.0
         self.teach = TimedArray(teach, dt=c.dt, name="teach")
@@ -257,6 +260,7 @@ class Generated:
             "teach": self.teach,
             "tick": self.tick,
             "phases": self.phases,
+            **({"online": self.online} if c.online else {}),
             "t_block": 0 * second,
             "decay_per_lr": o.weight_decay / o.lr,
             "bias_scale": o.bias_scale(),
@@ -264,7 +268,7 @@ class Generated:
         }
         self.owners: list = []  # everything whose code reads t_block
         self.code: dict = {}  # every scheduled object's statements
-        self.plastic: list = []  # the objects that change weights
+        self.plastic: list = []  # the objects that change weights (a benchmark switches them off)
         self.changes: list[tuple[Synapses, str]] = []  # each synapse group's weight change, as code
         self.objects: list = []  # the presentation schedule's (see presenting), then the mirror segment's
         for group in c.teachable():
@@ -309,6 +313,12 @@ class Generated:
     def teacher(self, group: NeuronGroup) -> None:
         """The population's error from its drive and the teacher, forward_time into every period."""
         net = self.c.engine.circuit.network
+        a = self.c.drive_code("")
+        if self.c.online:  # its error units compare, every step; the read-out is taken at forward_time
+            self.objects.append(self.schedule(group, online.output_error(group), "error_units", clock=self.c.clock))
+            code = f"readout = readout + teach(t - t_block) * ({a} - readout)"
+            self.objects.append(self.schedule(group, code, "teach", clock=self.c.clock, order=2))
+            return
         if net.output == "softmax":  # Σ exp(a) over the population, summed after its own update
             model = f"Z_post = exp({self.c.drive_code('_pre')}) : 1 (summed)"
             total = Synapses(group, group, model, clock=self.c.clock, name=f"{group.name}_sum")
@@ -316,7 +326,6 @@ class Generated:
             total.connect()
             total.summed_updaters["Z_post"].order = group.order + 1  # Brian2's default: before the update
             self.objects.append(total)
-        a = self.c.drive_code("")
         code = f"delta = delta + teach(t - t_block) * ({output_error(net, a, 'teachers(t - t_block, i)')} - delta)"
         if "readout" in group.variables:  # the drive the error came from, for the trainer's scores
             code += f"\nreadout = readout + teach(t - t_block) * ({a} - readout)"
@@ -326,6 +335,9 @@ class Generated:
         """Every plastic synapse group's and bias's change, at the start of every period (order 0), from
         each layer's error stored just before (order −1) in ``grad``."""
         c, e = self.c, self.c.engine
+        if c.online:
+            self.learn_online()
+            return
         mu = e.circuit.optimizer.momentum
         step = "rates(t - t_block)"
         for group in c.groups[1:]:
@@ -375,6 +387,34 @@ class Generated:
                 self.changes.append((syn, code))
             self.objects.append(self.schedule(syn, code, "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
+
+    def learn_online(self) -> None:
+        """Every weight change on events (:mod:`~spikefa.brian.online`): forward synapses on their
+        source's spikes and feedback synapses on the error events they carry, both part of their
+        pathways' own code; biases every step; decay once per example."""
+        c = self.c
+        for l, syn in enumerate(c.forward):
+            self.owners.append(syn)
+            syn.namespace.update(self.names)
+            self.changes.append((syn, syn.learn.code))
+            self.objects.append(syn.learn)  # (inactive while the circuit mirrors)
+            self.code[syn.learn] = syn.learn.code
+            group = c.groups[l + 1]
+            self.objects.append(self.schedule(group, online.bias_change(c, group), "learn", clock=c.clock))
+            self.plastic += self.objects[-2:]
+        for syn in [*c.forward, *c.feedback]:
+            if syn is None:
+                continue
+            feedback = syn not in c.forward
+            if feedback:
+                self.owners.append(syn)
+                syn.namespace.update(self.names)
+                if c.engine.rule.code_plasticity() is not None:  # B's change, on the events it carries
+                    self.changes += [(syn, p.code) for p in syn._pathways if p.objname in ("pos", "neg", "learn_back")]
+            decay = online.decay(c, feedback)
+            if decay is not None:
+                self.objects.append(self.schedule(syn, decay, "decay", clock=self.clock, order=0))
+                self.plastic.append(self.objects[-1])
 
     def present(self) -> None:
         """A pathway that adds into its target on its source's ``present`` events (a rate circuit's input),
@@ -451,12 +491,14 @@ class Generated:
             Y[:n] = y
         on = np.zeros(cap + 2)
         on[1 : n + 1] = 1.0 if learn else 0.0
+        values = {self.inputs: X, self.teachers: Y, self.rates: lr * on, self.learning: on, self.phases: P}
+        if self.online is not None:  # η of the example being shown
+            values[self.online] = lr * np.roll(on, -1)
         seed = None
         if self.c.stochastic:
             seed = int(rng.integers(2**31))
             if self.c.lif.input == "regular":
                 P[:n] = rng.random((n, X.shape[1]))
-        values = {self.inputs: X, self.teachers: Y, self.rates: lr * on, self.learning: on, self.phases: P}
         monitor = self.monitor if self.project else self.new_monitor()  # runtime: one per block
         self.execute(values, seed, self.aligned((n + 1) * self.c.example_steps()), monitor)
         return np.asarray(getattr(monitor, self.c.readout))[:, 1 : n + 1].T

@@ -37,6 +37,7 @@ from .. import spec
 from ..activations import evaluate
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
+from . import online
 from .circuit import Circuit, live
 from .generated import Generated, flat, forward_update
 from .generated_mirror import segment_steps
@@ -61,6 +62,7 @@ def namespace(lif: spec.Lif) -> dict:
         "max_rate": h(lif.max_rate) * Hz,
         "error_rate": h(lif.error_rate) * Hz,
         "mirror_drive": lif.mirror_drive,
+        "target_rate": h(lif.target_rate) * Hz,
     } | ({} if lif.v_floor is None else {"v_floor": lif.v_floor})
 
 
@@ -98,6 +100,12 @@ def check_inputs(x: np.ndarray) -> None:
         )
 
 
+def carried(carries: str) -> tuple[str, ...]:
+    """The error event streams a pathway carries (its ``carries``): both, paired through each synapse,
+    or the positive (ON units', ``err_pos``) or negative (OFF units', ``err_neg``) errors' alone."""
+    return {"both": ("err_pos", "err_neg"), "positive": ("err_pos",), "negative": ("err_neg",)}[carries]
+
+
 class LifCircuit(Circuit):
     """Leaky integrate-and-fire populations, presented on the schedule above."""
 
@@ -105,6 +113,9 @@ class LifCircuit(Circuit):
 
     def __init__(self, engine: ReferenceEngine, target: str | None = None):
         self.lif = lif = engine.circuit.brian.lif
+        self.online = engine.circuit.brian.learning == "online"
+        if self.online:
+            online.check(engine)
         self.slope_code = surrogate(lif, "v")  # the hidden neurons' surrogate slope, for NumPy
         s, h = spec.seconds, spec.hertz
         self.namespace = namespace(lif)
@@ -135,6 +146,9 @@ class LifCircuit(Circuit):
             self.network = Network(*self.objects(), NetworkOperation(self._every_step, clock=self.clock, when="start"))
         self.check_locality()
 
+    def learns_on_events(self, l: int) -> bool:
+        return not self.online and super().learns_on_events(l)
+
     def check_locality(self) -> None:
         """The locality contract (:mod:`~spikefa.brian.locality`) on every weight change written as
         Brian2 code: the mirror's spike-timing plasticity, and with ``plasticity: code`` every synapse
@@ -154,7 +168,8 @@ class LifCircuit(Circuit):
     def neuron_variables(self, name: str) -> str:
         """The circuit's own, plus the output drive a block records (read at forward_time)."""
         read = self.code and name == f"layer{self.L}"
-        return super().neuron_variables(name) + ("readout : 1\n" if read else "")
+        taught = self.online and (name == f"layer{self.L}" or name.startswith("classifier"))
+        return super().neuron_variables(name) + ("readout : 1\n" if read else "") + ("teacher : 1\n" if taught else "")
 
     def drive_code(self, suffix: str) -> str:
         return f"ubar{suffix} / fill_forward"
@@ -310,8 +325,18 @@ class LifCircuit(Circuit):
 
     def link(self, pre: NeuronGroup, post: NeuronGroup, link: spec.Link, connections) -> Synapses:
         delay = spec.seconds(link.structure.delay) * second or None
-        make = spiking_feedback_pathway if link.into == "error" else spiking_forward_pathway
-        return make(pre, post, self.clock, self.namespace, link.name, connections, delay)
+        if link.into == "drive":
+            return spiking_forward_pathway(pre, post, self.clock, self.namespace, link.name, connections, delay)
+        return spiking_feedback_pathway(
+            pre,
+            post,
+            self.clock,
+            self.namespace,
+            link.name,
+            connections,
+            delay,
+            carries=carried(link.structure.carries),
+        )
 
     def classifier_population(self, l: int) -> NeuronGroup:
         name = f"classifier{l}"
@@ -331,9 +356,21 @@ class LifCircuit(Circuit):
         d = spec.seconds(delay) * second or None
         variables = self.synapse_variables() if name.startswith("W") else ""
         learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
+        if self.online and name.startswith("W"):  # on each of its source's spikes
+            learn = online.forward_change(self, int(name[1:]))
         tonic = name in {f"W{l}" for l in self.mirror_layers()}
         return spiking_forward_pathway(
-            pre, post, self.clock, self.namespace, name, connections, d, variables, learn, tonic
+            pre,
+            post,
+            self.clock,
+            self.namespace,
+            name,
+            connections,
+            d,
+            variables,
+            learn,
+            tonic,
+            learn_on="spike" if self.online else "learn",
         )
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
@@ -344,6 +381,8 @@ class LifCircuit(Circuit):
         s = self.engine.structure
         delay = spec.seconds(s.pathway(l).delay) * second or None
         split = self.split_channels(l)
+        carries = ("err_pos",) if split else carried(s.pathway(l).carries)
+        learn = online.feedback_changes(self, l, carries) if self.online else None
         if split:
             self.off[l] = spiking_feedback_pathway(
                 source, target, self.clock, self.namespace, f"{name}_off", s.connections(l), delay, carries=("err_neg",)
@@ -356,9 +395,10 @@ class LifCircuit(Circuit):
             name,
             s.connections(l),
             delay,
-            self.synapse_variables(feedback=True),
+            self.synapse_variables(feedback=True) + (online.feedback_variables(self) if self.online else ""),
             *self.mirror_plasticity(l),
-            carries=("err_pos",) if split else ("err_pos", "err_neg"),
+            carries=carries,
+            learn=learn,
         )
 
     def split_channels(self, l: int) -> bool:
@@ -367,10 +407,16 @@ class LifCircuit(Circuit):
         B would have to copy each change across (weight transport between the channels), so it is
         refused."""
         e = self.engine
-        if e.structure.pathway(l).sign not in ("positive", "negative"):
+        pathway, rule = e.structure.pathway(l), e.rule
+        changes = rule.learns_feedback or rule.has_mirror_phase or rule.transports_weights
+        if pathway.carries != "both" and changes:
+            raise SpikefaError(
+                f"feedback.carries: {pathway.carries}: B carries one stream of its source's error events; rule "
+                f"{rule.name} changes B from its source's whole error, which B would not see; use carries: both"
+            )
+        if pathway.sign not in ("positive", "negative") or pathway.carries != "both":
             return False
-        rule = e.rule
-        if rule.learns_feedback or rule.has_mirror_phase or rule.transports_weights:
+        if changes:
             raise SpikefaError(
                 f"feedback.sign: a sign-constrained feedback pathway of a spiking circuit carries positive and "
                 f"negative errors on two synapse groups of opposite signs (Dale's law), whose weights stay B and "
@@ -476,8 +522,8 @@ class LifCircuit(Circuit):
 
     def rest_names(self, group: NeuronGroup) -> tuple[str, ...]:
         """The variables that are 0 at rest: traces, errors, counts and the membrane model's own."""
-        sent = ("sent",) if "sent" in group.variables else ()
-        return ("r", "ubar", "err", "delta", "count", *sent, *self.rest_variables.get(group.name, ("v",)))
+        own = tuple(n for n in ("sent", "teacher") if n in group.variables)
+        return ("r", "ubar", "err", "delta", "count", *own, *self.rest_variables.get(group.name, ("v",)))
 
     def sent_code(self, group: NeuronGroup, suffix: str) -> str:
         return f"sent{suffix} / sent_scale"

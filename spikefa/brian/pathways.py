@@ -98,15 +98,17 @@ def spiking_forward_pathway(
     variables: str = "",
     learn: str = "",
     tonic: bool = False,
+    learn_on: str = "learn",
 ) -> Synapses:
     """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u
-    (``delay`` after the spike); ``learn``: the weight change the source's ``learn`` events set off.
+    (``delay`` after the spike); ``learn``: the weight change the source's ``learn_on`` events set off
+    (``learn``: the generated schedule's; ``spike``: online learning, undelayed).
     ``tonic``: each synapse also takes w · ``tonic`` away from its target's drive (its target's
     ``I_tonic``): set to the source's rate ÷ max_rate while the source fires noise in a mirror phase,
     it cancels the mean its spikes bring (a synapse that passes on its input's fluctuations only)."""
     on_pre, on_event = {"pre": "u_post += w / (max_rate * tau_syn)"}, {"pre": "spike"}
     if learn:
-        on_pre["learn"], on_event["learn"] = learn, "learn"
+        on_pre["learn"], on_event["learn"] = learn, learn_on
     syn = Synapses(
         pre,
         post,
@@ -133,6 +135,7 @@ def spiking_feedback_pathway(
     mirror: str = "",
     mirror_back: str = "",
     carries: tuple[str, ...] = ("err_pos", "err_neg"),
+    learn: dict[str, str] | None = None,
 ) -> Synapses:
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
@@ -141,26 +144,30 @@ def spiking_feedback_pathway(
     source, and of the target, gated by the synapses' shared ``plastic``. ``carries``: one of the two
     event streams only (Dale's law): each of its events adds w, so the group acts with its weights'
     sign alone — the ON units' (``err_pos``) through one group, the OFF units' through another of the
-    opposite sign."""
+    opposite sign. ``learn``: online learning's statements, after an event's effect, per event carried
+    (``err_pos``, ``err_neg``) and on the target's spikes (``spike``); ``variables`` holds their state."""
     paired = len(carries) == 2
     event = {"err_pos": "pos", "err_neg": "neg"}
     on_pre = {
-        event[e]: f"err_post {'-=' if paired and e == 'err_neg' else '+='} w / (error_rate * tau_err)" for e in carries
+        event[e]: f"err_post {'-=' if paired and e == 'err_neg' else '+='} w / (error_rate * tau_err)"
+        + (f"\n{learn[e]}" if learn and e in learn else "")
+        for e in carries
     }
     on_event = {event[e]: e for e in carries}
-    on_post = {"mirror_back": mirror_back} if mirror_back else None
+    on_post = {"mirror_back": mirror_back} if mirror_back else {}
+    if learn and "spike" in learn:
+        on_post["learn_back"] = learn["spike"]
     if mirror:
         on_pre["mirror"], on_event["mirror"] = mirror, "spike"
-    if on_post:
-        on_event["mirror_back"] = "spike"
-    extra = {name: 0 * second for name in ("mirror", "mirror_back") if name in on_event}
+    on_event.update(dict.fromkeys(on_post, "spike"))
+    extra = {name: 0 * second for name in ("mirror", "mirror_back", "learn_back") if name in on_event}
     delays = dict.fromkeys((event[e] for e in carries), delay) | extra
     syn = Synapses(
         source,
         target,
         f"w : 1\n{variables}" + ("plastic : 1 (shared)\n" if mirror else ""),
         on_pre=on_pre,
-        on_post=on_post,
+        on_post=on_post or None,
         on_event=on_event,
         delay=delays if delay is not None else None,
         namespace=namespace,

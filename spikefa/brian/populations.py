@@ -294,8 +294,8 @@ def lif_population(
     refractory = spec.seconds(model.refractory) * second if model.refractory else "refractory"
     events = {}
     if errors:
-        events["err_pos"] = f"{d} > 0 and rand() < error_rate * dt * clip({d}, 0, 1)"
-        events["err_neg"] = f"{d} < 0 and rand() < error_rate * dt * clip(-{d}, 0, 1)"
+        events["err_pos"] = f"{d} > 0 and rand() < error_rate * dt * {d}"
+        events["err_neg"] = f"{d} < 0 and rand() < -error_rate * dt * {d}"
     if "v_floor" in namespace:  # the membrane stops at v_floor (an inhibitory reversal potential)
         events["floor"] = "v < v_floor"
     try:

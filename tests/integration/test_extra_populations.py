@@ -51,7 +51,7 @@ def test_a_relay_population_carries_the_output_error_to_the_hidden_layer_in_expe
 
 def test_a_relay_trains_and_its_pathways_can_be_sparse_delayed_and_signed():
     brian = copy.deepcopy(RELAY)
-    brian["pathways"]["R"].update(connectivity=0.5, sign="positive", delay="2 ms")
+    brian["pathways"]["R"].update(connectivity=0.5, sign="positive", delay="2 ms", carries="positive")
     brian["pathways"]["D"] = {"from": "layer0", "to": "relay", "into": "drive", "connectivity": 0.5}
     c = relay_circuit(brian, {"source": "relay", "connectivity": 0.5})
     R = c.engine.params.links["R"]
@@ -86,6 +86,16 @@ def test_a_relay_trains_and_its_pathways_can_be_sparse_delayed_and_signed():
             {**RELAY, "pathways": {"R": {"from": "layer2", "to": "relay", "into": "gap"}}},
             {},
             "brian.pathways.R.into: unknown value 'gap'; allowed: drive, error",
+        ),
+        (
+            {**RELAY, "pathways": {"R": {"from": "layer2", "to": "relay", "into": "error", "sign": "positive"}}},
+            {},
+            "brian.pathways.R.carries: a positive error pathway of a spiking circuit carries one stream",
+        ),
+        (
+            {**RELAY, "pathways": {"R": {"from": "layer0", "to": "relay", "into": "drive", "carries": "positive"}}},
+            {},
+            "brian.pathways.R.carries: only for into: error",
         ),
     ],
 )
@@ -190,3 +200,47 @@ def test_a_users_rule_may_change_a_circuit_files_pathway_within_its_structure(tm
     assert np.abs(R - before).max() > 1e-6 and np.all(R >= 0) and np.all(R[before == 0] == 0)
     np.testing.assert_array_equal(syn.w[:], R[syn.j[:], syn.i[:]])  # the synapses follow, in place
     assert "R" in c.engine.params.arrays()  # so checkpoints and weights.npz carry it
+
+
+POOL = {
+    "extra": {"pool": {"size": 5, "model": "lif", "error": "err"}},
+    "pathways": {
+        "P": {"from": "layer2", "to": "pool", "into": "error", "carries": "negative", "sign": "positive"},
+        "I": {"from": "pool", "to": "layer1", "into": "error", "carries": "positive", "sign": "negative"},
+    },
+}
+
+
+def test_an_inhibitory_pool_carries_the_negative_errors_and_every_synapse_keeps_its_sign():
+    """Dale's law with interneurons: B (excitatory) carries the output's positive errors only, the pool
+    P (excitatory) its negative ones, and the pool's events reach the hidden layer through inhibitory
+    synapses I. Each group carries one event stream and adds its own weight per event: B never lowers
+    a hidden error compartment, I never raises one, and with only negative output errors (every output
+    pushed down) the hidden compartments only fall."""
+    c = relay_circuit(POOL, {"sign": "positive", "carries": "positive", "init": {"dist": "lognormal", "scale": 0.3}})
+    assert {p.objname for p in c.feedback[1]._pathways} == {"pos"} and not c.off
+    assert {p.objname for p in c.links["P"]._pathways} == {"neg"} and {p.objname for p in c.links["I"]._pathways} == {
+        "pos"
+    }
+    assert np.all(c.links["P"].w[:] >= 0) and np.all(c.links["I"].w[:] <= 0) and np.all(c.feedback[1].w[:] >= 0)
+    x = np.random.default_rng(1).random((20, 6))
+    seen = c.present(x, np.zeros((20, 3)), 0.0, np.random.default_rng(0), learn=False, errors=True)
+    assert np.all(np.vstack([d[2] for _, _, d in seen]) >= 0)  # softmax against no label: every δ > 0 …
+    err = np.vstack([d[1] for _, _, d in seen])
+    assert err.max() > 0 and err.min() >= 0  # … and only B's excitation reached the hidden layer
+    seen = c.present(x, np.ones((20, 3)), 0.0, np.random.default_rng(0), learn=False, errors=True)
+    assert np.all(np.vstack([d[2] for _, _, d in seen]) <= 0)  # … against all labels, negative
+    err = np.vstack([d[1] for _, _, d in seen])
+    assert err.min() < 0 and err.max() <= 0  # only the pool's inhibition reached the hidden layer
+
+
+def test_one_stream_of_error_events_needs_fixed_feedback():
+    raw = tiny_circuit("kolen_pollack", (6, 8, 3), "relu", engine="brian2")
+    raw["brian"] = {"neurons": "lif", "target": "cython"}
+    raw["feedback"] = {"carries": "positive"}
+    with pytest.raises(SpikefaError, match="feedback.carries: positive: B carries one stream"):
+        LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "tanh", engine="brian2")
+    raw["feedback"] = {"carries": "positive"}
+    with pytest.raises(SpikefaError, match="feedback.carries: only for neurons: lif"):
+        circuit_from_dict(raw)

@@ -1,0 +1,129 @@
+"""Online, event-driven learning on spiking circuits (``brian.learning: online``) against the reference
+engine's update, in the rate limit, and what it refuses."""
+
+import copy
+
+import numpy as np
+import pytest
+from brian2 import StateMonitor
+
+from spikefa import SpikefaError, circuit_from_dict
+from spikefa.brian import LifCircuit
+from spikefa.reference import ReferenceEngine
+from tests.conftest import tiny_circuit
+
+ONLINE = {"engine": "brian2", "brian": {"neurons": "lif", "target": "cython", "learning": "online"}}
+
+
+def online_circuit(rule="feedback_alignment", sizes=(6, 8, 3), seed=4, optimizer=None, **brian):
+    raw = tiny_circuit(rule, sizes, "relu", "softmax", **copy.deepcopy(ONLINE))
+    raw["brian"].update(brian)
+    raw["optimizer"].update(optimizer or {})
+    engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(seed))
+    return LifCircuit(engine)
+
+
+def test_online_update_is_the_reference_update_in_the_rate_limit():
+    """Kolen–Pollack online, one example shown M times in the rate limit (1 s windows, a small η, Poisson
+    input, 32 hidden neurons): per example W changes on each presynaptic spike by the postsynaptic
+    error, B on each spike of its target by its trace of the error events it carried. Per synapse, the
+    mean over the examples of (online change − the reference engine's update from what that example's
+    synapses sampled: spike-count rates and time-averaged errors) is spike noise: its norm is within 4
+    times its expected size, the norm of the standard errors. (A wrong scale or sign would be some 100
+    times that. With Poisson input, W₀'s events are independent of the error they read and its mean is
+    exact; W₁ and B₁ also pick up the small covariance of pre- and postsynaptic activity within an
+    example.)"""
+    M, lr, sizes = 24, 1e-3, (24, 32, 3)
+    c = online_circuit(
+        "kolen_pollack",
+        sizes=sizes,
+        optimizer={"lr": lr, "batch_size": M},
+        forward_time="500 ms",
+        error_time="500 ms",
+        lif={"input": "poisson"},
+    )
+    p = c.engine.params
+    p.b[0] += 0.8  # hidden neurons above threshold, where the surrogate slope is not 0
+    synapses = {"W0": c.forward[0], "W1": c.forward[1], "B1": c.feedback[1]}
+    weights = {k: StateMonitor(s, "w", record=True) for k, s in synapses.items()}  # at each step's start
+    seen = [
+        StateMonitor(g, v, record=True, when="end") for g, v in ((c.groups[1], "delta_local"), (c.groups[2], "delta"))
+    ]
+    seen += [StateMonitor(g, ["count", "r"], record=True, when="end") for g in c.groups[:2]]
+    c.network.add(*weights.values(), *seen)
+    start = {k: np.array(getattr(p, k[0])[int(k[1])], copy=True) for k in synapses}
+    x = np.tile(np.random.default_rng(1).random(sizes[0]), (M, 1))
+    c.train_batch(x, np.tile(np.eye(3)[[0]], (M, 1)), lr, np.random.default_rng(2))
+
+    S, T = c.example_steps(), c.example_steps() * float(c.dt)
+    online = {k: np.diff(m.w[:, : (M + 1) * S : S], axis=1) for k, m in weights.items()}  # synapses × examples
+
+    def per_example(a):  # neurons × examples × steps
+        return np.asarray(a)[:, : M * S].reshape(len(a), M, S)
+
+    d1, d2 = (per_example(getattr(m, v)).mean(2) for m, v in zip(seen[:2], ("delta_local", "delta")))
+    # spike-count rates (÷ max_rate); the input's count runs on across examples, a layer's starts at 0
+    ends = [per_example(m.count)[:, :, -1] for m in seen[2:]]
+    h0, h1 = np.diff(ends[0], axis=1, prepend=0) / (200.0 * T), ends[1] / (200.0 * T)
+
+    diffs = {k: [] for k in synapses}
+    for k in range(M):
+        e = ReferenceEngine(c.engine.circuit, np.random.default_rng(0))
+        for name, w in start.items():
+            getattr(e.params, name[0])[int(name[1])][...] = w
+
+        a0, a1, e1, e2 = (a[:, k][None] for a in (h0, h1, d1, d2))
+        e.learn([a0, a1, None], [None, e1, e2], lr, np.random.default_rng(0), [None, None, e2])
+        ref = {name: getattr(e.params, name[0])[int(name[1])] - w for name, w in start.items()}
+        for name in synapses:
+            diffs[name].append(online[name][:, k] - as_synapses(ref[name]))
+    for name, d in diffs.items():
+        d = np.array(d)  # examples × synapses
+        assert np.abs(online[name]).mean() > 1e-5, name  # it learned
+        noise = np.sqrt(np.sum(d.var(0, ddof=1) / M))
+        print(name, np.linalg.norm(d.mean(0)) / noise, np.linalg.norm(d.mean(0)) / np.linalg.norm(online[name].mean(1)))
+        assert np.linalg.norm(d.mean(0)) <= 4 * noise, name
+
+
+def as_synapses(M):
+    """A weight matrix (post × pre) as its all-to-all synapses' array (presynaptic-major)."""
+    return M.T.ravel()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"rule": {"name": "backprop"}}, "no form of rule backprop"),
+        ({"optimizer": {"momentum": 0.9}}, "optimizer.momentum: online learning"),
+    ],
+)
+def test_what_has_no_online_form_is_refused(change, message):
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", "softmax", **copy.deepcopy(ONLINE))
+    for key, value in change.items():
+        raw[key].update(value)
+    with pytest.raises(SpikefaError, match=message):
+        LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize(
+    "brian, message",
+    [
+        ({"neurons": "rate", "learning": "online"}, "only for neurons: lif"),
+        ({"neurons": "lif", "learning": "online", "plasticity": "kernels"}, "needs plasticity: code"),
+    ],
+)
+def test_online_needs_spikes_and_code(brian, message):
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", "softmax", engine="brian2", brian=brian)
+    with pytest.raises(SpikefaError, match=message):
+        circuit_from_dict(raw)
+
+
+def test_online_changes_are_checked_for_locality():
+    """Every online change is among those the locality contract judges: W's reads its postsynaptic
+    neuron's error, KP's B its own trace of the events it carried, both on their own events."""
+    c = online_circuit("kolen_pollack")
+    codes = {}
+    for syn, code in c.generated.changes:
+        codes[syn.name] = codes.get(syn.name, "") + code
+    assert "delta_local_post" in codes["W0"] and "delta_post" in codes["W1"]
+    assert "q +=" in codes["B1"] and "w = w -" in codes["B1"]
