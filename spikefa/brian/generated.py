@@ -315,7 +315,7 @@ class Generated:
         net = self.c.engine.circuit.network
         a = self.c.drive_code("")
         if self.c.online:  # its error units compare, every step; the read-out is taken at forward_time
-            self.objects.append(self.schedule(group, online.output_error(group), "error_units", clock=self.c.clock))
+            self.objects.append(self.schedule(group, online.output_error(self.c), "error_units", clock=self.c.clock))
             code = f"readout = readout + teach(t - t_block) * ({a} - readout)"
             self.objects.append(self.schedule(group, code, "teach", clock=self.c.clock, order=2))
             return

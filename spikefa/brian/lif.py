@@ -169,7 +169,11 @@ class LifCircuit(Circuit):
         """The circuit's own, plus the output drive a block records (read at forward_time)."""
         read = self.code and name == f"layer{self.L}"
         taught = self.online and (name == f"layer{self.L}" or name.startswith("classifier"))
-        return super().neuron_variables(name) + ("readout : 1\n" if read else "") + ("teacher : 1\n" if taught else "")
+        return (
+            super().neuron_variables(name)
+            + ("readout : 1\n" if read else "")
+            + ("teacher : 1\ntaught : 1\n" if taught else "")
+        )
 
     def drive_code(self, suffix: str) -> str:
         return f"ubar{suffix} / fill_forward"
@@ -522,7 +526,7 @@ class LifCircuit(Circuit):
 
     def rest_names(self, group: NeuronGroup) -> tuple[str, ...]:
         """The variables that are 0 at rest: traces, errors, counts and the membrane model's own."""
-        own = tuple(n for n in ("sent", "teacher") if n in group.variables)
+        own = tuple(n for n in ("sent", "teacher", "taught") if n in group.variables)
         return ("r", "ubar", "err", "delta", "count", *own, *self.rest_variables.get(group.name, ("v",)))
 
     def sent_code(self, group: NeuronGroup, suffix: str) -> str:

@@ -134,13 +134,19 @@ def decay(circuit, feedback: bool) -> str | None:
     return f"w = (1 - decay_per_lr * {RATE}) * w"
 
 
-def output_error(group) -> str:
+def output_error(circuit) -> str:
     """The output's error units' comparison, every step while an example is learned: δ = r − y, y the
-    teacher's trace — what a teacher firing at target_rate leaves in a trace like r (it starts at rest
-    with the example, as r does: a neuron that fires at the target rate has no error, from the start)."""
+    teacher's trace. The teacher is a neuron like the output, driven by the label: its drive relaxes to
+    target_rate ÷ max_rate (the label) or 0 with the circuit's latency, L · (tau_syn + tau_m) (its
+    input reaches the output through L layers, each a synaptic and a membrane filter), and its trace
+    follows as r does. Both start at rest with the example: an output that answers at the target rate,
+    with the circuit's delay, has no error, from the start."""
+    lag = circuit.L * (float(circuit.namespace["tau_syn"]) + float(circuit.namespace["tau_m"]))
+    label = "teachers(t - t_block, i) * target_rate / max_rate"
     return "\n".join(
         [
-            "teacher += (teachers(t - t_block, i) * target_rate / max_rate - teacher) * (1 - exp(-dt / tau_trace))",
+            f"taught += ({label} - taught) * (1 - exp(-dt / ({lag!r} * second)))",
+            "teacher += (taught - teacher) * (1 - exp(-dt / tau_trace))",
             f"delta = int({RATE} > 0) * (r - teacher)",
         ]
     )

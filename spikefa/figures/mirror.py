@@ -24,8 +24,8 @@ def mirror_only(steps: int, every: int) -> list[str]:
 def mirror_angles(runner: Runner, file: str, steps: int, every: int | None, extra: list[str] = ()) -> tuple:
     """(mirror steps, B₁–W₁ᵀ angle) of a mirror phase of ``steps`` steps from a random start, recorded
     every ``every`` steps (None: at the start and the end only)."""
-    if runner.quick:
-        steps, every = steps // 10, max(steps // 40, 1) if every else None
+    if runner.quick:  # a few steps, enough to draw
+        steps, every = max(steps // 40, 4), max(steps // 160, 1) if every else None
     every = every or steps
     m = runner.run(file, mirror_only(steps, every) + list(extra), ["task.n_test=100"]).metrics
     return np.arange(len(m)) * every, m["angle_B1"].to_numpy()

@@ -272,9 +272,9 @@ def test_lif_circuit_file_checks(tmp_path):
 
 
 def test_lif_circuit_learns_the_digits(tmp_path):
-    """Issue target: the LIF circuit with FA reaches ≥ 90 % test accuracy on the digits (64-100-10: with
-    one hidden layer DFA's circuit is FA's, and learns the same, to the digit)."""
-    circuit = load_circuit(ROOT / "circuits" / "brian_digits_lif_fa.yaml")
+    """Issue target: the LIF circuit with FA reaches ≥ 90 % test accuracy on the digits (64-100-10), here
+    in 2 of its 5 epochs."""
+    circuit = load_circuit(ROOT / "circuits" / "brian_digits_lif_fa.yaml", ["phases.0.learn.epochs=2"])
     run = load_run(run_circuit(circuit, tmp_path / "run", progress=False).path)
     assert run.config["brian"]["neurons"] == "lif"
     assert run.metrics["test_acc"].iloc[-1] >= 0.90

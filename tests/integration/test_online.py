@@ -32,7 +32,8 @@ def test_online_update_is_the_reference_update_in_the_rate_limit():
     times its expected size, the norm of the standard errors. (A wrong scale or sign would be some 100
     times that. With Poisson input, W₀'s events are independent of the error they read and its mean is
     exact; W₁ and B₁ also pick up the small covariance of pre- and postsynaptic activity within an
-    example.)"""
+    example. Measured: 0.95, 2.5 and 1.2 times the noise for W₀, W₁, B₁; 1.4 %, 0.4 % and 1.0 % of the
+    mean change.)"""
     M, lr, sizes = 24, 1e-3, (24, 32, 3)
     c = online_circuit(
         "kolen_pollack",
@@ -81,7 +82,6 @@ def test_online_update_is_the_reference_update_in_the_rate_limit():
         d = np.array(d)  # examples × synapses
         assert np.abs(online[name]).mean() > 1e-5, name  # it learned
         noise = np.sqrt(np.sum(d.var(0, ddof=1) / M))
-        print(name, np.linalg.norm(d.mean(0)) / noise, np.linalg.norm(d.mean(0)) / np.linalg.norm(online[name].mean(1)))
         assert np.linalg.norm(d.mean(0)) <= 4 * noise, name
 
 
