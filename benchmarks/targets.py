@@ -3,7 +3,7 @@ against the plain Brian2 floor (the same compiled network, no plasticity) and a 
 feedback alignment at batch 1.
 
     python -m benchmarks.targets [--examples 1000] [--lif-examples 500] [--widths 100 500 1000 2000 4000]
-                                 [--busy N] [--data-dir DIR]
+                                 [--busy N] [--data-dir DIR] [--neurons rate lif]
 
 784-H-10 on the first MNIST training images, FA, one example per learning step. Every measurement runs
 in a process of its own (Brian2's standalone device is global), one after another:
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--data-dir", help="MNIST folder (default: $SPIKEFA_DATA, else ../shared/data/mnist)")
     p.add_argument("--out", default=str(RESULTS), help="folder for the JSON (default benchmarks/results)")
     p.add_argument("--busy", type=int, default=0, help="competitor processes running throughout")
+    p.add_argument("--neurons", nargs="+", default=["rate", "lif"], choices=["rate", "lif"], help="circuits to measure")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
@@ -195,6 +196,8 @@ def main(argv: list[str] | None = None) -> dict:
 def measure_all(args) -> dict:
     results = {}
     for neurons, n in (("rate", args.examples), ("lif", args.lif_examples)):
+        if neurons not in args.neurons:
+            continue
         rows = {row: measured(neurons, row, 500, n, args.data_dir) for row in [*ROWS, "torch"]}
         rows = {k: v for k, v in rows.items() if v}
         floor, kernels = rows["standalone floor"]["examples_per_s"], rows["cython kernels"]["examples_per_s"]

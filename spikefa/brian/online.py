@@ -3,11 +3,11 @@ spike events as they happen, in the spirit of event-driven random backpropagatio
 2017), with no learning clock inside an example.
 
 - **Error neurons.** Each output neuron's paired ± error units compare its activity with the teacher:
-  δ_i = r_i − y_i, its rate trace r (÷ max_rate) against the teacher's, y_i: the trace a teacher firing
-  at ``brian.lif.target_rate`` for the label (0 for the others) leaves (:func:`output_error`). They
-  fire at error_rate · [±δ]₊; the feedback synapses carry the events to the hidden layers' error
-  compartments, where a hidden neuron's error is err · f'(ū), its own compartment times the surrogate
-  slope of its own drive trace.
+  δ_i = r_i − y_i, its rate trace r (÷ max_rate) against a teacher neuron's, driven towards
+  ``brian.lif.target_rate`` for the label (0 for the others) with the circuit's latency
+  (:func:`output_error`). They fire at error_rate · [±δ]₊; the feedback synapses carry the events to
+  the hidden layers' error compartments, where a hidden neuron's error is err · f'(ū), its own
+  compartment times the surrogate slope of its own drive trace.
 - **Forward synapses** change on each presynaptic spike by the postsynaptic neuron's error at that
   moment: w ← w − η / (max_rate · T) · δ_post (T the example's duration), so that over an example the
   expected change is the per-example rule's −η δ h, h the source's rate ÷ max_rate, wherever δ is
