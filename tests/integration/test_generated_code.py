@@ -403,3 +403,28 @@ def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
     for name, a in code.engine.params.arrays().items():
         if not (name.startswith("v") and not np.any(a)):
             np.testing.assert_allclose(got[name], a, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_online_learning_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
+    """Online learning (Kolen–Pollack: W on presynaptic spikes, B on its target's spikes by its trace of
+    the events it carried) is Brian2 code on the synapses' own events: compiled, the same weights."""
+    raw = raw_circuit("kolen_pollack", hidden="relu", optimizer={"momentum": 0.0})
+    raw["network"]["sizes"] = [6, 8, 3]
+    raw["brian"] = {"neurons": "lif", "target": "cython", "learning": "online"}
+    runtime = LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+    raw["brian"]["target"] = "cpp_standalone"
+    out = tmp_path / "online.npz"
+    done = subprocess.run(
+        [sys.executable, "-c", LIF_STANDALONE, json.dumps(raw), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    outs = lif_learn_and_mirror(runtime, (0, 0))
+    got = np.load(out)
+    np.testing.assert_allclose(got["outputs"], outs, rtol=1e-9)
+    for name, a in runtime.engine.params.arrays().items():
+        np.testing.assert_allclose(got[name], a, rtol=1e-9, atol=1e-12, err_msg=name)
+    assert np.abs(got["B1"] - ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)).params.B[1]).max() > 0
