@@ -393,25 +393,22 @@ class Generated:
         source's spikes and feedback synapses on the error events they carry, both part of their
         pathways' own code; biases every step; decay once per example."""
         c = self.c
+        learns_b = c.engine.rule.code_plasticity() is not None
         for l, syn in enumerate(c.forward):
-            self.owners.append(syn)
-            syn.namespace.update(self.names)
             self.changes.append((syn, syn.learn.code))
             self.objects.append(syn.learn)  # (inactive while the circuit mirrors)
             self.code[syn.learn] = syn.learn.code
             group = c.groups[l + 1]
             self.objects.append(self.schedule(group, online.bias_change(c, group), "learn", clock=c.clock))
             self.plastic += self.objects[-2:]
-        for syn in [*c.forward, *c.feedback]:
-            if syn is None:
-                continue
-            feedback = syn not in c.forward
-            if feedback:
-                self.owners.append(syn)
-                syn.namespace.update(self.names)
-                if c.engine.rule.code_plasticity() is not None:  # B's change, on the events it carries
-                    self.changes += [(syn, p.code) for p in syn._pathways if p.objname in ("pos", "neg", "learn_back")]
-            decay = online.decay(c, feedback)
+        feedback = [syn for syn in c.feedback if syn is not None]
+        for syn in [*c.forward, *feedback]:
+            self.owners.append(syn)
+            syn.namespace.update(self.names)
+            is_feedback = syn in feedback
+            if is_feedback and learns_b:  # B's change, on the events it carries and its target's spikes
+                self.changes += [(syn, p.code) for p in syn._pathways if p.objname in ("pos", "neg", "learn_back")]
+            decay = online.decay(c, is_feedback)
             if decay is not None:
                 self.objects.append(self.schedule(syn, decay, "decay", clock=self.clock, order=0))
                 self.plastic.append(self.objects[-1])
