@@ -22,7 +22,8 @@ from . import spec
 from .errors import SpikefaError
 from .rules import rule_class
 
-TASK_SHAPES = {"digits": (1797, 64, 10), "mnist": (70000, 784, 10)}  # examples, inputs, outputs
+# examples, inputs, outputs
+TASK_SHAPES = {"digits": (1797, 64, 10), "mnist": (70000, 784, 10), "mnist1d": (5000, 40, 10)}
 TEACHER_EXAMPLES = (10000, 1000)
 BRIAN_BYTES_PER_SYNAPSE = 64  # w (8), i and j (4 + 4), delay and bookkeeping, connect's temporaries
 BRIAN_BYTES_PER_NEURON = 256  # a dozen state variables and their traces

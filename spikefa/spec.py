@@ -50,14 +50,15 @@ RULES = (
 NORMALIZE = ("none", "center", "standardize")
 MIRROR_NOISE = ("gaussian", "binary", "uniform")
 MIRROR_RESPONSES = ("drive", "rate")
-TASKS = ("digits", "mnist", "linear_teacher", "nonlinear_teacher")
+TASKS = ("digits", "mnist", "mnist1d", "linear_teacher", "nonlinear_teacher")
 PHASES = ("noise_pretrain", "learn", "mirror")
 MAX_TEXT = 2000  # characters in a text field (a description is a line or two)
 TASK_FIELDS = {
-    "digits": ("n_train", "n_test", "normalize"),
-    "mnist": ("data_dir", "n_train", "n_test", "normalize"),
-    "linear_teacher": ("n_train", "n_test", "teacher_sizes"),
-    "nonlinear_teacher": ("n_train", "n_test", "teacher_sizes"),
+    "digits": ("n_train", "n_test", "validation", "normalize"),
+    "mnist": ("data_dir", "n_train", "n_test", "validation", "normalize"),
+    "mnist1d": ("data_seed", "n_train", "n_test", "validation"),
+    "linear_teacher": ("n_train", "n_test", "validation", "teacher_sizes"),
+    "nonlinear_teacher": ("n_train", "n_test", "validation", "teacher_sizes"),
 }
 
 
@@ -128,6 +129,10 @@ class Task:
     n_train: int | None = None  # None: the task's full training set (teachers: 10000)
     n_test: int | None = None  # None: the task's full test set (teachers: 1000)
     normalize: str = "none"  # none | center (minus the mean training input) | standardize (and ÷ its std)
+    # a fraction of the training set held out and evaluated in place of the test set (which is then never
+    # read): for choosing hyperparameters; the metrics' test_* columns are then validation numbers
+    validation: float = 0.0
+    data_seed: int = 42  # mnist1d: the generator's seed (42: the published dataset)
     teacher_sizes: tuple[int, ...] = ()  # teachers: layer sizes of the teacher network
 
 
@@ -618,6 +623,8 @@ def _task(f: _Fields) -> Task:
         n_train=f.get("n_train", int, None, low=1, optional=True),
         n_test=f.get("n_test", int, None, low=1, optional=True),
         normalize=f.get("normalize", str, "none", choices=NORMALIZE),
+        validation=f.get("validation", float, 0.0, low=0.0, high=0.9),
+        data_seed=f.get("data_seed", int, 42, low=0),
         teacher_sizes=f.int_list("teacher_sizes", teacher_default, min_len=2) if teacher_default else (),
     )
 
@@ -895,7 +902,7 @@ def _circuit(raw: Any, source: str) -> Circuit:
         if any(p.kind == "noise_pretrain" for p in phases):
             raise SpikefaError(
                 f"{source}: phases: noise_pretrain needs a classification task "
-                f"(digits, mnist), the task is {task.name!r}"
+                f"(digits, mnist, mnist1d), the task is {task.name!r}"
             )
     return Circuit(
         name=name,

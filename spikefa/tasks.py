@@ -1,4 +1,5 @@
-"""Tasks: teacher networks (Lillicrap et al. 2016), scikit-learn's bundled digits, MNIST from IDX files.
+"""Tasks: teacher networks (Lillicrap et al. 2016), scikit-learn's bundled digits, MNIST from IDX files,
+MNIST-1D generated from its recipe (:mod:`spikefa.mnist1d`).
 
 A task is a :class:`Dataset` of NumPy arrays. Classification targets are one-hot rows; ``labels``
 keeps the integer classes. Randomness (teacher weights, inputs, splits) comes from the generator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import spec
+from . import mnist1d, spec
 from .errors import SpikefaError
 
 
@@ -156,11 +157,20 @@ def _mnist(task: spec.Task, data_dir: str | None) -> Dataset:
     )
 
 
+def _mnist1d(task: spec.Task) -> Dataset:
+    """MNIST-1D: 4,000 training and 1,000 test examples of 40 samples (the published set at data_seed 42)."""
+    x_train, labels_train, x_test, labels_test = mnist1d.generate(seed=task.data_seed)
+    return Dataset("mnist1d", x_train, one_hot(labels_train, 10), x_test, one_hot(labels_test, 10), True)
+
+
 def load_task(task: spec.Task, rng: np.random.Generator, data_dir: str | None = None) -> Dataset:
-    """Build the dataset a circuit's ``task`` block names; ``n_train``/``n_test`` take the first examples."""
+    """Build the dataset a circuit's ``task`` block names; ``n_train``/``n_test`` take the first examples;
+    ``validation`` then holds out the training set's last fraction as the evaluation set."""
     if task.name in ("linear_teacher", "nonlinear_teacher"):
-        return _teacher(task, rng, nonlinear=task.name == "nonlinear_teacher")
-    data = _digits(task) if task.name == "digits" else _mnist(task, data_dir)
+        data = _teacher(task, rng, nonlinear=task.name == "nonlinear_teacher")
+        return _hold_out(data, task.validation)
+    loaders = {"digits": _digits, "mnist1d": _mnist1d, "mnist": lambda t: _mnist(t, data_dir)}
+    data = loaders[task.name](task)
     for size, n_avail, what in (
         (task.n_train, len(data.x_train), "n_train"),
         (task.n_test, len(data.x_test), "n_test"),
@@ -169,6 +179,7 @@ def load_task(task: spec.Task, rng: np.random.Generator, data_dir: str | None = 
             raise SpikefaError(f"task.{what}: {size} is more than the {n_avail} examples {task.name} has")
     data.x_train, data.y_train = data.x_train[: task.n_train], data.y_train[: task.n_train]
     data.x_test, data.y_test = data.x_test[: task.n_test], data.y_test[: task.n_test]
+    data = _hold_out(data, task.validation)
     if task.normalize != "none":
         mean = data.x_train.mean(axis=0)
         data.x_train, data.x_test = data.x_train - mean, data.x_test - mean
@@ -176,3 +187,17 @@ def load_task(task: spec.Task, rng: np.random.Generator, data_dir: str | None = 
         std = data.x_train.std()
         data.x_train, data.x_test = data.x_train / std, data.x_test / std
     return data
+
+
+def _hold_out(data: Dataset, fraction: float) -> Dataset:
+    """The last ``fraction`` of the training set as the evaluation set, in place of the test set."""
+    if not fraction:
+        return data
+    n = len(data.x_train) - int(round(fraction * len(data.x_train)))
+    if n < 1 or n == len(data.x_train):
+        raise SpikefaError(
+            f"task.validation: {fraction} of {len(data.x_train)} examples leaves no training or no validation set"
+        )
+    return Dataset(
+        data.name, data.x_train[:n], data.y_train[:n], data.x_train[n:], data.y_train[n:], data.classification
+    )

@@ -300,20 +300,27 @@ def run_circuit(
     overwrite: bool = False,
     source: str = "circuit",
     threads: int | None = None,
+    figure: bool = True,
 ) -> RunFolder:
     """Build ``circuit`` and train it into the run folder ``out`` (:func:`build`, then :func:`train`)."""
     threads_.choose(threads)  # a bad thread count is bad input too: refused before anything is built
-    return train(build(circuit, data_dir=data_dir, source=source), out, progress, overwrite, threads)
+    return train(build(circuit, data_dir=data_dir, source=source), out, progress, overwrite, threads, figure)
 
 
 def train(
-    model: Model, out: str | Path, progress: bool = True, overwrite: bool = False, threads: int | None = None
+    model: Model,
+    out: str | Path,
+    progress: bool = True,
+    overwrite: bool = False,
+    threads: int | None = None,
+    figure: bool = True,
 ) -> RunFolder:
     """Train a built model into the run folder ``out`` (resuming it if it holds a checkpoint of the same
-    circuit), draw its figure, and return the folder. Bad input (a circuit too large for the available
-    memory included) is refused by :func:`build`, before anything is written; :class:`DivergenceError`
-    (metrics so far kept) if the run diverges. The folder is locked while the run writes it
-    (:class:`~spikefa.runs.FolderLock`). ``threads``: BLAS threads (:func:`spikefa.threads.choose`)."""
+    circuit), draw its figure (``figure=False``: not; ``spikefa plot`` draws it later), and return the
+    folder. Bad input (a circuit too large for the available memory included) is refused by :func:`build`,
+    before anything is written; :class:`DivergenceError` (metrics so far kept) if the run diverges. The
+    folder is locked while the run writes it (:class:`~spikefa.runs.FolderLock`). ``threads``: BLAS
+    threads (:func:`spikefa.threads.choose`)."""
     n_threads = threads_.choose(threads)
     if model.trained:
         raise SpikefaError(f"{model.source}: this model has been trained already; build it again for a new run")
@@ -321,7 +328,7 @@ def train(
     try:
         if folder.finished():
             folder.reused = True
-            if not (folder.path / FIGURE).is_file():  # killed after the summary, before the figure
+            if figure and not (folder.path / FIGURE).is_file():  # killed after the summary, before the figure
                 plot_run(folder.path)
             return folder
         model.trained = True
@@ -329,7 +336,8 @@ def train(
             _train(model, folder, progress, n_threads)
     finally:
         folder.close()
-    plot_run(folder.path)
+    if figure:
+        plot_run(folder.path)
     return folder
 
 

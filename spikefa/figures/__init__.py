@@ -2,7 +2,8 @@
 
 Each figure is a function of a :class:`~spikefa.figures.common.Runner`, which runs the circuit files it
 needs (or reuses their finished run folders) and draws a single-column matplotlib figure, saved as
-``figures/NAME.png`` and ``.pdf``. Captions are in ``figures/README.md``.
+``figures/NAME.png`` and ``.pdf`` (and, for a figure that returns its table too, ``figures/NAME.csv``).
+Captions are in ``figures/README.md``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from .common import STYLE, Runner, plt, save
+from .fails import feedback_fails
 from .hypotheses import hypotheses
 from .linear import feedback_alignment_linear, nonlinear_teacher
 from .local import local_classifiers
@@ -21,7 +24,7 @@ from .mnist import mnist_rules
 from .noise import noise_pretraining
 from .spiking import spiking_circuit
 
-FIGURES: dict[str, Callable[[Runner], Figure]] = {
+FIGURES: dict[str, Callable[[Runner], Figure | tuple[Figure, pd.DataFrame]]] = {
     "feedback-alignment-linear": feedback_alignment_linear,
     "nonlinear-teacher": nonlinear_teacher,
     "mnist-rules": mnist_rules,
@@ -30,13 +33,21 @@ FIGURES: dict[str, Callable[[Runner], Figure]] = {
     "local-classifiers": local_classifiers,
     "spiking-circuit": spiking_circuit,
     "hypotheses": hypotheses,
+    "feedback-fails": feedback_fails,
 }
 
 
 def make_figure(name: str, runner: Runner, out: str | Path = "figures") -> list[Path]:
-    """Run what figure ``name`` needs and write ``out/NAME.png`` and ``.pdf``; returns their paths."""
+    """Run what figure ``name`` needs and write ``out/NAME.png`` and ``.pdf`` (and its table, ``.csv``);
+    returns their paths."""
     with plt.rc_context(STYLE):
-        return save(FIGURES[name](runner), Path(out) / name)
+        made = FIGURES[name](runner)
+        fig, table = made if isinstance(made, tuple) else (made, None)
+        paths = save(fig, Path(out) / name)
+    if table is not None:
+        paths.append(Path(out) / f"{name}.csv")
+        table.to_csv(paths[-1], index=False, float_format="%.4g")
+    return paths
 
 
 __all__ = ["FIGURES", "Runner", "make_figure"]

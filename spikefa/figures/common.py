@@ -49,7 +49,8 @@ LABELS = {
 class Runner:
     """Runs circuit files for figures. A run's folder is named by the circuit, seed and a hash of its
     resolved config, so an unchanged circuit file and seed reuse the finished folder; ``quick`` applies
-    each figure's small configuration (seconds; for previews and tests)."""
+    each figure's small configuration (seconds; for previews and tests). The run folders get no figure of
+    their own (``spikefa plot FOLDER`` draws one)."""
 
     def __init__(
         self,
@@ -72,7 +73,9 @@ class Runner:
         circuit = self.circuit(file, overrides, quick, seed)
         config = yaml.safe_dump(circuit.to_dict(), sort_keys=False).encode()
         out = self.runs / f"{circuit.name}-seed{circuit.seed}-{hashlib.sha1(config).hexdigest()[:10]}"
-        folder = run_circuit(circuit, out, data_dir=self.data_dir, progress=self.progress, source=f"{file}.yaml")
+        folder = run_circuit(
+            circuit, out, data_dir=self.data_dir, progress=self.progress, source=f"{file}.yaml", figure=False
+        )
         return load_run(folder.path)
 
     def seeds(self, full: int, quick: int = 2) -> range:

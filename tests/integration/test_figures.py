@@ -2,6 +2,7 @@
 
 import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 
 from spikefa.cli import main
@@ -20,8 +21,10 @@ def runner(tmp_path_factory):
 def test_figure_renders(name, runner, tmp_path):
     if name in NEEDS_MNIST and not (MNIST / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip("MNIST IDX files not found")
-    png, pdf = make_figure(name, runner, tmp_path)
+    png, pdf, *table = make_figure(name, runner, tmp_path)
     assert png == tmp_path / f"{name}.png" and pdf.suffix == ".pdf"
+    if table:  # a figure's numbers, one row per point drawn
+        assert pd.read_csv(table[0]).notna().all().all()
     assert pdf.stat().st_size > 5000 and pdf.read_bytes().startswith(b"%PDF")
     image = matplotlib.image.imread(png)
     assert image.shape[1] >= 900 and np.std(image[..., :3]) > 0.05  # 3.4 in at 300 dpi, not blank

@@ -83,6 +83,16 @@ def test_mnist_from_idx_files(tmp_path):
     assert m["test_acc"].iloc[-1] > 0.85
 
 
+def test_mnist1d_mlp_learns_beyond_a_linear_readout(tmp_path):
+    # published on MNIST-1D: logistic regression 32 %, an MLP 68 % (Greydanus 2020)
+    c = load_circuit(
+        CIRCUITS / "feedback_fails_mnist1d.yaml",
+        ["network.sizes=[40, 100, 100, 10]", "rule=backprop", "phases.0.learn.epochs=20"],
+    )
+    m = load_run(run_circuit(c, tmp_path / "mnist1d", progress=False).path).metrics
+    assert m["test_acc"].iloc[-1] > 0.5
+
+
 @pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST files not found (../shared/data/mnist or SPIKEFA_DATA)")
 def test_tuned_weight_mirror_keeps_its_weights_and_confidence_bounded(tmp_path):
     """At a constant learning rate the tuned weight mirror once ran away (20,000 MNIST digits, 6 epochs:

@@ -1,0 +1,122 @@
+"""Where feedback alignment fails (Akrout et al. 2019's claim that FA "performs poorly on hard tasks" and
+that learned feedback rescues it): final test accuracy against hidden width and depth for every rule, on
+the digits and on MNIST-1D, with the angle of each rule's first-layer update to backprop's.
+
+Every rule gets the same search: the learning rates in ``LRS``, each trained once (seed 1) with a fifth
+of the training set held out (``task.validation``), the best final validation accuracy chosen; then
+three seeds at that rate on the test set. The table behind the figure is written beside it (``.csv``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+from ..plots import RULE_COLORS
+from .common import LABELS, Runner, figure
+
+FILES = {"digits": "feedback_fails_digits", "mnist1d": "feedback_fails_mnist1d"}
+TITLES = {"digits": "digits (8×8)", "mnist1d": "MNIST-1D"}
+RULES = (
+    "backprop",
+    "feedback_alignment",
+    "direct_feedback_alignment",
+    "sign_symmetry",
+    "weight_mirror",
+    "kolen_pollack",
+    "local_classifiers",
+)
+WIDTHS = (5, 10, 30, 100)  # one hidden layer of this many units
+DEPTHS = (1, 2, 4, 6)  # this many hidden layers of DEPTH_WIDTH units
+DEPTH_WIDTH = 30
+LRS = (0.01, 0.03, 0.1)  # every rule's search
+VALIDATION = 0.2
+QUICK = ["phases.0.learn.epochs=2", "task.n_train=300", "task.n_test=100"]
+QUICK_SHAPES = {"width": (5,), "depth": (2,)}  # and one learning rate (no search), one seed
+
+
+def _shapes(quick: bool) -> list[tuple[str, int, int]]:
+    """(sweep, width, depth) of every network, each shape once (width 30 at depth 1 is in both sweeps)."""
+    widths = QUICK_SHAPES["width"] if quick else WIDTHS
+    depths = QUICK_SHAPES["depth"] if quick else DEPTHS
+    shapes = [("width", w, 1) for w in widths]
+    return shapes + [("depth", DEPTH_WIDTH, d) for d in depths if (DEPTH_WIDTH, d) not in [(w, 1) for w in widths]]
+
+
+def table(runner: Runner) -> pd.DataFrame:
+    """One row per task × network × rule: the chosen learning rate, its validation accuracy, and the test
+    accuracy (%) and first-layer update angle to backprop (°) over the seeds (mean, s.d.)."""
+    rows = []
+    lrs = LRS[-1:] if runner.quick else LRS
+    for task, file in FILES.items():
+        given = runner.circuit(file).network.sizes
+        n_in, n_out = given[0], given[-1]
+        for _, width, depth in _shapes(runner.quick):
+            sizes = [n_in, *[width] * depth, n_out]
+            for rule in RULES:
+                base = [f"network.sizes={sizes}", f"rule={rule}"]
+                held = [f"task.validation={VALIDATION}"]
+                scores = {lr: runner.run(file, base + held + [f"optimizer.lr={lr}"], QUICK).metrics for lr in lrs}
+                lr = max(lrs, key=lambda v: scores[v]["test_acc"].iloc[-1])
+                runs = [runner.run(file, base + [f"optimizer.lr={lr}"], QUICK, seed=s) for s in runner.seeds(3, 1)]
+                acc = np.array([100 * r.metrics["test_acc"].iloc[-1] for r in runs])
+                angle = np.array([r.metrics["angle_dW0"].iloc[-1] for r in runs])
+                rows.append(
+                    dict(
+                        task=task,
+                        width=width,
+                        depth=depth,
+                        rule=rule,
+                        lr=lr,
+                        validation_acc=100 * scores[lr]["test_acc"].iloc[-1],
+                        test_acc=acc.mean(),
+                        test_acc_sd=acc.std(),
+                        angle_dW0=angle.mean(),
+                        angle_dW0_sd=angle.std(),
+                        seeds=len(runs),
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def feedback_fails(runner: Runner) -> tuple[Figure, pd.DataFrame]:
+    results = table(runner)
+    fig, axes = figure(3, 2, height=1.45, width=2 * 3.4)
+    sweeps = (("width", "hidden units (one layer)", lambda r: r["depth"] == 1, "width"),)
+    sweeps += (("depth", f"hidden layers of {DEPTH_WIDTH}", lambda r: r["width"] == DEPTH_WIDTH, "depth"),)
+    panels = [(task, "test_acc", TITLES[task] + "\nfinal test accuracy (%)") for task in FILES]
+    panels.append(("mnist1d", "angle_dW0", "MNIST-1D\nΔW₀ vs backprop's ΔW₀ (°)"))
+    for col, (_, xlabel, select, x) in enumerate(sweeps):
+        for row, (task, y, ylabel) in enumerate(panels):
+            ax = axes[row, col]
+            for rule in RULES:
+                if y == "angle_dW0" and rule == "backprop":
+                    continue  # 0° by definition
+                r = results[(results["task"] == task) & (results["rule"] == rule)]
+                r = r[select(r)].sort_values(x)
+                ax.errorbar(
+                    r[x],
+                    r[y],
+                    yerr=r[y + "_sd"],
+                    color=RULE_COLORS[rule],
+                    marker="o",
+                    ms=2.5,
+                    capsize=1.5,
+                    label=LABELS[rule],
+                )
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel if col == 0 else "")
+            if x == "width":
+                ax.set_xscale("log")
+                ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xticks(
+                sorted(results[select(results)][x].unique()),
+                [str(v) for v in sorted(results[select(results)][x].unique())],
+            )
+    seeds = int(results["seeds"].iloc[0])
+    axes[0, 0].set_title(f"one hidden layer, width varied ({seeds} seeds, mean ± s.d.)")
+    axes[0, 1].set_title(f"{DEPTH_WIDTH} units per layer, depth varied")
+    axes[0, 1].legend(ncol=4, loc="lower left")
+    return fig, results
