@@ -46,7 +46,8 @@ def test_online_update_is_the_reference_update_in_the_rate_limit():
     p = c.engine.params
     p.b[0] += 0.8  # hidden neurons above threshold, where the surrogate slope is not 0
     synapses = {"W0": c.forward[0], "W1": c.forward[1], "B1": c.feedback[1]}
-    weights = {k: StateMonitor(s, "w", record=True) for k, s in synapses.items()}  # at each step's start
+    T = c.example_steps() * c.dt
+    weights = {k: StateMonitor(s, "w", record=True, dt=T) for k, s in synapses.items()}  # at each example's start
     seen = [
         StateMonitor(g, v, record=True, when="end") for g, v in ((c.groups[1], "delta_local"), (c.groups[2], "delta"))
     ]
@@ -56,8 +57,9 @@ def test_online_update_is_the_reference_update_in_the_rate_limit():
     x = np.tile(np.random.default_rng(1).random(sizes[0]), (M, 1))
     c.train_batch(x, np.tile(np.eye(3)[[0]], (M, 1)), lr, np.random.default_rng(2))
 
-    S, T = c.example_steps(), c.example_steps() * float(c.dt)
-    online = {k: np.diff(m.w[:, : (M + 1) * S : S], axis=1) for k, m in weights.items()}  # synapses × examples
+    S, T = c.example_steps(), float(T)
+    np.testing.assert_allclose(weights["W0"].t[: M + 1], np.arange(M + 1) * T)  # the examples' boundaries
+    online = {k: np.diff(m.w[:, : M + 1], axis=1) for k, m in weights.items()}  # synapses × examples
 
     def per_example(a):  # neurons × examples × steps
         return np.asarray(a)[:, : M * S].reshape(len(a), M, S)

@@ -1,0 +1,86 @@
+"""Spiking (LIF) circuits with the schedule and plasticity as Brian2 code: on a runtime target they draw
+Brian2's random numbers from the same seed in the same order as the Python-scheduled circuit with the
+kernels, so both learn exactly the same thing, spike for spike."""
+
+import numpy as np
+import pytest
+
+from spikefa import circuit_from_dict
+from spikefa.brian import LifCircuit
+from spikefa.reference import ReferenceEngine
+from tests.integration.test_generated_code import PLAIN, assert_same_parameters, raw_circuit
+
+LIF_MIRROR = {"batch_size": 64, "steps_per_batch": 2, "lr": 0.05, "decay": 0.05}
+
+
+def lif_pair(rule, sizes=(6, 8, 3), optimizer=None, **brian):
+    """Two twin LIF circuits on cython: the Python schedule with the kernels, and generated code."""
+    out = []
+    for plasticity in ("kernels", "code"):
+        raw = raw_circuit(
+            rule, hidden="relu", optimizer=optimizer, mirror=LIF_MIRROR if rule == "weight_mirror" else None
+        )
+        raw["network"]["sizes"] = list(sizes)
+        raw["brian"] = {"neurons": "lif", "target": "cython", "plasticity": plasticity, **brian}
+        if rule == "weight_mirror":  # traces that settle in 16 ms: mirror segments of a few steps learn
+            raw["brian"]["lif"] = {"tau_trace": "4 ms"}
+        engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
+        out.append(LifCircuit(engine))
+    return out
+
+
+def lif_data(n=6, inputs=6, seed=3):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, inputs)), np.eye(3)[rng.integers(0, 3, n)]
+
+
+def lif_learn_and_mirror(circuit, steps=(2, 2)):
+    """Two blocks, each followed by mirror steps (none if the rule has no mirror phases); the outputs."""
+    x, y = lif_data()
+    rng = np.random.default_rng(7)
+    outs = []
+    for (a, b, lr), n in zip(((0, 4, 0.1), (4, 6, 0.05)), steps, strict=True):
+        outs.append(circuit.train_batch(x[a:b], y[a:b], lr, rng)[1])
+        if circuit.engine.rule.has_mirror_phase:
+            circuit.mirror(n, rng)
+    return np.vstack(outs)
+
+
+@pytest.mark.parametrize(
+    ("rule", "sizes", "optimizer"),
+    [
+        ("feedback_alignment", (6, 8, 3), PLAIN),
+        ("kolen_pollack", (6, 8, 3), None),
+        ("direct_feedback_alignment", (6, 8, 5, 3), None),
+    ],
+)
+def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes, optimizer):
+    """On a runtime target both draw Brian2's random numbers from the same seed in the same order, so
+    the spiking circuit learns exactly what the Python-scheduled one learns (every error event alike)."""
+    python, code = lif_pair(rule, sizes, optimizer)
+    x, y = lif_data()
+    seen = []
+    for circuit in (python, code):
+        rng = np.random.default_rng(7)
+        seen.append([circuit.train_batch(x[:4], y[:4], 0.1, rng), circuit.train_batch(x[4:], y[4:], 0.05, rng)])
+    for (loss_p, out_p), (loss_c, out_c) in zip(*seen, strict=True):  # the training outputs: at forward_time
+        np.testing.assert_allclose(out_c, out_p, rtol=1e-9)
+        assert loss_c == pytest.approx(loss_p, rel=1e-9)
+    assert_same_parameters(python.engine.params, code.engine.params, rtol=1e-9, buffers=optimizer is not PLAIN)
+    moved = ReferenceEngine(python.engine.circuit, np.random.default_rng(4)).params.W[0]
+    assert not np.allclose(python.engine.params.W[0], moved)  # it learned, hidden layer too
+    np.testing.assert_allclose(code.predict(x), python.predict(x), rtol=1e-9)  # test outputs alike
+
+
+def test_lif_mirror_segments_are_the_python_schedule_spike_for_spike():
+    """The spiking mirror phase as Brian2 code (Poisson noise, B learning on spikes, held responders, the
+    layers taking turns) learns what the Python-scheduled one learns, in a deep circuit — the second
+    call two segments, one partly used (both seed their noise per segment) — and B learns more than
+    its decay: both layers' spike-timing plasticity acted."""
+    python, code = lif_pair("weight_mirror", (6, 8, 5, 3))
+    before = [b.copy() for b in python.engine.params.B[1:]]
+    for circuit in (python, code):
+        lif_learn_and_mirror(circuit, (2, 4))
+    assert_same_parameters(python.engine.params, code.engine.params, rtol=1e-9)
+    for b, b0 in zip(code.engine.params.B[1:], before, strict=True):
+        assert not np.allclose(b, b0 * (1 - LIF_MIRROR["decay"]) ** 6, rtol=1e-3)
