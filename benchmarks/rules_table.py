@@ -4,7 +4,8 @@
     python -m benchmarks.rules_table digits
 
 Runs ``circuits/<task>_<rule>.yaml`` (reusing finished run folders under ``runs/benchmarks/``), prints a
-Markdown table and writes it as JSON to ``benchmarks/results/<task>_rules.json``. For MNIST the reference
+Markdown table and writes it as JSON to ``benchmarks/results/<task>_rules.json`` (with ``--set``, the
+overrides in the name). For MNIST the reference
 column is the 20-epoch point of Akrout et al.'s own logged runs (ANCHORS.md); BP is the baseline
 measured in the same run.
 """
@@ -59,12 +60,12 @@ def main(argv: list[str] | None = None) -> dict:
     files = {
         r: f"{args.task}_{s}" for r, s in SUFFIX.items() if (ROOT / "circuits" / f"{args.task}_{s}.yaml").is_file()
     }
+    tag = "-".join(s.replace("=", "_").replace("/", "_").replace(" ", "") for s in args.set)
     rows = {}
     for rule in args.rules or list(files):
         accs, angles, seconds, losses, norms = [], [], [], [], []
         for seed in args.seeds:
             circuit = load_circuit(ROOT / "circuits" / f"{files[rule]}.yaml", [*args.set, f"seed={seed}"])
-            tag = "-".join(s.replace("=", "_").replace("/", "_") for s in args.set)
             folder = Path(args.out) / f"{files[rule]}{'-' + tag if tag else ''}-seed{seed}"
             run = load_run(run_circuit(circuit, folder, source=files[rule]).path)
             final = run.summary["final"]
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"{show(*r['test_loss'], 3)} | {r['norm_W'][0]:.1f} / {r['norm_W'][1]:.1f} | "
             f"{published.get(rule, '–')} | {r['seconds']:.0f} |"
         )
-    out = ROOT / "benchmarks" / "results" / f"{args.task}_rules.json"
+    out = ROOT / "benchmarks" / "results" / f"{args.task}_rules{'-' + tag if tag else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"overrides": args.set, "rows": rows}, indent=2) + "\n")
     print(f"\nwritten: {out}")

@@ -14,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import spec, threads
+from . import __version__, spec, threads
 from .errors import CodeNotLoaded, DivergenceError, SpikefaError, SpikefaWarning
 from .failures import report
 from .yamlfile import cut
@@ -183,6 +183,7 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="spikefa", description="Learning without weight transport, in rate and spiking circuits.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--version", action="version", version=f"spikefa {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a circuit file into a run folder")
     r.add_argument("circuit", help="circuit file, or a name in circuits/")

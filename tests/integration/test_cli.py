@@ -21,6 +21,13 @@ def test_run_writes_a_complete_run_folder(spikefa_cli, tmp_path):
     assert {"angle_B1", "angle_dW0", "norm_W0", "norm_B1", "train_loss", "test_loss"} <= set(run.metrics.columns)
 
 
+def test_version_is_the_installed_packages(spikefa_cli):
+    from importlib.metadata import version
+
+    r = spikefa_cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"spikefa {version('spikefa')}"
+
+
 def test_plot_and_list(spikefa_cli, tmp_path):
     out = tmp_path / "run"
     assert spikefa_cli("run", "digits_backprop", "--set", "phases.0.learn.epochs=1", "--out", out).returncode == 0
