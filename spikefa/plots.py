@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .errors import SpikefaError  # noqa: E402
 from .runs import FIGURE, load_run  # noqa: E402
@@ -26,27 +27,36 @@ RULE_COLORS = {
 
 
 def plot_run(path: str | Path) -> Path:
-    """Learning curves of one run — test accuracy or NSE, loss, B–Wᵀ angles, update angles against
-    backprop — written to ``training.png`` in the run folder; returns its path."""
+    """Learning curves of one run — test error (log axis, so 95 and 97 % accuracy stand apart) or NSE,
+    loss, B–Wᵀ angles, update angles against backprop — written to ``training.png`` in the run folder;
+    returns its path. Each recorded point is marked where there are few."""
     run = load_run(path)
     m, rule = run.metrics, run.config["rule"]["name"]
     color = RULE_COLORS.get(rule, "#17becf")  # a user's rule: one colour of its own
     x = m["examples"]
+    style = {"color": color, "marker": "o" if len(m) <= 30 else None, "ms": 3}
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), constrained_layout=True)
-    score = "test_acc" if "test_acc" in m else "test_nse"
-    axes[0].plot(x, 100 * m[score] if score == "test_acc" else m[score], color=color)
-    axes[0].set_ylabel("test accuracy (%)" if score == "test_acc" else "test NSE")
-    if score == "test_nse":
-        axes[0].set_yscale("log")
-    axes[1].plot(x, m["train_loss"], color=color, label="train")
-    axes[1].plot(x, m["test_loss"], color=color, ls="--", label="test")
+    if "test_acc" in m:
+        axes[0].plot(x, 100 * (1 - m["test_acc"]), **style)
+        axes[0].set_ylabel("test error (%)")
+        axes[0].set_title(f"final test accuracy {100 * m['test_acc'].iloc[-1]:.2f} %")
+    else:
+        axes[0].plot(x, m["test_nse"], **style)
+        axes[0].set_ylabel("test NSE")
+    axes[1].plot(x, m["train_loss"], label="train", **style)
+    axes[1].plot(x, m["test_loss"], ls="--", label="test", **style)
     axes[1].set_ylabel("loss")
-    axes[1].set_yscale("log")
+    for ax in axes[:2]:  # log axes, ticks as plain numbers (2, 5, 10; every one within a decade)
+        ax.set_yscale("log")
+        low, high = ax.get_ylim()
+        shown = "123456789" if high < 10 * low else "25"
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _, shown=shown: f"{v:g}" if f"{v:g}"[0] in shown else ""))
     axes[1].legend(frameon=False)
     for ax, prefix, title in ((axes[2], "angle_B", "B vs Wᵀ"), (axes[3], "angle_dW", "ΔW vs backprop ΔW")):
         cols = [c for c in m.columns if c.startswith(prefix)]
         for k, c in enumerate(cols):
-            ax.plot(x, m[c], color=color, alpha=1.0 - 0.6 * k / max(1, len(cols)), label=c.removeprefix("angle_"))
+            ax.plot(x, m[c], alpha=1.0 - 0.6 * k / max(1, len(cols)), label=c.removeprefix("angle_"), **style)
         ax.set_ylabel(f"angle {title} (deg)")
         ax.set_ylim(0, 90 if not cols else max(90, float(m[cols].max().max()) + 5))
         if cols:
@@ -110,7 +120,7 @@ def plot_activity(path: str | Path, recording: str = "test") -> Path:
                 for s, c in (("pos", "#d62728"), ("neg", "#1f77b4"))
             ],
         )
-        _traces(row[1], t, m.get(f"{key}_v"))
+        _traces(row[1], t, m.get(f"{key}_v"), _threshold(run.config, name))
         _spread(row[2], t, m.get(f"{key}_err"))
         _rates(row[3], spikes, t, m.get(f"{key}_r"))
         row[0].set_ylabel(name)
@@ -122,6 +132,20 @@ def plot_activity(path: str | Path, recording: str = "test") -> Path:
     for ax in axes[-1][:3]:
         ax.set_xlabel("time (s)" if recording == "test" else "recorded time (s)")
     axes[-1][3].set_xlabel("rate (Hz)")
+    for ax in axes[:, 3]:
+        ax.set_ylabel("neurons")
+    if any(f"{prefix}{name}_err_pos_t" in m or f"{prefix}{name}_err_neg_t" in m for name in names):
+        dots = dict(marker="o", ls="none", ms=3)
+        axes[0][0].legend(
+            handles=[
+                plt.Line2D([], [], color="k", label="spikes", **dots),
+                plt.Line2D([], [], color="#d62728", label="+ error events", **dots),
+                plt.Line2D([], [], color="#1f77b4", label="− error events", **dots),
+            ],
+            loc="upper right",
+            fontsize=7,
+            frameon=False,
+        )
     windows = "" if recording == "test" else f" ({len(starts)} windows side by side, each from a grey line)"
     fig.suptitle(f"{run.config['name']}: {recording} recording{windows}")
     out = run.path / ACTIVITY.format(recording)
@@ -144,11 +168,27 @@ def _raster(ax, spikes, events) -> None:
             ax.scatter(et, ei, s=1.5, c=color, lw=0)
 
 
-def _traces(ax, t, v, shown: int = 3) -> None:
+def _threshold(config: dict, name: str) -> float | None:
+    """The firing threshold of a layer of the circuit's LIF neurons (None for other populations, and for
+    a layer with a neuron model of its own)."""
+    brian = config.get("brian", {})
+    if (
+        brian.get("neurons") != "lif"
+        or not name.startswith("layer")
+        or name[5:] in map(str, brian.get("populations") or {})
+    ):
+        return None
+    return float(brian.get("lif", {}).get("v_threshold", 0.5))
+
+
+def _traces(ax, t, v, threshold: float | None, shown: int = 3) -> None:
     if v is None or t is None:
         return _empty(ax, "v")
     for k in range(min(shown, len(v))):
         ax.plot(t, v[k], lw=0.6)
+    if threshold is not None:
+        ax.axhline(threshold, color="0.4", ls=":", lw=0.8, label="threshold")
+        ax.legend(loc="upper right", fontsize=7, frameon=False)
 
 
 def _spread(ax, t, err) -> None:

@@ -217,7 +217,7 @@ def run_sweep(
                 bar.update(1)
         table = pd.DataFrame([rows[p.name] for p in points])
         atomic_write(out / RESULTS, lambda p: table.to_csv(p, index=False))
-        plot_sweep(table, [k for k in grid], out / FIGURE)
+        plot_sweep(table, [k for k in grid], out / FIGURE, raw["name"])
     finally:
         client.close()
         if cluster is not None:
@@ -226,12 +226,13 @@ def run_sweep(
     return table
 
 
-def plot_sweep(table: pd.DataFrame, keys: list[str], path: Path) -> None:
-    """Final metric against the first swept field, mean ± s.d. over seeds, a line per combination of the
-    other swept fields."""
+def plot_sweep(table: pd.DataFrame, keys: list[str], path: Path, circuit: str) -> None:
+    """Final metric against the first swept field, mean ± s.d. over seeds, one series per combination of
+    the other swept fields: joined by lines where the field is a number, side by side where it is not."""
     from .figures.common import STYLE, figure, plt
 
     metric = "test_acc" if "test_acc" in table else "test_nse" if "test_nse" in table else None
+    scale, label = (100, "final test accuracy (%)") if metric == "test_acc" else (1, "final test NSE")
     with plt.rc_context(STYLE):
         fig, axes = figure(1, height=2.2)
         ax = axes[0, 0]
@@ -242,24 +243,32 @@ def plot_sweep(table: pd.DataFrame, keys: list[str], path: Path) -> None:
             x_key, others = keys[0], keys[1:]
             xs = list(dict.fromkeys(table[x_key].tolist()))
             numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs)
-            groups = done.groupby(others) if others else [((), done)]
-            for label, group in groups:
-                stats = group.groupby(x_key)[metric].agg(["mean", "std"]).reindex(xs)
-                pos = np.array(xs, float) if numeric else np.arange(len(xs))
-                name = ", ".join(f"{k}={_short(v)}" for k, v in zip(others, np.atleast_1d(label)))
+            groups = list(done.groupby(others)) if others else [((), done)]
+            for k, (values, group) in enumerate(groups):
+                stats = scale * group.groupby(x_key)[metric].agg(["mean", "std"]).reindex(xs)
+                offset = 0.08 * (k - (len(groups) - 1) / 2)  # categories: the series side by side
+                pos = np.array(xs, float) if numeric else np.arange(len(xs)) + offset
+                name = ", ".join(f"{key}={_short(v)}" for key, v in zip(others, np.atleast_1d(values)))
                 ax.errorbar(
-                    pos, stats["mean"], yerr=stats["std"].fillna(0), marker="o", ms=3, capsize=2, label=name or None
+                    pos,
+                    stats["mean"],
+                    yerr=stats["std"].fillna(0),
+                    marker="o",
+                    ms=3,
+                    capsize=2,
+                    ls="-" if numeric else "none",
+                    label=name or None,
                 )
             if numeric and all(v > 0 for v in xs) and max(xs) / min(xs) >= 10:
                 ax.set_xscale("log")
             if not numeric:
                 ax.set_xticks(np.arange(len(xs)), [_short(v) for v in xs])
             ax.set_xlabel(x_key)
-            ax.set_ylabel(f"final {metric} (mean ± s.d. over seeds)")
+            ax.set_ylabel(f"{label}\nmean ± s.d. over seeds")
             if others:
                 ax.legend()
         failed = int((table["status"] != "complete").sum())
-        ax.set_title(f"{len(table)} runs" + (f", {failed} failed" if failed else ""))
+        ax.set_title(f"{circuit}: {len(table)} runs" + (f", {failed} failed" if failed else ""))
         fig.savefig(path)
         plt.close(fig)
 

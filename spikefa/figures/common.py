@@ -106,8 +106,8 @@ def plain_log(*axes: Axes) -> None:
 def save(fig: Figure, stem: Path) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    for path in paths:
-        fig.savefig(path)
+    for path in paths:  # the PDF without a creation date: a redrawn figure is the same file
+        fig.savefig(path, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
     plt.close(fig)
     return paths
 

@@ -4,8 +4,9 @@ the digits and on MNIST-1D, with the angle of each rule's first-layer update to 
 MNIST-1D, FA after Cheon et al. 2024's noise pretraining, where that paper claims it matters.
 
 Every rule gets the same search: the learning rates in ``LRS``, each trained once (seed 1) with a fifth
-of the training set held out (``task.validation``), the best final validation accuracy chosen; then
-three seeds at that rate on the test set. The table behind the figure is written beside it (``.csv``).
+of the training set held out (``task.validation``), the best final validation accuracy chosen (a rate at
+which the run diverges is out); then three seeds at that rate on the test set. The table behind the
+figure is written beside it (``.csv``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from ..errors import DivergenceError
 from ..plots import RULE_COLORS
 from .common import LABELS, Runner, figure
 
@@ -52,6 +54,14 @@ def _shapes(quick: bool) -> list[tuple[str, int, int]]:
     return shapes + [("depth", DEPTH_WIDTH, d) for d in depths if (DEPTH_WIDTH, d) not in [(w, 1) for w in widths]]
 
 
+def _final(runner: Runner, file: str, overrides: list[str], quick: list[str], seed: int | None = None):
+    """A finished run's metrics, or None if it diverged (a learning rate too high for that rule)."""
+    try:
+        return runner.run(file, overrides, quick, seed).metrics
+    except DivergenceError:
+        return None
+
+
 def table(runner: Runner) -> pd.DataFrame:
     """One row per task × network × rule: the chosen learning rate, its validation accuracy, and the test
     accuracy (%) and first-layer update angle to backprop (°) over the seeds (mean, s.d.)."""
@@ -70,11 +80,13 @@ def table(runner: Runner) -> pd.DataFrame:
             for rule, changes, quick in variants:
                 base = [f"network.sizes={sizes}", *changes]
                 held = [f"task.validation={VALIDATION}"]
-                scores = {lr: runner.run(file, base + held + [f"optimizer.lr={lr}"], quick).metrics for lr in lrs}
-                lr = max(lrs, key=lambda v: scores[v]["test_acc"].iloc[-1])
-                runs = [runner.run(file, base + [f"optimizer.lr={lr}"], quick, seed=s) for s in runner.seeds(3, 1)]
-                acc = np.array([100 * r.metrics["test_acc"].iloc[-1] for r in runs])
-                angle = np.array([r.metrics["angle_dW0"].iloc[-1] for r in runs])
+                scores = {lr: _final(runner, file, base + held + [f"optimizer.lr={lr}"], quick) for lr in lrs}
+                lr = max(lrs, key=lambda v: -1.0 if scores[v] is None else scores[v]["test_acc"].iloc[-1])
+                seeds = runner.seeds(3, 1)
+                runs = [_final(runner, file, base + [f"optimizer.lr={lr}"], quick, s) for s in seeds]
+                runs = [r for r in runs if r is not None]
+                acc = np.array([100 * r["test_acc"].iloc[-1] for r in runs])
+                angle = np.array([r["angle_dW0"].iloc[-1] for r in runs])
                 rows.append(
                     dict(
                         task=task,
@@ -82,12 +94,13 @@ def table(runner: Runner) -> pd.DataFrame:
                         depth=depth,
                         rule=rule,
                         lr=lr,
-                        validation_acc=100 * scores[lr]["test_acc"].iloc[-1],
+                        validation_acc=100 * scores[lr]["test_acc"].iloc[-1] if scores[lr] is not None else np.nan,
                         test_acc=acc.mean(),
                         test_acc_sd=acc.std(),
                         angle_dW0=angle.mean(),
                         angle_dW0_sd=angle.std(),
                         seeds=len(runs),
+                        diverged=len(seeds) - len(runs),
                     )
                 )
     return pd.DataFrame(rows)
@@ -129,7 +142,7 @@ def feedback_fails(runner: Runner) -> tuple[Figure, pd.DataFrame]:
                 sorted(results[select(results)][x].unique()),
                 [str(v) for v in sorted(results[select(results)][x].unique())],
             )
-    seeds = int(results["seeds"].iloc[0])
+    seeds = int(results["seeds"].max())
     axes[0, 0].set_title(f"one hidden layer, width varied ({seeds} seed{'s' * (seeds > 1)}, mean ± s.d.)")
     axes[0, 1].set_title(f"{DEPTH_WIDTH} units per layer, depth varied")
     handles, labels = axes[1, 1].get_legend_handles_labels()  # MNIST-1D's panel has every variant

@@ -30,6 +30,13 @@ def test_figure_renders(name, runner, tmp_path):
     assert image.shape[1] >= 900 and np.std(image[..., :3]) > 0.05  # 3.4 in at 300 dpi, not blank
 
 
+def test_a_redrawn_figure_is_the_same_file(runner, tmp_path):
+    # no creation date in the PDF: `spikefa figure` leaves a tracked figure unchanged when nothing changed
+    first = make_figure("feedback-alignment-linear", runner, tmp_path / "a")
+    again = make_figure("feedback-alignment-linear", runner, tmp_path / "b")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
+
+
 def test_unknown_figure_is_one_line_exit_2(capsys):
     assert main(["figure", "fig-99"]) == 2
     err = capsys.readouterr().err
