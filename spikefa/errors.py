@@ -24,3 +24,10 @@ class CodeNotLoaded(SpikefaError):
 
 class SpikefaWarning(UserWarning):
     """Something a user should know that did not stop the work: a damaged file read from its backup."""
+
+
+class MissingExtra(SpikefaError):
+    """An optional part of spikefa is not installed; the message names the pip extra that installs it."""
+
+    def __init__(self, extra: str, what: str):
+        super().__init__(f"{what} needs spikefa's optional {extra!r} part: pip install 'spikefa[{extra}]'")

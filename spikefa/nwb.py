@@ -15,17 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SpikefaError
+from .errors import MissingExtra, SpikefaError
 from .plots import recordings
 from .runs import NWB, load_run
 
 
 def export(path: str | Path) -> Path:
     """Write ``monitors.nwb`` beside ``monitors.npz`` in the run folder ``path``; returns its path."""
-    from hdmf.common import DynamicTable, VectorData
-    from pynwb import NWBHDF5IO, NWBFile, ProcessingModule, TimeSeries
-    from pynwb.file import Subject
-    from pynwb.misc import Units
+    try:
+        from hdmf.common import DynamicTable, VectorData
+        from pynwb import NWBHDF5IO, NWBFile, ProcessingModule, TimeSeries
+        from pynwb.file import Subject
+        from pynwb.misc import Units
+    except ModuleNotFoundError:
+        raise MissingExtra("nwb", "writing monitors.nwb") from None
 
     run = load_run(path)
     m = run.monitors

@@ -21,13 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from distributed import WorkerPlugin
 
 from . import spec
-from .errors import DivergenceError, SpikefaError
+from .errors import DivergenceError, MissingExtra, SpikefaError
 from .failures import classify
 from .runs import LOCK, FolderLock, atomic_write, safe_name
 from .yamlfile import parse_value
+
+try:
+    from distributed import WorkerPlugin
+except ModuleNotFoundError:
+    raise MissingExtra("sweeps", "spikefa sweep (Dask)") from None
 
 RESULTS = "results.csv"
 FIGURE = "sweep.png"

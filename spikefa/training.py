@@ -21,12 +21,12 @@ from tqdm.auto import tqdm
 
 from . import spec
 from . import threads as threads_
-from .errors import DivergenceError, SpikefaError
+from .errors import DivergenceError, MissingExtra, SpikefaError
 from .failures import classify, interrupted, write_log
 from .metrics import accuracy, nse
 from .model import Model, build
 from .plots import plot_run
-from .runs import CHECKPOINT, FIGURE, Run, RunFolder, join, load_run
+from .runs import CHECKPOINT, FIGURE, Run, RunFolder, join, load_run, warn
 from .yamlfile import cut
 
 PROBE_SIZE = 256  # training examples on which update angles against backprop are measured
@@ -395,7 +395,10 @@ def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> Non
             part.unlink()
         from .nwb import export
 
-        export(folder.path)  # monitors.nwb beside monitors.npz
+        try:
+            export(folder.path)  # monitors.nwb beside monitors.npz
+        except MissingExtra as err:
+            warn(f"{folder.path}: monitors.npz written, not monitors.nwb: {err}")
     folder.write_summary(
         dict(
             base,
