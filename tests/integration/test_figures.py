@@ -11,6 +11,8 @@ from tests.conftest import MNIST, ROOT
 
 NEEDS_MNIST = {"mnist-rules", "noise-pretraining", "local-classifiers"}
 
+pytestmark = pytest.mark.slow  # every figure runs its circuits
+
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory):

@@ -194,6 +194,7 @@ np.savez(sys.argv[2], outputs=learn_and_mirror(circuit, steps=int(sys.argv[3])),
 """
 
 
+@pytest.mark.slow  # compiles a project
 @pytest.mark.parametrize(
     ("rule", "optimizer"),
     [
@@ -255,6 +256,7 @@ run_circuit(circuit, sys.argv[1] + "/cut", progress=False)
 """
 
 
+@pytest.mark.slow  # compiles a project
 def test_a_cpp_standalone_run_killed_mid_run_resumes_to_the_uninterrupted_numbers(tmp_path):
     """Three standalone projects, one after another in one process: the whole run, the run killed in
     its second epoch, and its resumption from the checkpoint after the first."""
@@ -269,6 +271,7 @@ def test_a_cpp_standalone_run_killed_mid_run_resumes_to_the_uninterrupted_number
     pd.testing.assert_frame_equal(cut, whole)
 
 
+@pytest.mark.slow  # compiles a project
 def test_a_cpp_standalone_sweep_runs_two_points_in_parallel_as_cython_does(tmp_path):
     import yaml
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from spikefa import circuit_from_dict
 from spikefa.brian import LifCircuit
@@ -13,6 +14,8 @@ from spikefa.reference import ReferenceEngine
 from tests.conftest import ROOT
 from tests.integration.test_generated_code import raw_circuit
 from tests.integration.test_generated_lif import LIF_MIRROR, lif_data, lif_learn_and_mirror, lif_pair
+
+pytestmark = pytest.mark.slow  # each test compiles a project
 
 LIF_STANDALONE = """
 import json, sys, numpy as np
