@@ -40,6 +40,9 @@ def markdown(results: pd.DataFrame, task: str) -> str:
         cells = []
         for rule in rules:
             r = g[g["rule"] == rule].iloc[0]
+            if not r["seeds"]:
+                cells.append(f"diverged on every seed [{r['lr']:g}]")
+                continue
             angle = "" if rule == "backprop" else f"; {r['angle_dW0']:.0f}°"
             diverged = f" ({int(r['diverged'])} diverged)" if r["diverged"] else ""
             cells.append(f"{r['test_acc']:.2f} ± {r['test_acc_sd']:.2f} [{r['lr']:g}]{angle}{diverged}")

@@ -17,7 +17,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from .. import spec  # noqa: E402
-from ..runs import Run, load_run  # noqa: E402
+from ..errors import DivergenceError  # noqa: E402
+from ..runs import Run, load_run, read_summary  # noqa: E402
 from ..training import run_circuit  # noqa: E402
 
 WIDTH = 3.4  # inches: one journal column
@@ -69,10 +70,13 @@ class Runner:
         return spec.load_circuit(self.circuits / f"{file}.yaml", changes)
 
     def run(self, file: str, overrides: list[str] = (), quick: list[str] = (), seed: int | None = None) -> Run:
-        """The finished run of a circuit file (run now, or reused from its folder)."""
+        """The finished run of a circuit file (run now, or reused from its folder); :class:`DivergenceError`
+        if it diverged (now, or when it was run)."""
         circuit = self.circuit(file, overrides, quick, seed)
         config = yaml.safe_dump(circuit.to_dict(), sort_keys=False).encode()
         out = self.runs / f"{circuit.name}-seed{circuit.seed}-{hashlib.sha1(config).hexdigest()[:10]}"
+        if out.is_dir() and (ended := read_summary(out)).get("status") == "diverged":
+            raise DivergenceError(ended.get("error", "diverged"))  # deterministic: it would diverge again
         folder = run_circuit(
             circuit, out, data_dir=self.data_dir, progress=self.progress, source=f"{file}.yaml", figure=False
         )

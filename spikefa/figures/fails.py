@@ -99,10 +99,10 @@ def table(
                         rule=rule,
                         lr=lr,
                         validation_acc=100 * scores[lr]["test_acc"].iloc[-1] if scores[lr] is not None else np.nan,
-                        test_acc=acc.mean(),
-                        test_acc_sd=acc.std(),
-                        angle_dW0=angle.mean(),
-                        angle_dW0_sd=angle.std(),
+                        test_acc=acc.mean() if len(acc) else np.nan,  # nan: every seed diverged
+                        test_acc_sd=acc.std(ddof=1) if len(acc) > 1 else 0.0,
+                        angle_dW0=angle.mean() if len(angle) else np.nan,
+                        angle_dW0_sd=angle.std(ddof=1) if len(angle) > 1 else 0.0,
                         seeds=len(runs),
                         diverged=len(seeds) - len(runs),
                     )
@@ -115,7 +115,7 @@ def feedback_fails(runner: Runner) -> tuple[Figure, pd.DataFrame]:
     fig, axes = figure(3, 2, height=1.45, width=2 * 3.4)
     sweeps = (("width", "hidden units (one layer)", lambda r: r["depth"] == 1, "width"),)
     sweeps += (("depth", f"hidden layers of {DEPTH_WIDTH}", lambda r: r["width"] == DEPTH_WIDTH, "depth"),)
-    panels = [(task, "test_acc", TITLES[task] + "\nfinal test accuracy (%)") for task in FILES]
+    panels = [(task, "test_acc", TITLES[task] + "\nfinal test accuracy (%)") for task in TITLES]
     panels.append(("mnist1d", "angle_dW0", "MNIST-1D\nΔW₀ vs backprop's ΔW₀ (°)"))
     for col, (_, xlabel, select, x) in enumerate(sweeps):
         for row, (task, y, ylabel) in enumerate(panels):
@@ -136,6 +136,7 @@ def feedback_fails(runner: Runner) -> tuple[Figure, pd.DataFrame]:
                     ms=2.5,
                     capsize=1.5,
                     label="FA + noise pretraining" if noise else LABELS[rule],
+                    zorder=1 if rule == "direct_feedback_alignment" else 2,  # one hidden layer: DFA is FA
                 )
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel if col == 0 else "")
