@@ -66,7 +66,8 @@ def table(
     runner: Runner, tasks: tuple[str, ...] = tuple(TITLES), shapes: list[tuple[int, int]] | None = None
 ) -> pd.DataFrame:
     """One row per task × network × rule: the chosen learning rate, its validation accuracy, and the test
-    accuracy (%) and first-layer update angle to backprop (°) over the seeds (mean, s.d.). ``shapes``:
+    accuracy (%) and first-layer update angle to backprop (°) over the seeds (mean, s.d.), and every
+    layer's update angle to backprop and B–Wᵀ angle (``angles_dW``, ``angles_B``: means). ``shapes``:
     (width, depth) of the hidden layers; by default the figure's width and depth sweeps."""
     rows = []
     lrs = LRS[-1:] if runner.quick else LRS
@@ -105,9 +106,19 @@ def table(
                         angle_dW0_sd=angle.std(ddof=1) if len(angle) > 1 else 0.0,
                         seeds=len(runs),
                         diverged=len(seeds) - len(runs),
+                        angles_dW=_per_layer(runs, "angle_dW", range(depth + 1)),
+                        angles_B=_per_layer(runs, "angle_B", range(1, depth + 1)),
                     )
                 )
     return pd.DataFrame(rows)
+
+
+def _per_layer(runs: list[pd.DataFrame], prefix: str, layers: range) -> str:
+    """Each layer's final angle (°, mean over the runs), "/"-separated ("–" where the rule has none)."""
+    columns = [f"{prefix}{l}" for l in layers]
+    if not runs or any(c not in runs[0] for c in columns):
+        return "–"
+    return "/".join(f"{np.mean([r[c].iloc[-1] for r in runs]):.0f}" for c in columns)
 
 
 def feedback_fails(runner: Runner) -> tuple[Figure, pd.DataFrame]:

@@ -58,7 +58,7 @@ def test_online_update_is_the_reference_update_in_the_rate_limit():
     c.train_batch(x, np.tile(np.eye(3)[[0]], (M, 1)), lr, np.random.default_rng(2))
 
     S, T = c.example_steps(), float(T)
-    np.testing.assert_allclose(weights["W0"].t[: M + 1], np.arange(M + 1) * T)  # the examples' boundaries
+    np.testing.assert_allclose(weights["W0"].t_[: M + 1], np.arange(M + 1) * T)  # the examples' boundaries
     online = {k: np.diff(m.w[:, : M + 1], axis=1) for k, m in weights.items()}  # synapses × examples
 
     def per_example(a):  # neurons × examples × steps
