@@ -25,7 +25,8 @@ NAMES = {**LABELS, NOISE: "FA + noise"}
 
 
 def markdown(results: pd.DataFrame, task: str) -> str:
-    """One row per network, one column per rule: accuracy ± s.d. [learning rate]; angle to backprop."""
+    """One row per network, one column per rule: accuracy ± s.d. [learning rate]; angle to backprop; then
+    every layer's update angle to backprop (the rules after backprop, which comes first)."""
     d = results[results["task"] == task]
     rules = list(dict.fromkeys(d["rule"]))
     n_in = {"digits": 64, "mnist1d": 40, "mnist": 784}[task]
@@ -48,6 +49,11 @@ def markdown(results: pd.DataFrame, task: str) -> str:
             cells.append(f"{r['test_acc']:.2f} ± {r['test_acc_sd']:.2f} [{r['lr']:g}]{angle}{diverged}")
         network = "-".join(map(str, [n_in, *[width] * depth, 10]))
         lines.append(f"| {network} | " + " | ".join(cells) + " |")
+    lines += ["", f"{task}: every layer's update angle to backprop's, ΔW₀/ΔW₁/… (°, mean over seeds)", ""]
+    lines += ["| network | " + " | ".join(NAMES[r] for r in rules[1:]) + " |", "|---|" + "---|" * (len(rules) - 1)]
+    for (width, depth), g in d.groupby(["width", "depth"], sort=False):
+        network = "-".join(map(str, [n_in, *[width] * depth, 10]))
+        lines.append(f"| {network} | " + " | ".join(g[g["rule"] == r].iloc[0]["angles_dW"] for r in rules[1:]) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -67,7 +67,8 @@ def table(
 ) -> pd.DataFrame:
     """One row per task × network × rule: the chosen learning rate, its validation accuracy, and the test
     accuracy (%) and first-layer update angle to backprop (°) over the seeds (mean, s.d.), and every
-    layer's update angle to backprop and B–Wᵀ angle (``angles_dW``, ``angles_B``: means). ``shapes``:
+    layer's update angle to backprop and B–Wᵀ angle (``angles_dW``: the weights into each hidden layer,
+    the output layer's update being backprop's for every rule; ``angles_B``: means). ``shapes``:
     (width, depth) of the hidden layers; by default the figure's width and depth sweeps."""
     rows = []
     lrs = LRS[-1:] if runner.quick else LRS
@@ -106,7 +107,7 @@ def table(
                         angle_dW0_sd=angle.std(ddof=1) if len(angle) > 1 else 0.0,
                         seeds=len(runs),
                         diverged=len(seeds) - len(runs),
-                        angles_dW=_per_layer(runs, "angle_dW", range(depth + 1)),
+                        angles_dW=_per_layer(runs, "angle_dW", range(depth)),
                         angles_B=_per_layer(runs, "angle_B", range(1, depth + 1)),
                     )
                 )
