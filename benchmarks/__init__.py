@@ -18,3 +18,14 @@ def report(results: dict[str, dict], name: str, folder: Path = RESULTS) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     return out
+
+
+def write_markdown(text: str, name: str, quick: bool = False) -> Path:
+    """Print a Markdown table and write it to ``results/NAME.md`` (``results/quick/`` for ``--quick``
+    runs, which never replace the full ones)."""
+    print(text)
+    out = (RESULTS / "quick" if quick else RESULTS) / f"{name}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"written: {out}")
+    return out

@@ -15,7 +15,7 @@ import argparse
 
 import pandas as pd
 
-from benchmarks import RESULTS
+from benchmarks import write_markdown
 from benchmarks.rules_table import ROOT
 from spikefa.figures.common import LABELS, Runner
 from spikefa.figures.fails import FILES, NOISE, table
@@ -67,11 +67,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     runner = Runner(args.runs, ROOT / "circuits", args.data_dir, args.quick, progress=False)
     results = pd.concat([table(runner, (task,), SHAPES.get(task)) for task in args.tasks], ignore_index=True)
     text = "\n".join(markdown(results, task) for task in args.tasks)
-    print(text)
-    out = (RESULTS / "quick" if args.quick else RESULTS) / "feedback_fails.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(f"written: {out}")
+    write_markdown(text, "feedback_fails", args.quick)
     return results
 
 

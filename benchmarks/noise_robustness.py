@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
-from benchmarks import RESULTS
+from benchmarks import write_markdown
 from benchmarks.rules_table import ROOT, mean_sd, show
 from spikefa.figures.common import Runner
 from spikefa.figures.noise import FILE, QUICK, QUICK_SCRATCH
@@ -154,11 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
         ),
     ]
     text = "\n".join(table) + "\n"
-    print("\n" + text)
-    out = (RESULTS / "quick" if args.quick else RESULTS) / "noise_robustness.md"  # quick never replaces full
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(f"written: {out}")
+    write_markdown(text, "noise_robustness", args.quick)
     return rows
 
 

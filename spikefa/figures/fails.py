@@ -16,21 +16,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from .. import spec
 from ..errors import DivergenceError
 from ..plots import RULE_COLORS
 from .common import LABELS, Runner, figure
 
 FILES = {"digits": "feedback_fails_digits", "mnist1d": "feedback_fails_mnist1d", "mnist": "feedback_fails_mnist"}
 TITLES = {"digits": "digits (8×8)", "mnist1d": "MNIST-1D"}  # the figure's tasks (MNIST: a table, benchmarks)
-RULES = (
-    "backprop",
-    "feedback_alignment",
-    "direct_feedback_alignment",
-    "sign_symmetry",
-    "weight_mirror",
-    "kolen_pollack",
-    "local_classifiers",
-)
+RULES = tuple(r for r in spec.RULES if r != "shallow")  # every built-in rule with a hidden layer to teach
 WIDTHS = (5, 10, 30, 100)  # one hidden layer of this many units
 DEPTHS = (1, 2, 4, 6)  # this many hidden layers of DEPTH_WIDTH units
 DEPTH_WIDTH = 30
