@@ -37,23 +37,27 @@ def markdown(results: pd.DataFrame, task: str) -> str:
         "| network | " + " | ".join(NAMES[r] for r in rules) + " |",
         "|---|" + "---|" * len(rules),
     ]
+    layers = [
+        "",
+        f"{task}: every layer's update angle to backprop's, ΔW₀/ΔW₁/… (°, mean over seeds)",
+        "",
+        "| network | " + " | ".join(NAMES[r] for r in rules[1:]) + " |",
+        "|---|" + "---|" * (len(rules) - 1),
+    ]
     for (width, depth), g in d.groupby(["width", "depth"], sort=False):
+        network = "-".join(map(str, [n_in, *[width] * depth, 10]))
+        rows = [g[g["rule"] == rule].iloc[0] for rule in rules]
         cells = []
-        for rule in rules:
-            r = g[g["rule"] == rule].iloc[0]
+        for rule, r in zip(rules, rows):
             if not r["seeds"]:
                 cells.append(f"diverged on every seed [{r['lr']:g}]")
                 continue
             angle = "" if rule == "backprop" else f"; {r['angle_dW0']:.0f}°"
             diverged = f" ({int(r['diverged'])} diverged)" if r["diverged"] else ""
             cells.append(f"{r['test_acc']:.2f} ± {r['test_acc_sd']:.2f} [{r['lr']:g}]{angle}{diverged}")
-        network = "-".join(map(str, [n_in, *[width] * depth, 10]))
         lines.append(f"| {network} | " + " | ".join(cells) + " |")
-    lines += ["", f"{task}: every layer's update angle to backprop's, ΔW₀/ΔW₁/… (°, mean over seeds)", ""]
-    lines += ["| network | " + " | ".join(NAMES[r] for r in rules[1:]) + " |", "|---|" + "---|" * (len(rules) - 1)]
-    for (width, depth), g in d.groupby(["width", "depth"], sort=False):
-        network = "-".join(map(str, [n_in, *[width] * depth, 10]))
-        lines.append(f"| {network} | " + " | ".join(g[g["rule"] == r].iloc[0]["angles_dW"] for r in rules[1:]) + " |")
+        layers.append(f"| {network} | " + " | ".join(r["angles_dW"] for r in rows[1:]) + " |")
+    lines += layers
     return "\n".join(lines) + "\n"
 
 

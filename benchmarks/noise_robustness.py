@@ -31,7 +31,7 @@ from benchmarks.rules_table import ROOT, mean_sd, show
 from spikefa.figures.common import Runner
 from spikefa.figures.noise import FILE, QUICK, QUICK_SCRATCH
 from spikefa.runs import Run
-from spikefa.tasks import load_task
+from spikefa.tasks import load_task, normalization
 from spikefa.threads import limited
 
 SIDE = 28
@@ -83,8 +83,7 @@ def test_sets(run: Run, data_dir: str | None) -> tuple[dict[str, np.ndarray], np
     task = run.circuit.task
     data = load_task(dataclasses.replace(task, normalize="none"), np.random.default_rng(0), data_dir)
     assert task.normalize == "standardize" and not task.validation
-    mean = data.x_train.mean(axis=0)  # as spikefa.tasks.load_task: minus the mean image, ÷ the centred std
-    std = (data.x_train - mean).std()
+    mean, std = normalization(data.x_train, task.normalize)  # as the run's own inputs were
     sets = {}
     for k, (name, transform) in enumerate(TEST_SETS.items()):
         x = data.x_test

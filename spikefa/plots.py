@@ -26,6 +26,16 @@ RULE_COLORS = {
 }
 
 
+def plain_log(*axes) -> None:
+    """Tick labels of a log y axis as plain numbers (2, 5, 10) rather than 2×10⁰; on an axis that spans
+    less than a decade (read when called: call it after plotting), every minor tick is labelled."""
+    for ax in axes:
+        low, high = ax.get_ylim()
+        shown = "123456789" if high < 10 * low else "25"
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _, shown=shown: f"{v:g}" if f"{v:g}"[0] in shown else ""))
+
+
 def plot_run(path: str | Path) -> Path:
     """Learning curves of one run — test error (log axis, so 95 and 97 % accuracy stand apart) or NSE,
     loss, B–Wᵀ angles, update angles against backprop — written to ``training.png`` in the run folder;
@@ -46,12 +56,9 @@ def plot_run(path: str | Path) -> Path:
     axes[1].plot(x, m["train_loss"], label="train", **style)
     axes[1].plot(x, m["test_loss"], ls="--", label="test", **style)
     axes[1].set_ylabel("loss")
-    for ax in axes[:2]:  # log axes, ticks as plain numbers (2, 5, 10; every one within a decade)
+    for ax in axes[:2]:
         ax.set_yscale("log")
-        low, high = ax.get_ylim()
-        shown = "123456789" if high < 10 * low else "25"
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _, shown=shown: f"{v:g}" if f"{v:g}"[0] in shown else ""))
+    plain_log(*axes[:2])
     axes[1].legend(frameon=False)
     for ax, prefix, title in ((axes[2], "angle_B", "B vs Wᵀ"), (axes[3], "angle_dW", "ΔW vs backprop ΔW")):
         cols = [c for c in m.columns if c.startswith(prefix)]
@@ -178,7 +185,7 @@ def _threshold(config: dict, name: str) -> float | None:
         or name[5:] in map(str, brian.get("populations") or {})
     ):
         return None
-    return float(brian.get("lif", {}).get("v_threshold", 0.5))
+    return float(brian["lif"]["v_threshold"])  # a LIF circuit's resolved config has every lif field
 
 
 def _traces(ax, t, v, threshold: float | None, shown: int = 3) -> None:

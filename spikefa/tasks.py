@@ -181,12 +181,18 @@ def load_task(task: spec.Task, rng: np.random.Generator, data_dir: str | None = 
     data.x_test, data.y_test = data.x_test[: task.n_test], data.y_test[: task.n_test]
     data = _hold_out(data, task.validation)
     if task.normalize != "none":
-        mean = data.x_train.mean(axis=0)
-        data.x_train, data.x_test = data.x_train - mean, data.x_test - mean
-    if task.normalize == "standardize":
-        std = data.x_train.std()
-        data.x_train, data.x_test = data.x_train / std, data.x_test / std
+        shift, scale = normalization(data.x_train, task.normalize)
+        data.x_train, data.x_test = (data.x_train - shift) / scale, (data.x_test - shift) / scale
     return data
+
+
+def normalization(x_train: np.ndarray, normalize: str) -> tuple[np.ndarray | float, float]:
+    """``task.normalize`` as (shift, scale), inputs becoming (x − shift) / scale: none (0, 1); center
+    (the mean training input, 1); standardize (that mean, the centred training set's std)."""
+    if normalize == "none":
+        return 0.0, 1.0
+    mean = x_train.mean(axis=0)
+    return mean, ((x_train - mean).std() if normalize == "standardize" else 1.0)
 
 
 def _hold_out(data: Dataset, fraction: float) -> Dataset:

@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .. import spec  # noqa: E402
 from ..errors import DivergenceError  # noqa: E402
@@ -98,13 +98,6 @@ def epochs_axis(*axes: Axes) -> None:
     """Whole-number ticks for an axis of epochs."""
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-
-
-def plain_log(*axes: Axes) -> None:
-    """Tick labels of a log y axis as plain numbers (2, 5, 10) rather than 2×10⁰."""
-    for ax in axes:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "25" else ""))
 
 
 def save(fig: Figure, stem: Path) -> list[Path]:

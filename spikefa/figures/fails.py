@@ -148,10 +148,8 @@ def feedback_fails(runner: Runner) -> tuple[Figure, pd.DataFrame]:
             if x == "width":
                 ax.set_xscale("log")
                 ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_xticks(
-                sorted(results[select(results)][x].unique()),
-                [str(v) for v in sorted(results[select(results)][x].unique())],
-            )
+            ticks = sorted(results[select(results)][x].unique())
+            ax.set_xticks(ticks, [str(v) for v in ticks])
     seeds = int(results["seeds"].max())
     axes[0, 0].set_title(f"one hidden layer, width varied ({seeds} seed{'s' * (seeds > 1)}, mean ± s.d.)")
     axes[0, 1].set_title(f"{DEPTH_WIDTH} units per layer, depth varied")

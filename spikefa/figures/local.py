@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from ..plots import RULE_COLORS
-from .common import LABELS, Runner, epochs_axis, figure, plain_log
+from ..plots import RULE_COLORS, plain_log
+from .common import LABELS, Runner, epochs_axis, figure
 
 DEEP = "network.sizes=[784, 500, 500, 500, 10]"
 QUICK = ["phases.0.learn.epochs=2", "task.n_train=600", "task.n_test=300"]

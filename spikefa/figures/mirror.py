@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..plots import RULE_COLORS
-from .common import Runner, figure, plain_log
+from ..plots import RULE_COLORS, plain_log
+from .common import Runner, figure
 
 # (circuit, mirror steps, steps between points): each circuit file's own mirror phase (LIF: the spiking
 # mirror through spike-timing plasticity, 937 steps of 64 ms, 60 s)

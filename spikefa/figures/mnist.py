@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from ..plots import RULE_COLORS
-from .common import LABELS, Runner, epochs_axis, figure, learning_rows, plain_log
+from ..plots import RULE_COLORS, plain_log
+from .common import LABELS, Runner, epochs_axis, figure, learning_rows
 
 FILES = {
     "backprop": "mnist_backprop",

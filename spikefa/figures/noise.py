@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from ..plots import RULE_COLORS
-from .common import Runner, epochs_axis, figure, final, learning_rows, mean_sd, plain_log
+from ..plots import RULE_COLORS, plain_log
+from .common import Runner, epochs_axis, figure, final, learning_rows, mean_sd
 
 FILE = "cheon_noise_pretrain"
 QUICK = [
