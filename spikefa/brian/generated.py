@@ -45,6 +45,7 @@ e.g. a parallel sweep worker's).
 from __future__ import annotations
 
 import fcntl
+import gc
 import math
 import os
 import re
@@ -69,7 +70,7 @@ from brian2.devices.device import get_device
 
 from ..errors import SpikefaError
 from ..rules import Rule
-from . import online
+from . import compiled_cache, online
 from .generated_mirror import MirrorSegment
 from .populations import RATE
 from .statements import sgd
@@ -91,10 +92,18 @@ def activate(target: str, owner: object | None = None) -> Path | None:
         return None
     if current.__class__.__name__ == "CPPStandaloneDevice":
         current.reinit()
+    # a previous circuit's Brian2 objects, garbage in reference cycles, would still hold their names, and
+    # this circuit's code objects would get new ones (``_1``): other sources, no compiled project to reuse
+    gc.collect()
     project = new_project()
     if owner is not None:
         weakref.finalize(owner, release, project)
-    set_device(STANDALONE, directory=str(project), build_on_run=False, with_output=False)
+    options = {"directory": str(project), "build_on_run": False, "with_output": False}
+    set_device(STANDALONE, **options)
+    # the same start whatever device came before: set_device writes the previous device's default clock
+    # into the code, and equal circuits then have equal sources (a compiled project to reuse)
+    device.reinit()
+    device.activate(**options)
     return project
 
 
@@ -583,7 +592,8 @@ class Generated:
                 self.compiled[True] = s.ops
                 self.c.network.run(self.aligned(s.steps_long), namespace={})
             device.insert_code("main", "}")
-        device.build(directory=str(self.project), compile=True, run=False, with_output=False)
+        device.build(directory=str(self.project), compile=False, run=False, with_output=False)
+        compiled_cache.compile_project(self.project)
         self.built = True
 
     def push(self) -> dict:

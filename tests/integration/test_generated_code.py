@@ -4,6 +4,7 @@ examples one at a time (every W, b, B and momentum buffer to 1e-6), on the runti
 compiled (cpp_standalone) in a fresh process of its own (Brian2's standalone device is global)."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -232,7 +233,10 @@ RESUME = """
 import sys
 import spikefa, yaml
 from spikefa import run_circuit
+from spikefa.brian import compiled_cache
 from spikefa.training import Trainer
+real_compile, hits = compiled_cache.compile_project, []
+compiled_cache.compile_project = lambda project: hits.append(real_compile(project)) or hits[-1]
 raw = yaml.safe_load(open("circuits/brian_digits_fa.yaml"))
 raw["brian"]["target"] = "cpp_standalone"
 raw["phases"] = [{"learn": {"epochs": 3}}]
@@ -253,19 +257,24 @@ except KeyboardInterrupt:
     pass
 Trainer.run_epoch = real
 run_circuit(circuit, sys.argv[1] + "/cut", progress=False)
+print("hits", hits)
 """
 
 
 @pytest.mark.slow  # compiles a project
 def test_a_cpp_standalone_run_killed_mid_run_resumes_to_the_uninterrupted_numbers(tmp_path):
     """Three standalone projects, one after another in one process: the whole run, the run killed in
-    its second epoch, and its resumption from the checkpoint after the first."""
+    its second epoch, and its resumption from the checkpoint after the first. The three have one
+    structure: the first is compiled, the other two run its binary from the cache — and give its numbers."""
     import pandas as pd
 
+    env = os.environ | {"SPIKEFA_COMPILE_CACHE": str(tmp_path / "cache")}
     done = subprocess.run(
-        [sys.executable, "-c", RESUME, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", RESUME, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "hits [False, True, True]" in done.stdout
+    assert len(list((tmp_path / "cache").iterdir())) == 1
     whole, cut = (pd.read_csv(tmp_path / name / "metrics.csv") for name in ("whole", "cut"))
     assert len(whole) == 4 and whole["test_acc"].iloc[-1] > 0.9
     pd.testing.assert_frame_equal(cut, whole)
