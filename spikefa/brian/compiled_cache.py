@@ -10,8 +10,8 @@ object files and the binary are copied in, newer than the sources, and ``make`` 
 on a miss the project is compiled and its outputs stored under the hash. Same sources, same compiler
 flags, same binary: a cached binary gives the numbers a fresh compile gives (tested).
 
-The cache is ``$SPIKEFA_COMPILE_CACHE`` if set (``off`` turns it off), else
-``$XDG_CACHE_HOME/spikefa/compiled`` (``~/.cache/spikefa/compiled``). It keeps the :data:`KEEP` most
+The cache is ``compiled/`` in ``$SPIKEFA_CACHE`` if set (``off`` turns it off), else in
+``$XDG_CACHE_HOME/spikefa`` (``~/.cache/spikefa``). It keeps the :data:`KEEP` most
 recently used projects (a few MB each); an entry is written under a temporary name and renamed into
 place, so parallel sweep workers that compile the same project at once each leave one whole entry.
 """
@@ -36,12 +36,13 @@ OUTPUTS = (".o", ".d")  # what make writes beside the sources, with the binary a
 BINARY = "main"
 
 
-def root() -> Path | None:
-    """The cache directory, or None when ``SPIKEFA_COMPILE_CACHE=off``."""
-    chosen = os.environ.get("SPIKEFA_COMPILE_CACHE")
+def root(part: str = "compiled") -> Path | None:
+    """The spikefa cache's directory for ``part`` (``compiled``: projects; ``integration``: see
+    :mod:`~spikefa.brian.integration`), or None when ``SPIKEFA_CACHE=off``."""
+    chosen = os.environ.get("SPIKEFA_CACHE")
     if chosen is not None:
-        return None if chosen.strip().lower() in ("off", "0", "") else Path(chosen).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spikefa" / "compiled"
+        return None if chosen.strip().lower() in ("off", "0", "") else Path(chosen).expanduser() / part
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spikefa" / part
 
 
 def compile_project(project: Path) -> bool:

@@ -20,6 +20,7 @@ from brian2.units.fundamentalunits import Unit
 from .. import spec
 from ..errors import SpikefaError
 from ..yamlfile import cut
+from . import integration
 
 RATE = {
     "tanh": ("tanh(v)", "1 - tanh(v)**2"),
@@ -238,7 +239,7 @@ def lif_input_population(
         threshold=threshold,
         reset=reset,
         events=events,
-        method="exact",
+        method=integration.method("exact"),
         namespace=namespace,
         clock=clock,
         name=name,
@@ -306,7 +307,7 @@ def lif_population(
             reset=f"{m.reset}\nr += 1 / (tau_trace * max_rate)\ncount += 1",
             refractory=refractory,
             events=events or None,
-            method=model.method,
+            method=integration.method(model.method),
             namespace={**namespace, **params},
             clock=clock,
             name=name,

@@ -268,13 +268,13 @@ def test_a_cpp_standalone_run_killed_mid_run_resumes_to_the_uninterrupted_number
     structure: the first is compiled, the other two run its binary from the cache — and give its numbers."""
     import pandas as pd
 
-    env = os.environ | {"SPIKEFA_COMPILE_CACHE": str(tmp_path / "cache")}
+    env = os.environ | {"SPIKEFA_CACHE": str(tmp_path / "cache")}
     done = subprocess.run(
         [sys.executable, "-c", RESUME, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "hits [False, True, True]" in done.stdout
-    assert len(list((tmp_path / "cache").iterdir())) == 1
+    assert len(list((tmp_path / "cache" / "compiled").iterdir())) == 1
     whole, cut = (pd.read_csv(tmp_path / name / "metrics.csv") for name in ("whole", "cut"))
     assert len(whole) == 4 and whole["test_acc"].iloc[-1] > 0.9
     pd.testing.assert_frame_equal(cut, whole)

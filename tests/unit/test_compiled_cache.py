@@ -108,10 +108,11 @@ def test_the_cache_keeps_the_most_recently_used_entries(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e0", "e4"]
 
 
-@pytest.mark.parametrize(("value", "expected"), [("off", None), ("OFF", None), ("0", None), ("~/c", "~/c")])
+@pytest.mark.parametrize(("value", "expected"), [("off", None), ("OFF", None), ("0", None), ("~/c", "~/c/compiled")])
 def test_the_cache_directory_is_chosen_by_the_environment(monkeypatch, value, expected):
-    monkeypatch.setenv("SPIKEFA_COMPILE_CACHE", value)
+    monkeypatch.setenv("SPIKEFA_CACHE", value)
     assert compiled_cache.root() == (None if expected is None else compiled_cache.Path(expected).expanduser())
-    monkeypatch.delenv("SPIKEFA_COMPILE_CACHE")
+    monkeypatch.delenv("SPIKEFA_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
     assert compiled_cache.root() == compiled_cache.Path("/somewhere/spikefa/compiled")
+    assert compiled_cache.root("integration") == compiled_cache.Path("/somewhere/spikefa/integration")

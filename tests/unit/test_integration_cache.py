@@ -1,0 +1,54 @@
+"""Exact integration remembered on disk: the same abstract code Brian2 derives, read back without SymPy,
+and keyed by everything the solution reads."""
+
+import pytest
+from brian2 import Network, NeuronGroup, StateUpdateMethod, ms, prefs
+
+from spikefa.brian import integration
+
+EQS = """
+dv/dt = (-v + u) / tau_m : 1 (unless refractory)
+du/dt = (-u + b) / tau_syn : 1
+dr/dt = -r / tau_trace : 1
+b : 1
+"""
+
+
+def state_update(method, **namespace):
+    """The abstract code a group with :data:`EQS` integrates with, after one step (numpy target)."""
+    ns = {"tau_m": 10 * ms, "tau_syn": 5 * ms, "tau_trace": 20 * ms} | namespace
+    group = NeuronGroup(2, EQS, threshold="v > 1", reset="v = 0", refractory=1 * ms, method=method, namespace=ns)
+    group.b = 1.5
+    target, prefs.codegen.target = prefs.codegen.target, "numpy"
+    try:
+        Network(group).run(0.2 * ms)
+    finally:
+        prefs.codegen.target = target
+    return group.state_updater.abstract_code, group.v[:].copy()
+
+
+def test_cached_exact_integration_is_brians_and_is_read_back_without_solving(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPIKEFA_CACHE", str(tmp_path))
+    brian, v_brian = state_update("exact")
+    first, v_first = state_update(integration.method("exact"))
+    assert first == brian and list(v_first) == list(v_brian)
+    assert len(list((tmp_path / "integration").iterdir())) == 1
+
+    def unsolvable(*args, **kwargs):
+        raise AssertionError("solved again")
+
+    monkeypatch.setitem(StateUpdateMethod.stateupdaters, "exact", unsolvable)
+    again, _ = state_update(integration.method("exact"))
+    assert again == brian
+
+
+def test_the_key_reads_the_constants_and_the_equations(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPIKEFA_CACHE", str(tmp_path))
+    state_update(integration.method("exact"))
+    state_update(integration.method("exact"), tau_m=12 * ms)
+    assert len(list((tmp_path / "integration").iterdir())) == 2
+
+
+@pytest.mark.parametrize("name", ["euler", "exponential_euler"])
+def test_other_methods_are_brians_own(name):
+    assert integration.method(name) == name
