@@ -16,6 +16,7 @@ from .activations import DERIVATIVE, FORWARD, functions
 from .errors import UserCodeError
 from .kernels import Gradient, flush_subnormal, sgd_step_vector, sgd_update
 from .metrics import accuracy, angle
+from .routes import effective_angles
 from .rules import Params, Rule, Step, make_rule
 from .rules.base import check_hooks
 from .weights import Structure, draw, restore, structured
@@ -54,6 +55,13 @@ class ReferenceEngine:
             k.name: structured(k.structure, (sizes[k.target], sizes[k.source]), rng, self.dtype)
             for k in circuit.brian.pathways
         }
+        for k in circuit.brian.pathways:  # a population's pathway to itself: no neuron onto itself
+            if k.source == k.target and not k.autapses:
+                w, mask = drawn[k.name]
+                mask = np.ones(w.shape, bool) if mask is None else mask
+                np.fill_diagonal(mask, False)
+                np.fill_diagonal(w, 0.0)
+                drawn[k.name] = w, mask
         self.params.links = {name: w for name, (w, _) in drawn.items()}
         self.link_masks = {name: mask for name, (_, mask) in drawn.items()}
         if net.bias_init.dist != "zero":  # drawn after everything else, so other circuits keep their numbers
@@ -232,13 +240,10 @@ class ReferenceEngine:
         }
 
     def update_angles(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """angle_dW{l}: the rule's update of W_l against backprop's on the same batch (hidden layers)."""
-        if self.rule.topology == "none" or self.relayed or self.driven_elsewhere:  # none, or beyond this engine
-            return {}
-        A, H = self.forward(x)
-        ours, _ = self.gradients(H, self.deltas(A, H, y))
-        bp, _ = self.gradients(H, self.deltas(A, H, y, self.backprop))
-        return {f"angle_dW{l}": angle(ours[l], bp[l]) for l in range(self.L - 1)}
+        """On the batch: angle_E{l}, the effective feedback into hidden layer l through every route
+        against backprop's, and angle_dW{l}, the rule's update of W_l against backprop's
+        (:func:`spikefa.routes.effective_angles`)."""
+        return effective_angles(self, x, y)
 
     def local_accuracies(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """local_acc{l}: test accuracy of hidden layer l's fixed random classifier, argmax of h_l B_l

@@ -304,6 +304,8 @@ class Link:
     target: str
     into: str
     structure: Pathway = field(default_factory=Pathway)
+    # a pathway from a population to itself: whether a neuron also synapses onto itself (an autapse)
+    autapses: bool = False
 
 
 @dataclass(frozen=True)
@@ -1083,6 +1085,11 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
         if into == "drive" and "carries" in k.raw:
             k.fail(k.name("carries"), "only for into: error (a drive pathway carries spikes)")
         carries = _carries(k, brian)
+        autapses = k.get("autapses", bool, False)
+        if autapses and ends["from"] != ends["to"]:
+            k.fail(
+                k.name("autapses"), f"only for a pathway from a population to itself ({ends['from']} → {ends['to']})"
+            )
         structure = dataclasses.replace(_structure(k, Pathway(), brian, engine), carries=carries)
         if brian.neurons == "lif" and into == "error" and structure.sign != "free" and carries == "both":
             k.fail(
@@ -1091,7 +1098,7 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
                 "events, each adding w (Dale's law): carries: positive or negative",
             )
         k.done()
-        out.append(Link(name, ends["from"], ends["to"], into, structure))
+        out.append(Link(name, ends["from"], ends["to"], into, structure, autapses))
     return tuple(out)
 
 

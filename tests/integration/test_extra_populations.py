@@ -2,6 +2,7 @@
 error neurons between the output and a hidden layer carries the error the math says, later."""
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -63,6 +64,19 @@ def test_a_relay_trains_and_its_pathways_can_be_sparse_delayed_and_signed():
     assert np.abs(c.engine.params.W[0] - W).max() > 0  # the hidden layer learned from the relayed error
 
 
+@pytest.mark.parametrize("autapses", [None, False, True])
+def test_a_pathway_from_a_population_to_itself_has_no_autapses_unless_asked(autapses):
+    brian = copy.deepcopy(RELAY)
+    brian["pathways"]["L"] = {"from": "relay", "to": "relay", "into": "drive", "sign": "negative"}
+    if autapses is not None:
+        brian["pathways"]["L"]["autapses"] = autapses
+    c = relay_circuit(brian)
+    L, synapses = c.engine.params.links["L"], c.links["L"]
+    assert np.all(np.diag(L) != 0) if autapses else np.all(np.diag(L) == 0)
+    assert (np.any(synapses.i[:] == synapses.j[:])) == bool(autapses)
+    assert len(synapses) == np.count_nonzero(L)
+
+
 @pytest.mark.parametrize(
     "brian, feedback, message",
     [
@@ -97,10 +111,32 @@ def test_a_relay_trains_and_its_pathways_can_be_sparse_delayed_and_signed():
             {},
             "brian.pathways.R.carries: only for into: error",
         ),
+        (
+            {
+                **RELAY,
+                "pathways": {
+                    **RELAY["pathways"],
+                    "L": {"from": "layer0", "to": "relay", "into": "drive", "autapses": True},
+                },
+            },
+            {},
+            "brian.pathways.L.autapses: only for a pathway from a population to itself (layer0 → relay)",
+        ),
+        (
+            {
+                **RELAY,
+                "pathways": {
+                    **RELAY["pathways"],
+                    "L": {"from": "relay", "to": "relay", "into": "drive", "autapses": "no"},
+                },
+            },
+            {},
+            "brian.pathways.L.autapses: must be",
+        ),
     ],
 )
 def test_bad_extra_populations_and_pathways_name_the_field(brian, feedback, message):
-    with pytest.raises(SpikefaError, match=message.replace("(", r"\(")):
+    with pytest.raises(SpikefaError, match=re.escape(message)):
         relay_circuit(brian, feedback)
 
 
