@@ -29,8 +29,9 @@ class ReferenceEngine:
         self.sizes = net.sizes
         self.L = len(net.sizes) - 1  # number of forward projections
         self.dtype = np.dtype(circuit.dtype)
-        extra = {e.name: e.size for e in circuit.brian.extra}
-        self.structure = Structure(circuit.feedback, extra)  # which feedback synapses exist, their signs
+        # the populations a feedback pathway may carry the error of (feedback.N.source)
+        sizes = {f"layer{l}": n for l, n in enumerate(net.sizes)} | {e.name: e.size for e in circuit.brian.extra}
+        self.structure = Structure(circuit.feedback, sizes)  # which feedback synapses exist, their signs
         self.rule: Rule = make_rule(circuit.rule, circuit.optimizer, self.structure)
         self.backprop: Rule = make_rule(spec.Rule("backprop"), circuit.optimizer)
         self.f, self.df = functions(net.hidden)
@@ -50,7 +51,6 @@ class ReferenceEngine:
         self.params = Params(W, b, B, B0=B0)
         self.structure.constrain(self.params.B)
         # the circuit file's own pathways between any populations (Brian2 circuits only)
-        sizes = {f"layer{l}": n for l, n in enumerate(self.sizes)} | extra
         drawn = {
             k.name: structured(k.structure, (sizes[k.target], sizes[k.source]), rng, self.dtype)
             for k in circuit.brian.pathways
@@ -72,7 +72,8 @@ class ReferenceEngine:
             self.params.vB[0] = np.zeros_like(self.params.B[0])
         # layers the circuit file drives through pathways of its own: their activity is not W h + b
         self.driven_elsewhere = any(k.into == "drive" for k in circuit.brian.pathways)
-        # hidden layers whose feedback comes from an extra population: beyond this engine's algebra
+        # hidden layers whose feedback comes from another population (feedback.N.source: an extra one, or a
+        # layer further up): beyond this engine's algebra
         self.relayed = {
             l: self.structure.pathway(l).source for l in range(1, self.L) if self.structure.pathway(l).source
         }

@@ -691,11 +691,16 @@ def _feedback(
     pathways = [_pathway(layers[l], common, rule, brian, engine) if l in layers else common for l in hidden]
     if raw and not hidden:
         f.fail("feedback", "the network has no hidden layer, so no feedback pathway")
+    extras = {e.name for e in brian.extra}
     for l, p in zip(hidden, pathways):
-        if p.source and seconds(p.delay) > 0 and brian.neurons == "rate":
+        if p.source in extras and seconds(p.delay) > 0 and brian.neurons == "rate":
             f.fail(f.name(str(l)), "a rate circuit's pathway from an extra population takes no delay")
+        if p.source.startswith("layer") and not l < int(p.source.removeprefix("layer")) <= hidden.stop:
+            where = f.name(str(l)) + ".source" if l in layers else f.name("source")
+            above = ", ".join(f"layer{k}" for k in range(l + 1, hidden.stop + 1))
+            f.fail(where, f"hidden layer {l} takes errors from a layer above it ({above}), got {p.source}")
     # a step per pathway crossed, its delay, and a step more through an extra population
-    steps = [round(seconds(p.delay) / seconds(brian.dt)) + bool(p.source) for p in pathways]
+    steps = [round(seconds(p.delay) / seconds(brian.dt)) + (p.source in extras) for p in pathways]
     if brian.neurons == "rate" and any(steps):
         # a rate circuit equals the reference engine once errors have crossed
         layerwise = _rule_class(rule.name, "rule").topology == "layerwise"
@@ -715,13 +720,18 @@ def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -
     source = f.get("source", str, base.source)
     if source:
         extras = [e.name for e in brian.extra]
-        if source not in extras:
-            f.fail(f.name("source"), f"names no extra population; brian.extra has {', '.join(extras) or 'none'}")
+        if source not in extras and not re.fullmatch(r"layer[1-9]\d*", source):
+            f.fail(
+                f.name("source"),
+                f"names no layer above (layerK) and no extra population; brian.extra has {', '.join(extras) or 'none'}",
+            )
+        if engine != "brian2":
+            f.fail(f.name("source"), "needs engine: brian2 (the reference engine's rules fix where errors come from)")
         cls = _rule_class(rule.name, "rule")
         if cls.learns_feedback or cls.transports_weights:
             f.fail(
                 f.name("source"),
-                f"rule {rule.name} learns or copies B in W's shape; a pathway from an extra population "
+                f"rule {rule.name} learns or copies B in W's shape; a pathway from another source "
                 "needs a rule with fixed feedback (feedback_alignment, direct_feedback_alignment, ...)",
             )
     p = dataclasses.replace(_structure(f, base, brian, engine, source), carries=carries)

@@ -72,8 +72,8 @@ def restore(w: np.ndarray, sign: str, mask: np.ndarray | None) -> None:
 
 class Structure:
     """The structure of a family of pathways, per layer index l from ``first``: the feedback pathways
-    B_1 … B_{L−1} (a circuit's ``feedback`` block; ``sizes``: the extra populations a pathway may come
-    from) or the forward pathways W_0 … W_{L−1} (``forward``, ``first`` = 0)."""
+    B_1 … B_{L−1} (a circuit's ``feedback`` block; ``sizes``: the populations a pathway may come
+    from, by name) or the forward pathways W_0 … W_{L−1} (``forward``, ``first`` = 0)."""
 
     def __init__(self, pathways: tuple[spec.Pathway, ...], sizes: dict[str, int] | None = None, first: int = 1):
         self.pathways, self.first = pathways, first

@@ -92,8 +92,8 @@ class Circuit:
             "none": lambda l: None,  # shallow learning: no feedback pathway at all
         }[engine.rule.topology]
 
-        def source(l: int):  # an extra population the pathway carries the error of, or the rule's source
-            return self.extras[engine.relayed[l]] if l in engine.relayed else natural(l)
+        def source(l: int):  # a population the pathway carries the error of (feedback.N.source), or the rule's
+            return self.population(engine.relayed[l]) if l in engine.relayed else natural(l)
 
         self.feedback = [None] + [
             self.feedback_pathway(source(l), self.groups[l], f"B{l}", l) if source(l) else None

@@ -179,9 +179,9 @@ class Rule:
 
     def feedback_shape(self, sizes: tuple[int, ...], l: int) -> tuple[int, int]:
         """Shape of B_l: rows index layer l's units, columns the error source's units."""
-        extra = self.structure.pathway(l).source  # an extra population it carries the error of instead
-        if extra:
-            return sizes[l], self.structure.sizes[extra]
+        source = self.structure.pathway(l).source  # a population it carries the error of instead
+        if source:
+            return sizes[l], self.structure.sizes[source]
         return sizes[l], sizes[l + 1] if self.topology == "layerwise" else sizes[-1]
 
     def init_feedback(

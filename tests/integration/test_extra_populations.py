@@ -47,7 +47,7 @@ def test_a_relay_population_carries_the_output_error_to_the_hidden_layer_in_expe
     np.testing.assert_allclose(err, expected, atol=0.25 * np.abs(expected).max())
     # the metrics see the feedback the hidden layer gets: B₁ R against W₁ᵀ
     np.testing.assert_allclose(e.comparable_feedback()[1], e.params.B[1] @ e.params.links["R"])
-    assert e.update_angles(x[:5], y[:5]) == {}  # the rule's update through a relay: beyond the reference engine
+    assert set(e.update_angles(x[:5], y[:5])) == {"angle_E1", "angle_dW0"}  # through the relay (routes.py)
 
 
 def test_a_relay_trains_and_its_pathways_can_be_sparse_delayed_and_signed():
@@ -80,7 +80,11 @@ def test_a_pathway_from_a_population_to_itself_has_no_autapses_unless_asked(auta
 @pytest.mark.parametrize(
     "brian, feedback, message",
     [
-        (RELAY, {"source": "nowhere"}, "feedback.source: names no extra population; brian.extra has relay"),
+        (
+            RELAY,
+            {"source": "nowhere"},
+            "feedback.source: names no layer above (layerK) and no extra population; brian.extra has relay",
+        ),
         (
             {**RELAY, "extra": {"layer7": {"size": 2}}},
             {},
@@ -279,4 +283,66 @@ def test_one_stream_of_error_events_needs_fixed_feedback():
     raw = tiny_circuit("feedback_alignment", (6, 8, 3), "tanh", engine="brian2")
     raw["feedback"] = {"carries": "positive"}
     with pytest.raises(SpikefaError, match="feedback.carries: only for neurons: lif"):
+        circuit_from_dict(raw)
+
+
+def test_a_hidden_layer_may_take_its_errors_from_a_layer_further_up():
+    """A skip: B₁ carries the output's error past layer 2 (a rate circuit: exact, δ₁ = B₁ δ₃ ⊙ f'(a₁));
+    the effective feedback into layer 1 is B₁ on the errors' span."""
+    raw = tiny_circuit("feedback_alignment", (6, 8, 5, 3), "tanh", engine="brian2")
+    raw["brian"] = {"neurons": "rate", "target": "numpy"}
+    raw["feedback"] = {1: {"source": "layer3"}}
+    c = RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+    e = c.engine
+    assert e.params.B[1].shape == (8, 3) and e.params.B[2].shape == (5, 3)
+    x, y = np.random.default_rng(1).standard_normal((3, 6)), np.eye(3)[[0, 2, 1]]
+    for A, H, deltas in c.present(x, y, 0.0, np.random.default_rng(0), learn=False):
+        np.testing.assert_allclose(deltas[1], (deltas[3] @ e.params.B[1].T) * e.df(A[1], H[1]), rtol=1e-9)
+        np.testing.assert_allclose(deltas[2], (deltas[3] @ e.params.B[2].T) * e.df(A[2], H[2]), rtol=1e-9)
+    assert {"angle_E1", "angle_E2", "angle_dW0", "angle_dW1"} <= set(e.update_angles(x, y))
+
+
+def test_a_spiking_skip_learns_alike_in_generated_code_and_on_the_python_schedule():
+    raw = tiny_circuit("feedback_alignment", (6, 8, 5, 3), "relu", engine="brian2")
+    raw["feedback"] = {1: {"source": "layer3", "delay": "2 ms"}}
+    x, y = np.random.default_rng(1).random((8, 6)), np.eye(3)[np.arange(8) % 3]
+    learned = []
+    for plasticity in ("kernels", "code"):
+        raw["brian"] = {"neurons": "lif", "target": "cython", "plasticity": plasticity}
+        c = LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+        assert (c.feedback[1].source.name, c.feedback[1].target.name) == ("layer3", "layer1")
+        W0 = c.engine.params.W[0].copy()
+        c.train_batch(x, y, 0.05, np.random.default_rng(0))
+        learned.append(c.engine.params.W[0] - W0)
+    assert np.abs(learned[0]).max() > 0.01  # layer 1 learned from the output's error, past layer 2
+    np.testing.assert_allclose(learned[1], learned[0], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("feedback", "engine", "message"),
+    [
+        (
+            {1: {"source": "layer1"}},
+            "brian2",
+            "feedback.1.source: hidden layer 1 takes errors from a layer above it (layer2, layer3), got layer1",
+        ),
+        (
+            {"source": "layer9"},
+            "brian2",
+            "feedback.source: hidden layer 1 takes errors from a layer above it (layer2, layer3), got layer9",
+        ),
+        (
+            {1: {"source": "layers"}},
+            "brian2",
+            "feedback.1.source: names no layer above (layerK) and no extra population",
+        ),
+        ({1: {"source": "layer3"}}, "reference", "feedback.1.source: needs engine: brian2"),
+    ],
+)
+def test_a_feedback_source_must_be_a_layer_above_or_an_extra_population(feedback, engine, message):
+    raw = tiny_circuit("feedback_alignment", (6, 8, 5, 3), "tanh", engine=engine)
+    if engine == "brian2":
+        raw["brian"] = {"neurons": "rate"}
+    raw["feedback"] = feedback
+    with pytest.raises(SpikefaError, match=re.escape(message)):
         circuit_from_dict(raw)
