@@ -14,7 +14,11 @@ the reference engine; :meth:`Circuit.simulate` turns a run that ended early all 
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 import signal
+import sysconfig
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +45,19 @@ from .generated import STANDALONE, activate
 from .pathways import matrix_view
 
 
+def require_compiler(target: str) -> None:
+    """One line, before anything is built, where ``target`` compiles C++ and this machine has no
+    compiler: the one ``$CXX`` names, else Python's own (``sysconfig``), else ``c++``."""
+    command = os.environ.get("CXX") or sysconfig.get_config_var("CXX") or "c++"
+    program = shlex.split(command)[0] if command.strip() else "c++"
+    if shutil.which(program) is None:
+        raise SpikefaError(
+            f"brian.target: {target} compiles C++ and no C++ compiler was found ({program!r}, from "
+            f"{'$CXX' if os.environ.get('CXX') else 'Python'}); install g++ or clang++ (conda: conda install -c "
+            "conda-forge cxx-compiler) or use target: numpy"
+        )
+
+
 class Circuit:
     """Brian2 populations and pathways for ``engine``'s network; ``engine.params`` is rebound to views
     of the synapse and bias arrays, so ``engine.learn`` changes the circuit's synapses directly."""
@@ -50,6 +67,8 @@ class Circuit:
         target = target or b.target
         if target not in BRIAN_TARGETS:
             raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(BRIAN_TARGETS)}")
+        if target != "numpy":
+            require_compiler(target)
         # the schedule and plasticity as Brian2 code (generated.py), or Python and kernels between steps
         self.code = b.plasticity == "code"
         if target == STANDALONE and not self.code:

@@ -216,3 +216,20 @@ def test_a_compiled_circuit_names_its_nonfinite_state_and_its_project_goes_when_
     assert before == [] and healthy == []
     assert {"layer1.v", "layer1.b", "layer1.err", "layer2.v"} <= set(diverged)  # as the binary wrote them
     assert not list(tmp_path.glob(f"{PROJECT_PREFIX}*"))
+
+
+@pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
+def test_a_compiled_target_without_a_compiler_is_one_line_exit_2(spikefa_cli, monkeypatch, tmp_path, target):
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-g++"))
+    done = spikefa_cli("run", "brian_digits_fa", "--set", f"brian.target={target}", "--out", tmp_path / "run")
+    ours = [line for line in done.stderr.splitlines() if line.startswith("spikefa")]  # not Brian2's cache notice
+    assert done.returncode == 2 and len(ours) == 1, done.stderr
+    assert f"brian.target: {target} compiles C++ and no C++ compiler was found" in done.stderr
+    assert "no-such-g++" in done.stderr and "target: numpy" in done.stderr
+
+
+def test_the_numpy_target_needs_no_compiler(monkeypatch, tmp_path):
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-g++"))
+    raw = tiny_circuit("feedback_alignment", engine="brian2")
+    raw["brian"] = {"target": "numpy"}
+    RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(0)))
