@@ -59,6 +59,19 @@ class Model:
         return getattr(self.learner, "network", None)
 
     @property
+    def timeline(self):
+        """What the Brian2 network did when, to read a monitor of your own by phase: a table with one
+        row per stretch of one kind — ``start`` and ``stop`` (seconds of the network's time, as a
+        monitor's ``t``) and ``kind`` (``learning``: examples learned from; ``test``: examples shown
+        for a read-out; ``mirror``: a weight-mirror phase). None for the reference engine. On
+        cpp_standalone every block runs the compiled binary from its own t = 0: no timeline."""
+        if self.network is None:
+            return None
+        import pandas as pd
+
+        return pd.DataFrame(self.learner.timeline, columns=["start", "stop", "kind"])
+
+    @property
     def populations(self) -> dict:
         """Brian2 populations by name: ``layer0`` (input) … ``layerL`` (output), ``classifier{l}``, extra
         populations (``brian.extra``)."""

@@ -44,6 +44,10 @@ from ..spec import BRIAN_TARGETS, seconds
 from .generated import STANDALONE, activate
 from .pathways import matrix_view
 
+# what a stretch of simulated time was: examples learned from, examples shown for a read-out (test
+# outputs, recordings), a weight-mirror phase's noise
+KINDS = ("learning", "test", "mirror")
+
 
 def require_compiler(target: str) -> None:
     """One line, before anything is built, where ``target`` compiles C++ and this machine has no
@@ -88,6 +92,9 @@ class Circuit:
         self.example_clock = Clock(self.example_steps() * self.dt, name="example_clock") if self.code else None
         self._mirror: dict | None = None  # a mirror phase's state while it runs (see mirror_mode)
         self.recorder = None  # a recording.Recorder the schedule feeds, while one is attached
+        # what the network did when: (start, stop, kind) in seconds of its own time, one entry per
+        # stretch of one kind (KINDS), so that a monitor of the user's can be read by phase
+        self.timeline: list[tuple[float, float, str]] = []
         self.groups = self.populations()
         # populations that are not layers (brian.extra), e.g. a relay of error neurons
         self.extras = {e.name: self.extra_population(e) for e in engine.circuit.brian.extra}
@@ -299,13 +306,20 @@ class Circuit:
         return self.groups[int(name.removeprefix("layer"))]
 
     # --- shared ---------------------------------------------------------------------------------
-    def simulate(self, duration) -> None:
-        """``self.network.run(duration)``, the one way a circuit runs. A run that ends before its time
-        can only have been stopped by Brian2's Ctrl-C handling (see :func:`release_sigint`): it raises
-        ``KeyboardInterrupt``, as a Ctrl-C anywhere else does, instead of leaving the schedule half done."""
+    def simulate(self, duration, kind: str) -> None:
+        """``self.network.run(duration)``, the one way a circuit runs, entered in :attr:`timeline` as
+        ``kind`` (one of :data:`KINDS`). A run that ends before its time can only have been stopped by
+        Brian2's Ctrl-C handling (see :func:`release_sigint`): it raises ``KeyboardInterrupt``, as a
+        Ctrl-C anywhere else does, instead of leaving the schedule half done."""
         start = float(self.network.t)
         self.network.run(duration, namespace={})
-        if Network._globally_stopped or float(self.network.t) < start + float(duration) - 0.5 * float(self.dt):
+        stop = float(self.network.t)
+        last = self.timeline[-1] if self.timeline else None
+        if last is not None and last[2] == kind and abs(last[1] - start) < 0.5 * float(self.dt):
+            self.timeline[-1] = (last[0], stop, kind)
+        else:
+            self.timeline.append((start, stop, kind))
+        if Network._globally_stopped or stop < start + float(duration) - 0.5 * float(self.dt):
             raise KeyboardInterrupt
 
     def nonfinite(self, most: int = 3) -> list[str]:

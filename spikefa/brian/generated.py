@@ -506,7 +506,7 @@ class Generated:
             if self.c.lif.input == "regular":
                 P[:n] = rng.random((n, X.shape[1]))
         monitor = self.monitor if self.project else self.new_monitor()  # runtime: one per block
-        self.execute(values, seed, self.aligned((n + 1) * self.c.example_steps()), monitor)
+        self.execute(values, seed, self.aligned((n + 1) * self.c.example_steps()), monitor, learn)
         return np.asarray(getattr(monitor, self.c.readout))[:, 1 : n + 1].T
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
@@ -516,7 +516,7 @@ class Generated:
         for done in range(0, steps, s.steps):
             values = s.values(min(s.steps, steps - done), rng)
             seed = int(rng.integers(2**31)) if self.c.stochastic else None
-            self.execute(values, seed, self.aligned(s.steps_long), None)
+            self.execute(values, seed, self.aligned(s.steps_long), None, False)
 
     def aligned(self, steps: int):
         """A duration of at least ``steps`` that ends where both the example clock and the mirror
@@ -525,9 +525,10 @@ class Generated:
         unit = self.c.example_steps() if s is None else math.lcm(self.c.example_steps(), self.c.mirror_sample_steps())
         return -(-steps // unit) * unit * self.c.dt
 
-    def execute(self, values: dict, seed: int | None, duration, monitor: StateMonitor | None) -> None:
-        """One block (``monitor`` given: runtime, this block's; standalone, the project's) or one mirror
-        segment: the ``TimedArray`` values, the seed and the engine's parameters in, the learned ones out."""
+    def execute(self, values: dict, seed: int | None, duration, monitor: StateMonitor | None, learn: bool) -> None:
+        """One block (``monitor`` given: runtime, this block's; standalone, the project's; ``learn``:
+        whether it learns) or one mirror segment: the ``TimedArray`` values, the seed and the engine's
+        parameters in, the learned ones out."""
         mirror = monitor is None
         net = self.c.network
         if self.project is None:
@@ -539,7 +540,7 @@ class Generated:
                 brian_seed(seed)
             self.push()
             with self.mirror_segment.switched() if mirror else self.monitored(monitor):
-                self.c.simulate(duration)
+                self.c.simulate(duration, "mirror" if mirror else "learning" if learn else "test")
             self.pull()
             return
         if not self.built:

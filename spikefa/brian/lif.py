@@ -484,7 +484,7 @@ class LifCircuit(Circuit):
         ticks = self.ticks["forward_time"] + (self.ticks["error_time"] if errors else 0)
         self._run = {"x": x, "y": y, "lr": lr, "rng": rng, "learn": learn, "errors": errors, "ticks": ticks, "tick": 0}
         self._seen, self._step = [], 0
-        self.simulate(len(x) * ticks * self.period * self.dt)
+        self.simulate(len(x) * ticks * self.period * self.dt, "learning" if learn else "test")
         if len(self._seen) < len(x):
             self._finish()
         return self._seen
@@ -601,7 +601,7 @@ class LifCircuit(Circuit):
             n = min(k, steps - done)
             try:
                 with self.mirror_mode(n, noise=self.mirror_schedule(n * m.batch_size + 1, n * m.batch_size)) as s:
-                    self.simulate((s["n"] + 1) * self.window * self.dt)
+                    self.simulate((s["n"] + 1) * self.window * self.dt, "mirror")
             finally:
                 self._switch_mirror(dict.fromkeys(self.mirror_layers(), (0.0, 0.0)))
                 self.gather_feedback()

@@ -226,7 +226,7 @@ class RateCircuit(Circuit):
         Returns, per example, (A, H, deltas) as the circuit computed them, before its weight change."""
         self._x, self._y, self._lr, self._rng, self._learn = x, y, lr, rng, learn
         self._step, self._seen = 0, []
-        self.simulate(len(x) * self.steps * self.dt)
+        self.simulate(len(x) * self.steps * self.dt, "learning" if learn else "test")
         if len(self._seen) < len(x):
             self._finish()
         return self._seen
@@ -248,7 +248,7 @@ class RateCircuit(Circuit):
             self.generated.mirror(steps, rng)
             return
         with self.mirror_mode(steps, rng=rng) as s:
-            self.simulate((s["n"] + 1) * self.dt)
+            self.simulate((s["n"] + 1) * self.dt, "mirror")
 
     def mirror_seconds_per_step(self) -> float:
         """Simulated time of one mirror step: batch_size noise samples, one time step each."""

@@ -27,6 +27,30 @@ def test_a_built_brian2_model_with_a_users_monitor_trains_as_the_command_line_do
         main(["run", "brian_digits_fa", *sum((["--set", s] for s in SHORT), []), "--out", str(tmp_path / "cli")]) == 0
     )
     assert (tmp_path / "api" / "metrics.csv").read_bytes() == (tmp_path / "cli" / "metrics.csv").read_bytes()
+    # what the monitor recorded, by phase: all learning here (the rate circuit's read-outs are the engine's)
+    assert model.timeline.to_dict("records") == [
+        {"start": 0.0, "stop": pytest.approx(float(v.t[-1]) + 1e-3), "kind": "learning"}
+    ]
+
+
+def test_a_models_timeline_tells_a_users_monitor_which_time_was_which_phase(tmp_path):
+    """A weight mirror with a mirror phase first, one mirror step after every block, and test
+    read-outs recorded by the circuit (brian.monitor): the timeline has each stretch, end to end."""
+    model = spikefa.build(
+        "brian_digits_weight_mirror",
+        overrides=[*SHORT[1:], "phases=[{mirror: {steps: 3}}, {learn: {epochs: 1}}]", "rule.mirror.steps_per_batch=1"],
+    )
+    v = StateMonitor(model.populations["layer1"], "v", record=[0])
+    model.network.add(v)
+    spikefa.run(model, out=tmp_path / "run", progress=False)
+    t = model.timeline
+    assert list(t["kind"]) == ["mirror", "learning", "mirror", "learning", "mirror"]
+    np.testing.assert_allclose(t["start"].iloc[1:], t["stop"].iloc[:-1])  # end to end, from 0
+    assert t["start"].iloc[0] == 0 and t["stop"].iloc[-1] == pytest.approx(float(v.t[-1]) + 1e-3)
+    kinds = t["kind"].to_numpy()[np.searchsorted(t["stop"].to_numpy(), np.asarray(v.t) + 1e-9)]
+    per_step = model.learner.mirror_seconds_per_step() / 1e-3
+    assert np.count_nonzero(kinds == "mirror") == pytest.approx((3 + 2) * per_step, abs=5)  # 3 + 1 per block
+    assert np.count_nonzero(kinds == "learning") == 300 * model.learner.steps
 
 
 def test_a_model_trains_once_and_bad_input_is_refused_before_anything_is_written(tmp_path):
