@@ -188,8 +188,8 @@ def refuse(circuit) -> None:
             f"(spikefa.rules.Plasticity) to build it as Brian2 code, or {kernels}"
         )
     python_only = {
-        "brian.extra": b.extra,
-        "brian.pathways": b.pathways,
+        "brian.extra": b.neurons == "rate" and b.extra,  # a rate circuit's (spiking ones: generated too)
+        "brian.pathways": b.neurons == "rate" and b.pathways,
         "brian.monitor.layers": b.monitor.layers,
         "feedback.input": e.circuit.input_feedback,
         "feedback.delay": b.neurons == "rate" and bool(circuit.delays),
@@ -473,6 +473,10 @@ class Generated:
                     out.append((syn, "vw", lambda l=l: p.vB[l], order, True))
         for l, syn in c.readouts.items():
             out.append((syn, "w", lambda l=l: p.B[l].T, None, False))
+        for name, syn in c.links.items():  # the circuit file's own pathways (brian.pathways), fixed here
+            mask = e.link_masks[name]
+            order = None if mask is None else c.synapse_order(name, np.nonzero(mask))
+            out.append((syn, "w", lambda name=name: p.links[name], order, False))
         for l, off in getattr(c, "off", {}).items():  # a spiking B's OFF channel: −B (see LifCircuit)
             out.append((off, "w", lambda l=l: -p.B[l], c.synapse_order(f"B{l}", e.structure.connections(l)), False))
         return out

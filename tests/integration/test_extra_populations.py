@@ -171,6 +171,15 @@ def rate_relay(error_time="2 ms", **pathways):
     return RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
 
 
+def test_a_rate_circuits_extra_populations_run_on_the_python_schedule_only():
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "tanh", engine="brian2")
+    raw["brian"] = {"neurons": "rate", "plasticity": "code", "error_time": "2 ms", "extra": {"relay": {"size": 4}}}
+    raw["brian"]["pathways"] = {"R": {"from": "layer2", "to": "relay", "into": "error"}}
+    raw["feedback"] = {"source": "relay"}
+    with pytest.raises(SpikefaError, match="brian.plasticity: code: brian.extra runs in the Python schedule only"):
+        RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+
+
 def test_a_rate_relay_passes_the_output_error_on_exactly():
     """A rate circuit is exact: the hidden error is B₁ (R δ₂) ⊙ f'(a₁), number for number; a second
     error input (an inhibitory route) sums in the same compartment."""
