@@ -79,6 +79,29 @@ class Init:
 
 
 @dataclass(frozen=True)
+class SynapseCode:
+    """A pathway's plasticity as Brian2 synaptic code (``plasticity`` under ``forward`` or ``feedback``;
+    see :mod:`spikefa.brian.declared` for the names it may read and when each block runs).
+
+    ``variables``: the synapse's own state (Brian2 model lines: traces, eligibilities), each back to 0
+    at every example's start as the populations are; ``on_pre``: statements on each event the synapse
+    receives (a forward synapse's presynaptic spikes, a feedback synapse's error events); ``on_post``:
+    on each spike of its target neuron; ``each_example``: once at the end of every example, with what
+    the synapse saw of it; ``constants``: names → numbers or Brian2 quantities (``"20 ms"``)."""
+
+    variables: str = ""
+    on_pre: str = ""
+    on_post: str = ""
+    each_example: str = ""
+    constants: tuple[tuple[str, str], ...] = ()
+
+    def blocks(self) -> dict[str, str]:
+        """The statement blocks that are not empty, by field name."""
+        names = ("on_pre", "on_post", "each_example")
+        return {name: getattr(self, name) for name in names if getattr(self, name).strip()}
+
+
+@dataclass(frozen=True)
 class Pathway:
     """The structure of a feedback pathway B_l (``feedback`` in a circuit file).
 
@@ -97,6 +120,7 @@ class Pathway:
     # positive error's event adds w, a negative one's subtracts it), or the ``positive`` or ``negative``
     # errors' stream alone, each event adding w (Dale's law: the synapse acts with its weight's sign)
     carries: str = "both"
+    plasticity: SynapseCode | None = None  # Brian2 code instead of the rule's change (engine: brian2)
 
 
 @dataclass(frozen=True)
@@ -400,7 +424,10 @@ class Circuit:
             del d["rule"]["params"]
         if self.forward:
             keep = ("connectivity", "sign", "delay")
-            d["forward"] = {l: {k: getattr(p, k) for k in keep} for l, p in enumerate(self.forward)}
+            d["forward"] = {
+                l: {k: getattr(p, k) for k in keep} | ({"plasticity": _code_dict(p.plasticity)} if p.plasticity else {})
+                for l, p in enumerate(self.forward)
+            }
         else:
             del d["forward"]
         d["phases"] = [{p.kind: _phase_fields(p)} for p in self.phases]
@@ -442,7 +469,18 @@ def _population_dict(p: Population) -> dict[str, Any]:
 
 def _pathway_dict(p: Pathway) -> dict[str, Any]:
     d = {"connectivity": p.connectivity, "sign": p.sign, "init": _init_dict(p.init), "delay": p.delay}
-    return d | {"source": p.source} if p.source else d
+    if p.source:
+        d["source"] = p.source
+    if p.carries != "both":
+        d["carries"] = p.carries
+    if p.plasticity is not None:
+        d["plasticity"] = _code_dict(p.plasticity)
+    return d
+
+
+def _code_dict(code: SynapseCode) -> dict[str, Any]:
+    d = {k: v for k, v in dataclasses.asdict(code).items() if k != "constants" and v}
+    return d | {"constants": dict(code.constants)} if code.constants else d
 
 
 def _phase_fields(p: Phase) -> dict[str, Any]:
@@ -715,8 +753,17 @@ def _feedback(
 
 
 def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -> Pathway:
-    _allowed(f, ("connectivity", "sign", "init", "delay", "source", "carries"))
+    _allowed(f, ("connectivity", "sign", "init", "delay", "source", "carries", "plasticity"))
     carries = _carries(f, brian, base.carries)
+    plasticity = _plasticity(f, base.plasticity, brian, engine)
+    if plasticity is not None and plasticity is not base.plasticity:
+        cls = _rule_class(rule.name, "rule")
+        if cls.learns_feedback or cls.transports_weights or cls.has_mirror_phase or cls.topology == "local":
+            f.fail(
+                f.name("plasticity"),
+                f"rule {rule.name} has feedback of its own making; code plasticity on B needs a rule with fixed "
+                "random feedback (feedback_alignment, direct_feedback_alignment)",
+            )
     source = f.get("source", str, base.source)
     if source:
         extras = [e.name for e in brian.extra]
@@ -734,9 +781,44 @@ def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -
                 f"rule {rule.name} learns or copies B in W's shape; a pathway from another source "
                 "needs a rule with fixed feedback (feedback_alignment, direct_feedback_alignment, ...)",
             )
-    p = dataclasses.replace(_structure(f, base, brian, engine, source), carries=carries)
+    p = dataclasses.replace(_structure(f, base, brian, engine, source), carries=carries, plasticity=plasticity)
     f.done()
     return p
+
+
+CODE_BLOCKS = ("variables", "on_pre", "on_post", "each_example", "constants")
+CONSTANT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(\s*[A-Za-z]+(\s*\*\*\s*-?\d+)?)?")
+
+
+def _plasticity(parent: _Fields, base: SynapseCode | None, brian: Brian, engine: str) -> SynapseCode | None:
+    """A pathway's ``plasticity``: Brian2 code (:class:`SynapseCode`); its statements are checked where
+    they are built (Brian2 parses them, with their units, and the locality contract)."""
+    if "plasticity" not in parent.raw:
+        return base
+    f = parent.sub("plasticity")
+    _allowed(f, CODE_BLOCKS)
+    if engine != "brian2":
+        f.fail(f.path, "Brian2 code runs on Brian2's synapses: it needs engine: brian2")
+    text = {key: f.get(key, str, "") for key in CODE_BLOCKS[:-1]}
+    if brian.neurons == "rate":
+        for key in ("on_pre", "on_post"):
+            if text[key].strip():
+                f.fail(f.name(key), "only for neurons: lif (rate neurons fire no spikes); use each_example")
+    c = f.sub("constants")
+    constants = []
+    for name in list(c.raw):
+        if not (isinstance(name, str) and name.isidentifier()):
+            c.fail(c.name(str(name)), "a constant's name must be an identifier")
+        value = c.raw.pop(name)
+        value = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+        if not (isinstance(value, str) and CONSTANT.fullmatch(value.strip())):
+            c.fail(c.name(name), f"must be a number, or a number and a Brian2 unit ('20 ms'), got {show(value)}")
+        constants.append((name, value.strip()))
+    f.done()
+    code = SynapseCode(**text, constants=tuple(constants))
+    if not code.blocks():
+        f.fail(f.path, "declares no statements; give on_pre, on_post or each_example")
+    return code
 
 
 def _carries(f: _Fields, brian: Brian, default: str = "both") -> str:
@@ -782,8 +864,9 @@ def _forward(raw: Any, source: str, network: Network, brian: Brian, engine: str)
     numbered = _numbered(f, range(L), f"names no forward projection; they are 0 … {L - 1} (W_l: layer l → l + 1)")
 
     def read(fields: _Fields, base: Pathway) -> Pathway:
-        _allowed(fields, ("connectivity", "sign", "delay"))
-        p = _structure(fields, base, brian, engine, within="forward_time")
+        _allowed(fields, ("connectivity", "sign", "delay", "plasticity"))
+        plasticity = _plasticity(fields, base.plasticity, brian, engine)
+        p = dataclasses.replace(_structure(fields, base, brian, engine, within="forward_time"), plasticity=plasticity)
         fields.done()
         return p
 
@@ -890,7 +973,8 @@ def _circuit(raw: Any, source: str) -> Circuit:
         mirror_test=rec.get("mirror_test", bool, False),
     )
     rec.done()
-    brian = _brian(top.sub("brian"), engine, network)
+    declared = [key for key in ("forward", "feedback") if _declares_code(top.raw.get(key))]
+    brian = _brian(top.sub("brian"), engine, network, declared)
     feedback, input_feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
     if engine == "brian2" and rule.mirror.response != "drive":
         raise SpikefaError(
@@ -898,6 +982,11 @@ def _circuit(raw: Any, source: str) -> Circuit:
             "(a Brian2 mirror phase reads the drive of the layer above)"
         )
     forward = _forward(top.raw.pop("forward", None), source, network, brian, engine)
+    if any(p.plasticity for p in forward):
+        if optimizer.momentum:
+            top.fail("forward.plasticity", "code plasticity keeps no momentum buffer; use optimizer.momentum: 0")
+        if _rule_class(rule.name, "rule").has_mirror_phase:
+            top.fail("forward.plasticity", f"rule {rule.name}'s noise phases would set off W's code; use another rule")
     if any(isinstance(layer, int) and layer >= len(network.sizes) for layer in brian.monitor.layers):
         raise SpikefaError(
             f"{source}: brian.monitor.layers: {show(list(brian.monitor.layers))} names a layer the network "
@@ -992,7 +1081,14 @@ def _monitor(f: _Fields) -> Monitor:
     return m
 
 
-def _brian(f: _Fields, engine: str, network: Network) -> Brian:
+def _declares_code(raw: Any) -> bool:
+    """Whether a forward or feedback block declares a ``plasticity`` (its own, or a numbered layer's)."""
+    if not isinstance(raw, dict):
+        return False
+    return "plasticity" in raw or any(isinstance(v, dict) and "plasticity" in v for v in raw.values())
+
+
+def _brian(f: _Fields, engine: str, network: Network, declared: list[str] = ()) -> Brian:
     if engine != "brian2" and f.raw:
         f.fail("brian", "only for engine: brian2")
     neurons = f.get("neurons", str, "rate", choices=NEURONS)
@@ -1020,7 +1116,7 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
         plasticity=f.get(
             "plasticity",
             str,
-            "code" if target == "cpp_standalone" or learning == "online" else "kernels",
+            "code" if target == "cpp_standalone" or learning == "online" or declared else "kernels",
             choices=PLASTICITY,
         ),
         monitor=_monitor(f.sub("monitor")),
@@ -1032,6 +1128,8 @@ def _brian(f: _Fields, engine: str, network: Network) -> Brian:
     f.done()
     if b.target == "cpp_standalone" and b.plasticity != "code":
         f.fail(f.name("plasticity"), "cpp_standalone runs no Python between steps: it needs plasticity: code")
+    if declared and b.plasticity != "code":
+        f.fail(f.name("plasticity"), f"{declared[0]}.plasticity is Brian2 code: it needs plasticity: code")
     if b.learning == "online" and rate:
         f.fail(f.name("learning"), "online learning is on spike events: only for neurons: lif")
     if b.learning == "online" and b.plasticity != "code":

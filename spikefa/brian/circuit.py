@@ -41,6 +41,7 @@ from .. import spec
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
 from ..spec import BRIAN_TARGETS, seconds
+from . import declared
 from .generated import STANDALONE, activate
 from .pathways import matrix_view
 
@@ -100,7 +101,12 @@ class Circuit:
         self.extras = {e.name: self.extra_population(e) for e in engine.circuit.brian.extra}
         fs = engine.forward_structure
         self.forward = [
-            self.forward_pathway(self.groups[l], self.groups[l + 1], f"W{l}", fs.connections(l), fs.pathway(l).delay)
+            self.built(
+                f"W{l}",
+                lambda l=l: self.forward_pathway(
+                    self.groups[l], self.groups[l + 1], f"W{l}", fs.connections(l), fs.pathway(l).delay
+                ),
+            )
             for l in range(self.L)
         ]
         # Local errors (Mostafa et al. 2018): hidden layer l drives its own classifier population through
@@ -122,7 +128,9 @@ class Circuit:
             return self.population(engine.relayed[l]) if l in engine.relayed else natural(l)
 
         self.feedback = [None] + [
-            self.feedback_pathway(source(l), self.groups[l], f"B{l}", l) if source(l) else None
+            self.built(f"B{l}", lambda l=l: self.feedback_pathway(source(l), self.groups[l], f"B{l}", l))
+            if source(l)
+            else None
             for l in range(1, self.L)
         ]
         # the circuit file's own pathways between any populations (brian.pathways): weights drawn by the
@@ -189,14 +197,17 @@ class Circuit:
             out = ""
         return out + ("Z : 1\n" if teachable and net.output == "softmax" else "")
 
-    def synapse_variables(self, feedback: bool = False) -> str:
+    def synapse_variables(self, feedback: bool = False, name: str | None = None) -> str:
         """The synapse variables a pathway needs beyond ``w`` for generated code: a momentum buffer, and
         on feedback synapses of a rule that makes B from W's copy, that copy and B₀ (``wt``, ``b0``), of
-        a rule with mirror phases whose B learns from samples, the mirror's sum of x · y (``mxy``)."""
+        a rule with mirror phases whose B learns from samples, the mirror's sum of x · y (``mxy``); and
+        pathway ``name``'s declared variables."""
         if not self.code:
             return ""
         rule = self.engine.rule
         variables = "vw : 1\n" if self.engine.circuit.optimizer.momentum > 0 else ""
+        if name is not None and (code := self.declared(name)) is not None:
+            variables += code.variables.strip() + "\n" if code.variables.strip() else ""
         if feedback and rule.code_feedback():
             variables += "wt : 1\nb0 : 1\n"
         if feedback and rule.has_mirror_phase and not self.mirror_spiking:
@@ -218,7 +229,27 @@ class Circuit:
         pathway, where only inputs with a nonzero rate change their synapses — exact without momentum
         and weight decay (which change every synapse), and most of MNIST's pixels are dark."""
         o = self.engine.circuit.optimizer
-        return self.code and l == 0 and o.momentum == 0 and o.weight_decay == 0
+        declared = self.engine.forward_structure.pathway(l).plasticity is not None
+        return self.code and l == 0 and o.momentum == 0 and o.weight_decay == 0 and not declared
+
+    def built(self, name: str, make):
+        """``make()``, pathway ``name``'s Synapses; Brian2's refusal of its declared plasticity as one line."""
+        with declared.building(self, name):
+            return make()
+
+    def declared(self, name: str):
+        """Pathway ``name``'s (``W{l}``, ``B{l}``) declared plasticity, a :class:`~spikefa.spec.SynapseCode`
+        (:mod:`~spikefa.brian.declared`), or None."""
+        kind, l = name[0], name[1:]
+        if not l.isdigit() or kind not in "WB":
+            return None
+        structure = self.engine.forward_structure if kind == "W" else self.engine.structure
+        return structure.pathway(int(l)).plasticity
+
+    def declares_events(self) -> bool:
+        """Whether any pathway's declared plasticity runs on spike events (on_pre, on_post)."""
+        names = [f"W{l}" for l in range(self.L)] + [f"B{l}" for l in range(1, self.L)]
+        return any((code := self.declared(n)) and (code.on_pre.strip() or code.on_post.strip()) for n in names)
 
     def input_events(self) -> dict | None:
         """The input population's custom events: ``learn`` at the first step of every example period

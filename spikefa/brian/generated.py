@@ -70,7 +70,7 @@ from brian2.devices.device import get_device
 
 from ..errors import SpikefaError
 from ..rules import Rule
-from . import compiled_cache, online
+from . import compiled_cache, declared, online
 from .generated_mirror import MirrorSegment
 from .populations import RATE
 from .statements import sgd
@@ -253,7 +253,8 @@ class Generated:
         self.rates = TimedArray(np.zeros(rows), dt=period, name="rates")  # η of the example just shown
         self.learning = TimedArray(np.zeros(rows), dt=period, name="learning")  # 1 where one was
         # online learning: η of the example being shown (see online.py)
-        self.online = TimedArray(np.zeros(rows), dt=period, name="online") if c.online else None
+        events = c.online or c.declares_events()
+        self.online = TimedArray(np.zeros(rows), dt=period, name="online") if events else None
         teach = np.zeros(rows * steps)
         teach[c.forward_steps : (cap + 1) * steps : steps] = 1.0
         self.teach = TimedArray(teach, dt=c.dt, name="teach")
@@ -269,7 +270,7 @@ class Generated:
             "teach": self.teach,
             "tick": self.tick,
             "phases": self.phases,
-            **({"online": self.online} if c.online else {}),
+            **({"online": self.online} if events else {}),
             "t_block": 0 * second,
             "decay_per_lr": o.weight_decay / o.lr,
             "bias_scale": o.bias_scale(),
@@ -358,60 +359,101 @@ class Generated:
 
         for l, syn in enumerate(c.forward):
             syn.namespace.update(self.names)
-            self.changes.append((syn, forward_update(c, l)))
-            if c.learns_on_events(l):  # its source's learn events carry it (built with the pathway)
+            pathway = e.forward_structure.pathway(l)
+            if pathway.plasticity is not None:  # the pathway's own, declared
+                self.install(syn, pathway.plasticity, pathway.sign, feedback=False)
+            elif c.learns_on_events(l):  # its source's learn events carry it (built with the pathway)
+                self.changes.append((syn, forward_update(c, l)))
                 self.owners.append(syn)
                 self.on_events(syn, "learn", order=-1)
+                self.plastic.append(self.objects[-1])
             else:
+                self.changes.append((syn, forward_update(c, l)))
                 self.objects.append(self.schedule(syn, forward_update(c, l), "learn", clock=self.clock, order=0))
-            self.plastic.append(self.objects[-1])
+                self.plastic.append(self.objects[-1])
             b = sgd("grad", f"bias_scale * {step}", "0", mu, "b", "vb", "")
             self.objects.append(self.schedule(c.groups[l + 1], b, "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
         rule = e.rule.code_plasticity()
+        if not e.rule.transports_weights:  # the rule's plasticity, or the pathway's own, as declared code
+            for l, syn in enumerate(c.feedback):
+                pathway = e.structure.pathway(l)
+                code = pathway.plasticity or (rule and declared.builtin_feedback(rule, mu, bool(e.circuit.optimizer.weight_decay)))
+                if syn is not None and code:
+                    syn.namespace.update(self.names)
+                    self.install(syn, code, pathway.sign, feedback=True)
+            return
         if rule is None:
             return
         quantity = {"rate": c.rate_code, "error": error}
-        # what a feedback synapse sees of its source's error: the error events it carries (a rule that
-        # copies W's update onto B, by definition weight transport, takes the error W's update takes)
-        sent = {**quantity, "error": error if e.rule.transports_weights else c.sent_code}
         made = e.rule.code_feedback()  # B made from its copy of Wᵀ (sign symmetry)
         for l, syn in enumerate(c.feedback):
             if syn is None:
                 continue
-            g = f"({sent[rule.pre](syn.source, '_pre')}) * ({quantity[rule.post](syn.target, '_post')})"
+            # a rule that copies W's update onto B (weight transport) takes the error W's update takes
+            g = f"({quantity[rule.pre](syn.source, '_pre')}) * ({quantity[rule.post](syn.target, '_post')})"
             lr = step if rule.lr is None else f"{rule.lr!r} * learning(t - t_block)"
             if rule.decay is None:
                 decay = f"decay_per_lr * {step}" if e.circuit.optimizer.weight_decay else "0"
             else:
                 decay = f"{rule.decay!r} * learning(t - t_block)" if rule.decay else "0"
-            if e.rule.transports_weights:  # B's copy of Wᵀ takes W's update, W's sign constraint too
-                copy, sign = ("wt" if made else "w"), e.forward_structure.pathway(l).sign
-            else:
-                copy, sign = "w", e.structure.pathway(l).sign
+            # B's copy of Wᵀ takes W's update, W's sign constraint too
+            copy, sign = ("wt" if made else "w"), e.forward_structure.pathway(l).sign
             code = sgd(g, lr, decay, mu if rule.momentum else 0.0, copy, "vw", sign)
             if made:
                 code += f"\nw = {made}"
-            if not e.rule.transports_weights:  # (a copy of W's update is weight transport, by definition)
-                self.changes.append((syn, code))
             self.objects.append(self.schedule(syn, code, "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
+
+    def install(self, syn: Synapses, code, sign: str, feedback: bool) -> None:
+        """A pathway's declared plasticity (:mod:`~spikefa.brian.declared`): its ``each_example`` and the
+        reset of its own variables at every period's start (order 0), checked by Brian2 with the event
+        statements the pathway was built with; every statement joins :attr:`changes` (the locality
+        contract's)."""
+        where = declared.field(syn.name)
+        syn.namespace.update(declared.constants(code, where))
+        for pathway in syn._pathways:
+            if pathway.objname.startswith("declared"):
+                declared.check(syn, pathway.code, f"{where}.{'on_post' if pathway.prepost == 'post' else 'on_pre'}")
+                self.changes.append((syn, pathway.code))
+                self.owners.append(syn)
+        text = declared.statements(self.c, syn, code.each_example, "each_example", feedback, sign)
+        text = "\n".join(part for part in (text, declared.reset(code)) if part)
+        if not text:
+            return
+        declared.check(syn, text, f"{where}.each_example")
+        self.changes.append((syn, text))
+        self.objects.append(self.schedule(syn, text, "learn", clock=self.clock, order=0))
+        self.plastic.append(self.objects[-1])
 
     def learn_online(self) -> None:
         """Every weight change on events (:mod:`~spikefa.brian.online`): forward synapses on their
         source's spikes and feedback synapses on the error events they carry, both part of their
         pathways' own code; biases every step; decay once per example."""
-        c = self.c
-        learns_b = c.engine.rule.code_plasticity() is not None
+        c, e = self.c, self.c.engine
+        learns_b = e.rule.code_plasticity() is not None
         for l, syn in enumerate(c.forward):
-            self.changes.append((syn, syn.learn.code))
-            self.objects.append(syn.learn)  # (inactive while the circuit mirrors)
-            self.code[syn.learn] = syn.learn.code
+            pathway = e.forward_structure.pathway(l)
+            if pathway.plasticity is not None:
+                syn.namespace.update(self.names)
+                self.install(syn, pathway.plasticity, pathway.sign, feedback=False)
+            else:
+                self.changes.append((syn, syn.learn.code))
+                self.objects.append(syn.learn)  # (inactive while the circuit mirrors)
+                self.code[syn.learn] = syn.learn.code
+                self.plastic.append(syn.learn)
             group = c.groups[l + 1]
             self.objects.append(self.schedule(group, online.bias_change(c, group), "learn", clock=c.clock))
-            self.plastic += self.objects[-2:]
+            self.plastic.append(self.objects[-1])
+        for l, syn in enumerate(c.feedback):
+            code = None if syn is None else e.structure.pathway(l).plasticity
+            if code is not None:
+                syn.namespace.update(self.names)
+                self.install(syn, code, e.structure.pathway(l).sign, feedback=True)
         feedback = [syn for syn in c.feedback if syn is not None]
         for syn in [*c.forward, *feedback]:
+            if c.declared(syn.name) is not None:  # its own code says all its change
+                continue
             self.owners.append(syn)
             syn.namespace.update(self.names)
             is_feedback = syn in feedback
@@ -468,7 +510,8 @@ class Generated:
                     if mu:
                         out.append((syn, "vw", lambda l=l: p.vW[l].T, order, False))
                     continue
-                out.append((syn, "w", lambda l=l: p.B[l], order, plastic or e.rule.has_mirror_phase))
+                learns = plastic or e.rule.has_mirror_phase or c.declared(syn.name) is not None
+                out.append((syn, "w", lambda l=l: p.B[l], order, learns))
                 if mu and plastic:
                     out.append((syn, "vw", lambda l=l: p.vB[l], order, True))
         for l, syn in c.readouts.items():

@@ -21,6 +21,7 @@ expectation, not to 1e-6).
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from brian2 import (
@@ -37,7 +38,7 @@ from .. import spec
 from ..activations import evaluate
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
-from . import online
+from . import declared, online
 from .circuit import Circuit, live
 from .generated import Generated, flat, forward_update
 from .generated_mirror import segment_steps
@@ -162,7 +163,8 @@ class LifCircuit(Circuit):
                 if syn is not None and pathway in {p.objname for p in syn._pathways}:
                     changes.append((syn, getattr(syn, pathway).code))
         for syn, code in changes:
-            check_local(syn, code, f"{syn.name}'s plasticity", pre=(*PRESYNAPTIC, "sent"))
+            where = declared.field(syn.name) if self.declared(syn.name) else f"{syn.name}'s plasticity"
+            check_local(syn, code, where, pre=(*PRESYNAPTIC, "sent"))
 
     # --- the neuron model's code, for the generated schedule (generated.py) ----------------------
     def neuron_variables(self, name: str) -> str:
@@ -358,9 +360,10 @@ class LifCircuit(Circuit):
         self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay: str = "0 ms"
     ) -> Synapses:
         d = spec.seconds(delay) * second or None
-        variables = self.synapse_variables() if name.startswith("W") else ""
+        variables = self.synapse_variables(name=name) if name.startswith("W") else ""
         learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
-        if self.online and name.startswith("W"):  # on each of its source's spikes
+        code = self.declared(name)
+        if self.online and name.startswith("W") and code is None:  # on each of its source's spikes
             learn = online.forward_change(self, int(name[1:]))
         tonic = name in {f"W{l}" for l in self.mirror_layers()}
         return spiking_forward_pathway(
@@ -375,6 +378,7 @@ class LifCircuit(Circuit):
             learn,
             tonic,
             learn_on="spike" if self.online else "learn",
+            declared=self.declared_events(name, pre, post, feedback=False),
         )
 
     def feedback_pathway(self, source: NeuronGroup, target: NeuronGroup, name: str, l: int) -> Synapses:
@@ -386,7 +390,7 @@ class LifCircuit(Circuit):
         delay = spec.seconds(s.pathway(l).delay) * second or None
         split = self.split_channels(l)
         carries = ("err_pos",) if split else carried(s.pathway(l).carries)
-        learn = online.feedback_changes(self, l, carries) if self.online else None
+        learn = online.feedback_changes(self, l, carries) if self.online and self.declared(name) is None else None
         if split:
             self.off[l] = spiking_feedback_pathway(
                 source, target, self.clock, self.namespace, f"{name}_off", s.connections(l), delay, carries=("err_neg",)
@@ -399,11 +403,41 @@ class LifCircuit(Circuit):
             name,
             s.connections(l),
             delay,
-            self.synapse_variables(feedback=True) + (online.feedback_variables(self) if self.online else ""),
+            self.synapse_variables(feedback=True, name=name)
+            + (online.feedback_variables(self) if self.online and self.declared(name) is None else ""),
             *self.mirror_plasticity(l),
             carries=carries,
             learn=learn,
+            declared=self.declared_events(name, source, target, feedback=True, carries=carries),
         )
+
+    def declared_events(
+        self, name: str, pre: NeuronGroup, post: NeuronGroup, feedback: bool, carries: tuple[str, ...] = ()
+    ) -> dict[str, tuple[str, str]]:
+        """Pathway ``name``'s declared ``on_pre`` and ``on_post`` (:mod:`~spikefa.brian.declared`) as
+        (event, statements) per pathway of its Synapses: ``declared_pre`` on its source's spikes, or per
+        error event it carries (``declared_pos``, ``declared_neg``, with ``event`` ±1), and
+        ``declared_post`` on its target's spikes."""
+        code = self.declared(name)
+        if code is None:
+            return {}
+        structure = self.engine.structure if feedback else self.engine.forward_structure
+        sign = structure.pathway(int(name[1:])).sign
+        view = SimpleNamespace(source=pre, target=post, variables=set(code and declared.variable_names(code)) | {"w"})
+
+        def made(text: str, event: int | None = None, block: str = "events") -> str:
+            return declared.statements(self, view, text, block, feedback, sign, event)
+
+        out = {}
+        if code.on_pre.strip():
+            if feedback:
+                for e in carries:
+                    out["declared_" + e.removeprefix("err_")] = (e, made(code.on_pre, 1 if e == "err_pos" else -1))
+            else:
+                out["declared_pre"] = ("spike", made(code.on_pre))
+        if code.on_post.strip():
+            out["declared_post"] = ("spike", made(code.on_post))
+        return out
 
     def split_channels(self, l: int) -> bool:
         """Whether B_l carries positive and negative errors on two synapse groups: where its sign is

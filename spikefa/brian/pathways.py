@@ -99,23 +99,31 @@ def spiking_forward_pathway(
     learn: str = "",
     tonic: bool = False,
     learn_on: str = "learn",
+    declared: dict[str, tuple[str, str]] | None = None,
 ) -> Synapses:
     """W_l for LIF populations: each presynaptic spike adds w / (max_rate · tau_syn) to the drive u
     (``delay`` after the spike); ``learn``: the weight change the source's ``learn_on`` events set off
     (``learn``: the generated schedule's; ``spike``: online learning, undelayed).
     ``tonic``: each synapse also takes w · ``tonic`` away from its target's drive (its target's
     ``I_tonic``): set to the source's rate ÷ max_rate while the source fires noise in a mirror phase,
-    it cancels the mean its spikes bring (a synapse that passes on its input's fluctuations only)."""
+    it cancels the mean its spikes bring (a synapse that passes on its input's fluctuations only).
+    ``declared``: a declared plasticity's pathways, name → (event, statements) (``declared_pre``: on the
+    source's spikes, delayed as ``pre``; ``declared_post``: on the target's)."""
     on_pre, on_event = {"pre": "u_post += w / (max_rate * tau_syn)"}, {"pre": "spike"}
     if learn:
         on_pre["learn"], on_event["learn"] = learn, learn_on
+    on_post = {}
+    for key, (event, code) in (declared or {}).items():
+        (on_post if key == "declared_post" else on_pre)[key], on_event[key] = code, event
+    delays = {"pre": delay, "declared_pre": delay, "learn": 0 * second, "declared_post": 0 * second}
     syn = Synapses(
         pre,
         post,
         f"w : 1\n{variables}" + ("I_tonic_post = w * tonic : 1 (summed)\ntonic : 1 (shared)\n" if tonic else ""),
         on_pre=on_pre,
+        on_post=on_post or None,
         on_event=on_event,
-        delay={"pre": delay, **({"learn": 0 * second} if learn else {})} if delay is not None else None,
+        delay={k: delays[k] for k in on_event} if delay is not None else None,
         namespace=namespace,
         clock=clock,
         name=name,
@@ -136,6 +144,7 @@ def spiking_feedback_pathway(
     mirror_back: str = "",
     carries: tuple[str, ...] = ("err_pos", "err_neg"),
     learn: dict[str, str] | None = None,
+    declared: dict[str, tuple[str, str]] | None = None,
 ) -> Synapses:
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
@@ -145,7 +154,9 @@ def spiking_feedback_pathway(
     event streams only (Dale's law): each of its events adds w, so the group acts with its weights'
     sign alone — the ON units' (``err_pos``) through one group, the OFF units' through another of the
     opposite sign. ``learn``: online learning's statements, after an event's effect, per event carried
-    (``err_pos``, ``err_neg``) and on the target's spikes (``spike``); ``variables`` holds their state."""
+    (``err_pos``, ``err_neg``) and on the target's spikes (``spike``); ``variables`` holds their state.
+    ``declared``: a declared plasticity's pathways, name → (event, statements): on an error event it
+    carries (delayed as it is), or ``declared_post`` on the target's spikes."""
     paired = len(carries) == 2
     event = {"err_pos": "pos", "err_neg": "neg"}
     on_pre = {
@@ -160,8 +171,11 @@ def spiking_feedback_pathway(
     if mirror:
         on_pre["mirror"], on_event["mirror"] = mirror, "spike"
     on_event.update(dict.fromkeys(on_post, "spike"))
-    extra = {name: 0 * second for name in ("mirror", "mirror_back", "learn_back") if name in on_event}
-    delays = dict.fromkeys((event[e] for e in carries), delay) | extra
+    for key, (source_event, code) in (declared or {}).items():
+        (on_post if key == "declared_post" else on_pre)[key], on_event[key] = code, source_event
+    extra = {name: 0 * second for name in ("mirror", "mirror_back", "learn_back", "declared_post") if name in on_event}
+    carried = [event[e] for e in carries] + [k for k in on_event if k in ("declared_pos", "declared_neg")]
+    delays = dict.fromkeys(carried, delay) | extra
     syn = Synapses(
         source,
         target,

@@ -134,7 +134,7 @@ class RateCircuit(Circuit):
         )
 
     def forward_pathway(self, pre: NeuronGroup, post: NeuronGroup, name: str, connections=None, delay="0 ms"):
-        variables = self.synapse_variables() if name.startswith("W") else ""
+        variables = self.synapse_variables(name=name) if name.startswith("W") else ""
         learn = forward_update(self, 0) if pre is self.groups[0] and self.learns_on_events(0) else ""
         # generated code: the input is constant through an example, so its pathway adds W x once, at the
         # example's first step, from the inputs that are not zero (the costliest synapse loop otherwise)
@@ -152,7 +152,7 @@ class RateCircuit(Circuit):
         carried = f"delta_B{l}" if l in self.delays else "delta"
         connections = self.engine.structure.connections(l)
         return feedback_pathway(
-            source, target, self.clock, name, connections, carried, self.synapse_variables(feedback=True)
+            source, target, self.clock, name, connections, carried, self.synapse_variables(feedback=True, name=name)
         )
 
     # --- the neuron model's code, for the generated schedule (generated.py) ----------------------
