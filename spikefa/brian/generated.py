@@ -378,7 +378,9 @@ class Generated:
         if not e.rule.transports_weights:  # the rule's plasticity, or the pathway's own, as declared code
             for l, syn in enumerate(c.feedback):
                 pathway = e.structure.pathway(l)
-                code = pathway.plasticity or (rule and declared.builtin_feedback(rule, mu, bool(e.circuit.optimizer.weight_decay)))
+                code = pathway.plasticity or (
+                    rule and declared.builtin_feedback(rule, mu, bool(e.circuit.optimizer.weight_decay))
+                )
                 if syn is not None and code:
                     syn.namespace.update(self.names)
                     self.install(syn, code, pathway.sign, feedback=True)

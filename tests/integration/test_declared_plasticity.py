@@ -32,7 +32,9 @@ THREE_FACTOR = yaml.safe_load((ROOT / "circuits" / "hypotheses" / "three_factor_
 def test_kolen_pollack_written_as_code_learns_what_the_reference_engine_learns():
     """Both pathways declared in the file, on a rule with fixed feedback: the reference engine's
     built-in Kolen–Pollack, example by example, to rounding."""
-    builtin = ReferenceEngine(circuit_from_dict(raw_circuit("kolen_pollack", optimizer=NO_MOMENTUM)), np.random.default_rng(4))
+    builtin = ReferenceEngine(
+        circuit_from_dict(raw_circuit("kolen_pollack", optimizer=NO_MOMENTUM)), np.random.default_rng(4)
+    )
     raw = raw_circuit("feedback_alignment", optimizer=NO_MOMENTUM)
     raw["forward"], raw["feedback"] = {"plasticity": KP_FORWARD}, {"plasticity": KP_FEEDBACK}
     twin = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
@@ -41,7 +43,9 @@ def test_kolen_pollack_written_as_code_learns_what_the_reference_engine_learns()
     got = np.vstack([circuit.train_batch(x, y, lr, None)[1] for x, y, lr in blocks()])
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
     assert_same_parameters(builtin.params, twin.params, rtol=1e-9, buffers=False)
-    assert not np.allclose(twin.params.B[1], ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)).params.B[1])
+    assert not np.allclose(
+        twin.params.B[1], ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)).params.B[1]
+    )
 
 
 def lif_circuit(rule, declared: dict | None = None, target="cython", optimizer=PLAIN) -> LifCircuit:
@@ -102,7 +106,7 @@ def test_a_three_factor_rule_written_in_yaml_runs_compiled_as_on_cython(tmp_path
         ),
         (
             {"forward": {"plasticity": {"each_example": "w = w - eta * nothing_here"}}},
-            "forward.plasticity (W0).each_example: The identifier \"nothing_here\" could not be resolved",
+            'forward.plasticity (W0).each_example: The identifier "nothing_here" could not be resolved',
         ),
         (
             {"forward": {"plasticity": {"each_example": "w = w - tau_e", "constants": {"tau_e": "3 ms"}}}},
@@ -182,3 +186,15 @@ def test_a_declared_rule_survives_the_resolved_config():
     again = circuit_from_dict(circuit.to_dict())
     assert again == circuit
     assert again.forward[0].plasticity.constants == (("tau_e", "30 ms"), ("k", "2"))
+
+
+def test_online_learning_restated_as_code_is_the_builtin_spike_for_spike():
+    """brian.learning: online, feedback alignment: W's change on each presynaptic spike (eRBP-like,
+    spikefa.brian.online) written as an on_pre statement is the built-in, spike for spike."""
+    builtin = lif_circuit("feedback_alignment", {"brian": {"neurons": "lif", "target": "cython", "learning": "online"}})
+    k = 1.0 / (float(builtin.namespace["max_rate"]) * builtin.example_steps() * float(builtin.dt))
+    rule = {"on_pre": "w = w - eta * k * error_post", "constants": {"k": repr(k)}}
+    declared = {"forward": {"plasticity": rule}, "brian": {"neurons": "lif", "target": "cython", "learning": "online"}}
+    code = lif_circuit("feedback_alignment", declared)
+    np.testing.assert_allclose(learn(code), learn(builtin), rtol=1e-9)
+    assert_same_parameters(builtin.engine.params, code.engine.params, rtol=1e-9, buffers=False)
