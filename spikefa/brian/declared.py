@@ -122,13 +122,21 @@ def statements(circuit, syn: Synapses, text: str, block: str, feedback: bool, si
     return "\n".join(line for line in lines if line)
 
 
+def builtin_forward(optimizer) -> SynapseCode:
+    """W's built-in error-driven change as the same code a user writes: momentum SGD of
+    ``rate_pre · error_post`` (δ_{l+1} h_lᵀ, the gradient's outer product) with decoupled decay, once
+    per example (:func:`~spikefa.brian.statements.sgd`)."""
+    decay = "decay" if optimizer.weight_decay else "0"
+    return SynapseCode(each_example=sgd("rate_pre * error_post", "eta", decay, optimizer.momentum, "w", "vw", ""))
+
+
 def builtin_feedback(plasticity, momentum: float, decay: bool) -> SynapseCode:
     """A rule's declared :class:`~spikefa.rules.Plasticity` as the same code a user writes: momentum SGD
     of ``pre · post`` with decoupled decay, once per example (:func:`~spikefa.brian.statements.sgd`)."""
     p = plasticity
     lr = "eta" if p.lr is None else f"{p.lr!r} * learning(t - t_block)"
     if p.decay is None:
-        lam = "decay_per_lr * eta" if decay else "0"
+        lam = "decay" if decay else "0"
     else:
         lam = f"{p.decay!r} * learning(t - t_block)" if p.decay else "0"
     g = f"{p.pre}_pre * {p.post}_post"

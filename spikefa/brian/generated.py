@@ -54,6 +54,7 @@ import tempfile
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from brian2 import (
@@ -360,17 +361,14 @@ class Generated:
         for l, syn in enumerate(c.forward):
             syn.namespace.update(self.names)
             pathway = e.forward_structure.pathway(l)
-            if pathway.plasticity is not None:  # the pathway's own, declared
-                self.install(syn, pathway.plasticity, pathway.sign, feedback=False)
-            elif c.learns_on_events(l):  # its source's learn events carry it (built with the pathway)
+            if c.learns_on_events(l):  # the built-in, on its source's learn events (built with the pathway)
                 self.changes.append((syn, forward_update(c, l)))
                 self.owners.append(syn)
                 self.on_events(syn, "learn", order=-1)
                 self.plastic.append(self.objects[-1])
-            else:
-                self.changes.append((syn, forward_update(c, l)))
-                self.objects.append(self.schedule(syn, forward_update(c, l), "learn", clock=self.clock, order=0))
-                self.plastic.append(self.objects[-1])
+            else:  # the pathway's own declared plasticity, or the built-in as the same kind of declaration
+                code = pathway.plasticity or declared.builtin_forward(e.circuit.optimizer)
+                self.install(syn, code, pathway.sign, feedback=False)
             b = sgd("grad", f"bias_scale * {step}", "0", mu, "b", "vb", "")
             self.objects.append(self.schedule(c.groups[l + 1], b, "learn", clock=self.clock, order=0))
             self.plastic.append(self.objects[-1])
@@ -676,9 +674,10 @@ class Generated:
 
 
 def forward_update(c, l: int) -> str:
-    """Forward pathway l's change as Brian2 statements: momentum SGD with decoupled decay on
-    δ_post · h_pre (the post layer's error as stored in ``grad``), then its sign constraint."""
-    o, step = c.engine.circuit.optimizer, "rates(t - t_block)"
-    g = f"({c.rate_code(c.groups[l], '_pre')}) * grad_post"
-    decay = f"decay_per_lr * {step}" if o.weight_decay else "0"
-    return sgd(g, step, decay, o.momentum, "w", "vw", c.engine.forward_structure.pathway(l).sign)
+    """Forward pathway l's built-in change (:func:`~spikefa.brian.declared.builtin_forward`) as the
+    statements it runs: on the input's learn events, which come before its synapses exist."""
+    view = SimpleNamespace(source=c.groups[l], target=c.groups[l + 1], variables={"w", "vw"})
+    code = declared.builtin_forward(c.engine.circuit.optimizer)
+    return declared.statements(
+        c, view, code.each_example, "each_example", False, c.engine.forward_structure.pathway(l).sign
+    )
