@@ -189,8 +189,6 @@ def refuse(circuit) -> None:
             f"(spikefa.rules.Plasticity) to build it as Brian2 code, or {kernels}"
         )
     python_only = {
-        "brian.extra": b.neurons == "rate" and b.extra,  # a rate circuit's (spiking ones: generated too)
-        "brian.pathways": b.neurons == "rate" and b.pathways,
         "brian.monitor.layers": b.monitor.layers,
         "feedback.input": e.circuit.input_feedback,
         "feedback.delay": b.neurons == "rate" and bool(circuit.delays),

@@ -174,6 +174,8 @@ class RateCircuit(Circuit):
         if group is self.groups[0]:
             return "r = inputs(t - t_block, i)"
         rest = "v = 0" + "\nI_ff = 0" * (group is self.groups[1])  # the input's pathway adds into I_ff
+        if group in self.extras.values():  # its rate and error are expressions of v and its inputs
+            return rest
         if group in self.teachable():
             return rest + "\ndelta = 0"
         if "err" in group.variables:
@@ -203,6 +205,11 @@ class RateCircuit(Circuit):
         simulated (forward and error time, no learning)."""
         if not self.engine.driven_elsewhere:
             return self.engine.predict(x)
+        if self.code:  # in blocks of the built size, nothing learned
+            n = self.generated.capacity
+            return self.engine.f_out(
+                np.vstack([self.generated.run(x[k : k + n], None, 0.0, None, learn=False) for k in range(0, len(x), n)])
+            )
         y = np.zeros((len(x), self.engine.sizes[-1]))
         return np.vstack([H[-1] for _, H, _ in self.present(x, y, 0.0, np.random.default_rng(0), learn=False)])
 

@@ -171,13 +171,36 @@ def rate_relay(error_time="2 ms", **pathways):
     return RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
 
 
-def test_a_rate_circuits_extra_populations_run_on_the_python_schedule_only():
-    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "tanh", engine="brian2")
-    raw["brian"] = {"neurons": "rate", "plasticity": "code", "error_time": "2 ms", "extra": {"relay": {"size": 4}}}
-    raw["brian"]["pathways"] = {"R": {"from": "layer2", "to": "relay", "into": "error"}}
-    raw["feedback"] = {"source": "relay"}
-    with pytest.raises(SpikefaError, match="brian.plasticity: code: brian.extra runs in the Python schedule only"):
-        RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+def test_a_rate_circuits_extra_populations_and_pathways_as_generated_code_are_the_python_schedules():
+    """A relay carrying the output error, an inhibitory error route and a sparse drive pathway: the
+    generated schedule learns and answers what the Python schedule does, number for number."""
+    circuits = []
+    for plasticity in ("kernels", "code"):
+        raw = tiny_circuit("feedback_alignment", (6, 8, 3), "tanh", engine="brian2")
+        raw["optimizer"] = {"lr": 0.1, "batch_size": 4, "momentum": 0.0}
+        raw["brian"] = {"neurons": "rate", "plasticity": plasticity, "target": "numpy", "error_time": "2 ms"}
+        raw["brian"]["extra"] = {"relay": {"size": 4}}
+        raw["brian"]["pathways"] = {
+            "R": {"from": "layer2", "to": "relay", "into": "error"},
+            "I": {"from": "layer2", "to": "layer1", "into": "error", "sign": "negative"},
+            "D": {"from": "layer0", "to": "layer1", "into": "drive", "connectivity": 0.5},
+        }
+        raw["feedback"] = {"source": "relay"}
+        circuits.append(RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))))
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((7, 6)), np.eye(3)[rng.integers(0, 3, 7)]
+    outs = [
+        np.vstack([c.train_batch(x[:4], y[:4], 0.1, None)[1], c.train_batch(x[4:], y[4:], 0.05, None)[1]])
+        for c in circuits
+    ]
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-9, atol=1e-12)
+    python, code = (c.engine.params for c in circuits)
+    for name, a in python.arrays(("W", "b", "B", "links")).items():
+        np.testing.assert_allclose(code.arrays()[name], a, rtol=1e-9, atol=1e-12, err_msg=name)
+    assert not np.allclose(
+        python.W[0], ReferenceEngine(circuits[0].engine.circuit, np.random.default_rng(4)).params.W[0]
+    )
+    np.testing.assert_allclose(circuits[1].predict(x), circuits[0].predict(x), rtol=1e-9, atol=1e-12)
 
 
 def test_a_rate_relay_passes_the_output_error_on_exactly():
