@@ -44,6 +44,7 @@ e.g. a parallel sweep worker's).
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import gc
 import math
@@ -377,6 +378,8 @@ class Generated:
                 code = pathway.plasticity or (
                     rule and declared.builtin_feedback(rule, mu, bool(e.circuit.optimizer.weight_decay))
                 )
+                if code and rule and pathway.plasticity is None and e.rule.code_feedback():  # B made from it
+                    code = dataclasses.replace(code, each_example=f"{code.each_example}\nw = {e.rule.code_feedback()}")
                 if syn is not None and code:
                     syn.namespace.update(self.names)
                     self.install(syn, code, pathway.sign, feedback=True)

@@ -25,7 +25,7 @@ def mirror_angles(runner: Runner, file: str, steps: int, every: int | None, extr
     """(mirror steps, B₁–W₁ᵀ angle) of a mirror phase of ``steps`` steps from a random start, recorded
     every ``every`` steps (None: at the start and the end only)."""
     if runner.quick:  # a few steps, enough to draw
-        steps, every = max(steps // 40, 4), max(steps // 160, 1) if every else None
+        steps, every = max(steps // 160, 4), 1 if every else None
     every = every or steps
     m = runner.run(file, mirror_only(steps, every) + list(extra), ["task.n_test=100"]).metrics
     return np.arange(len(m)) * every, m["angle_B1"].to_numpy()
@@ -46,6 +46,7 @@ def weight_mirror(runner: Runner) -> Figure:
         (rate, "LIF", NOISE_RATES, "brian.lif.noise_rate={} Hz", "noise rate (Hz, LIF)", "o--"),
     ):
         file, steps, _ = NEURONS[neurons]
+        values = values[::2] if runner.quick else values  # the ends and the middle, enough to draw
         ends = [mirror_angles(runner, file, steps, None, [key.format(v)]) for v in values]
         ax.plot(values, [angle[-1] for _, angle in ends], ls, color=RULE_COLORS["weight_mirror"], ms=3)
         ax.set_xscale("log")

@@ -15,7 +15,7 @@ from spikefa.metrics import angle
 from spikefa.reference import ReferenceEngine
 from tests.conftest import ROOT, tiny_circuit
 
-LIF = {"engine": "brian2", "brian": {"neurons": "lif", "target": "cython"}}
+LIF = {"engine": "brian2", "brian": {"neurons": "lif", "target": "numpy"}}  # no compile: the subject is the circuit
 
 
 def lif_circuit(rule="feedback_alignment", sizes=(6, 8, 3), lif=None, seed=4, **brian):

@@ -48,7 +48,7 @@ def test_kolen_pollack_written_as_code_learns_what_the_reference_engine_learns()
     )
 
 
-def lif_circuit(rule, declared: dict | None = None, target="cython", optimizer=PLAIN) -> LifCircuit:
+def lif_circuit(rule, declared: dict | None = None, target="numpy", optimizer=PLAIN) -> LifCircuit:
     raw = raw_circuit(rule, hidden="relu", optimizer=optimizer)
     raw["network"]["sizes"] = [6, 8, 3]
     raw["brian"] = {"neurons": "lif", "target": target, "plasticity": "code"}
@@ -78,7 +78,7 @@ def test_a_three_factor_rule_written_in_yaml_runs_compiled_as_on_cython(tmp_path
     """The worked example's eligibility trace (circuits/hypotheses/three_factor_eligibility.yaml) on a
     tiny circuit: it learns, obeys the locality contract, and cpp_standalone gives cython's numbers."""
     declared = {"forward": THREE_FACTOR["forward"]}
-    cython = lif_circuit("feedback_alignment", declared)
+    cython = lif_circuit("feedback_alignment", declared, target="cython")  # cpp_standalone draws as cython does
     start = cython.engine.params.W[0].copy()
     outs = learn(cython)
     assert not np.allclose(cython.engine.params.W[0], start)
@@ -191,10 +191,10 @@ def test_a_declared_rule_survives_the_resolved_config():
 def test_online_learning_restated_as_code_is_the_builtin_spike_for_spike():
     """brian.learning: online, feedback alignment: W's change on each presynaptic spike (eRBP-like,
     spikefa.brian.online) written as an on_pre statement is the built-in, spike for spike."""
-    builtin = lif_circuit("feedback_alignment", {"brian": {"neurons": "lif", "target": "cython", "learning": "online"}})
+    builtin = lif_circuit("feedback_alignment", {"brian": {"neurons": "lif", "target": "numpy", "learning": "online"}})
     k = 1.0 / (float(builtin.namespace["max_rate"]) * builtin.example_steps() * float(builtin.dt))
     rule = {"on_pre": "w = w - eta * k * error_post", "constants": {"k": repr(k)}}
-    declared = {"forward": {"plasticity": rule}, "brian": {"neurons": "lif", "target": "cython", "learning": "online"}}
+    declared = {"forward": {"plasticity": rule}, "brian": {"neurons": "lif", "target": "numpy", "learning": "online"}}
     code = lif_circuit("feedback_alignment", declared)
     np.testing.assert_allclose(learn(code), learn(builtin), rtol=1e-9)
     assert_same_parameters(builtin.engine.params, code.engine.params, rtol=1e-9, buffers=False)

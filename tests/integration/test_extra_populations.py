@@ -22,7 +22,7 @@ RELAY = {
 
 def relay_circuit(brian=RELAY, feedback=None, sizes=(6, 8, 3)):
     raw = tiny_circuit("feedback_alignment", sizes, "relu", engine="brian2")
-    raw["brian"] = {"neurons": "lif", "target": "cython", **copy.deepcopy(brian)}
+    raw["brian"] = {"neurons": "lif", "target": "numpy", **copy.deepcopy(brian)}
     raw["feedback"] = feedback if feedback is not None else {"source": "relay"}
     return LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
 
@@ -308,7 +308,7 @@ def test_an_inhibitory_pool_carries_the_negative_errors_and_every_synapse_keeps_
 
 def test_one_stream_of_error_events_needs_fixed_feedback():
     raw = tiny_circuit("kolen_pollack", (6, 8, 3), "relu", engine="brian2")
-    raw["brian"] = {"neurons": "lif", "target": "cython"}
+    raw["brian"] = {"neurons": "lif", "target": "numpy"}
     raw["feedback"] = {"carries": "positive"}
     with pytest.raises(SpikefaError, match="feedback.carries: positive: B carries one stream"):
         LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
@@ -340,7 +340,7 @@ def test_a_spiking_skip_learns_alike_in_generated_code_and_on_the_python_schedul
     x, y = np.random.default_rng(1).random((8, 6)), np.eye(3)[np.arange(8) % 3]
     learned = []
     for plasticity in ("kernels", "code"):
-        raw["brian"] = {"neurons": "lif", "target": "cython", "plasticity": plasticity}
+        raw["brian"] = {"neurons": "lif", "target": "numpy", "plasticity": plasticity}
         c = LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
         assert (c.feedback[1].source.name, c.feedback[1].target.name) == ("layer3", "layer1")
         W0 = c.engine.params.W[0].copy()

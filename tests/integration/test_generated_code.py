@@ -132,7 +132,7 @@ def test_generated_output_errors_are_the_engines(output, loss):
 def test_sign_constrained_sparse_feedback_keeps_its_structure_in_generated_code():
     raw = raw_circuit("kolen_pollack", feedback={"connectivity": 0.5, "sign": "positive"})
     reference, twin = pair(raw)
-    circuit = RateCircuit(twin, target="cython")
+    circuit = RateCircuit(twin)
     learned_one_by_one(reference, blocks())
     for x, y, lr in blocks():
         circuit.train_batch(x, y, lr, None)

@@ -13,15 +13,15 @@ from tests.integration.test_generated_code import PLAIN, assert_same_parameters,
 LIF_MIRROR = {"batch_size": 64, "steps_per_batch": 2, "lr": 0.05, "decay": 0.05}
 
 
-def lif_pair(rule, sizes=(6, 8, 3), optimizer=None, **brian):
-    """Two twin LIF circuits on cython: the Python schedule with the kernels, and generated code."""
+def lif_pair(rule, sizes=(6, 8, 3), optimizer=None, target="numpy", **brian):
+    """Two twin LIF circuits on ``target``: the Python schedule with the kernels, and generated code."""
     out = []
     for plasticity in ("kernels", "code"):
         raw = raw_circuit(
             rule, hidden="relu", optimizer=optimizer, mirror=LIF_MIRROR if rule == "weight_mirror" else None
         )
         raw["network"]["sizes"] = list(sizes)
-        raw["brian"] = {"neurons": "lif", "target": "cython", "plasticity": plasticity, **brian}
+        raw["brian"] = {"neurons": "lif", "target": target, "plasticity": plasticity, **brian}
         if rule == "weight_mirror":  # traces that settle in 16 ms: mirror segments of a few steps learn
             raw["brian"]["lif"] = {"tau_trace": "4 ms"}
         engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))

@@ -12,7 +12,7 @@ from spikefa.brian import LifCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import tiny_circuit
 
-ONLINE = {"engine": "brian2", "brian": {"neurons": "lif", "target": "cython", "learning": "online"}}
+ONLINE = {"engine": "brian2", "brian": {"neurons": "lif", "target": "numpy", "learning": "online"}}
 
 
 def online_circuit(rule="feedback_alignment", sizes=(6, 8, 3), seed=4, optimizer=None, **brian):

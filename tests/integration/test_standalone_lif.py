@@ -50,7 +50,7 @@ def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
     """The compiled project seeds its generators from each run's seed as Brian2's runtime does: the
     same spikes, the same error events, the same weights — blocks and mirror segments (the second call
     two segments, one partly used) alike."""
-    _, code = lif_pair("weight_mirror")
+    _, code = lif_pair("weight_mirror", target="cython")  # cpp_standalone draws as cython does
     raw = raw_circuit("weight_mirror", hidden="relu", mirror=LIF_MIRROR)
     raw["network"]["sizes"] = [6, 8, 3]
     raw["brian"] = {"neurons": "lif", "target": "cpp_standalone", "lif": {"tau_trace": "4 ms"}}
