@@ -702,6 +702,8 @@ def _rule(f: _Fields, base: Path | None) -> Rule:
 def _numbered(f: _Fields, indices: range, refusal: str) -> dict[int, _Fields]:
     """A block's entries keyed by a layer's number (what differs in that layer), taken out of the block
     as fields of their own; a number outside ``indices`` is refused with ``refusal``."""
+    for k in [k for k in f.raw if isinstance(k, str) and k.isdigit()]:  # a layer's number as JSON writes it
+        f.raw[int(k)] = f.raw.pop(k)
     numbered = {k: f.raw.pop(k) for k in list(f.raw) if isinstance(k, int) and not isinstance(k, bool)}
     for k in sorted(numbered):
         if k not in indices:

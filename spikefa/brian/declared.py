@@ -92,8 +92,8 @@ def prelude(circuit, syn: Synapses, text: str, block: str, feedback: bool, sign:
     """The temporaries ``text`` reads of :data:`ALIASES`, as Brian2 statements on ``syn``."""
     c = circuit
 
-    def error_post() -> str:  # per example: as stored just before (grad); on events: as it is now
-        if block == "each_example" and "grad" in syn.target.variables:
+    def error_post() -> str:  # per example: as stored just before (grad); online and on events: as it is now
+        if block == "each_example" and "grad" in syn.target.variables and not c.online:
             return "grad_post"
         return "delta_post" if "delta_local" not in syn.target.variables else "delta_local_post"
 

@@ -18,7 +18,13 @@ HYPOTHESES = {  # file in circuits/ → label, colour
     "hypotheses/relay_error_population": ("relay of error neurons", "#9467bd"),
     "hypotheses/user_rule": ("anti-Hebbian feedback (user's rule)", "#8c564b"),
 }
-QUICK = ["phases.0.learn.epochs=1", "task.n_train=100", "task.n_test=40", "optimizer.batch_size=100"]
+QUICK = [
+    "phases.0.learn.epochs=1",
+    "task.n_train=100",
+    "task.n_test=40",
+    "optimizer.batch_size=100",
+    "brian.target=numpy",
+]  # quick: nothing to compile
 
 
 def hypotheses(runner: Runner) -> Figure:

@@ -27,7 +27,7 @@ def mirror_angles(runner: Runner, file: str, steps: int, every: int | None, extr
     if runner.quick:  # a few steps, enough to draw
         steps, every = max(steps // 160, 4), 1 if every else None
     every = every or steps
-    m = runner.run(file, mirror_only(steps, every) + list(extra), ["task.n_test=100"]).metrics
+    m = runner.run(file, mirror_only(steps, every) + list(extra), ["task.n_test=100", "brian.target=numpy"]).metrics
     return np.arange(len(m)) * every, m["angle_B1"].to_numpy()
 
 

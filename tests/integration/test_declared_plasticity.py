@@ -1,7 +1,7 @@
 """Plasticity declared as Brian2 code in a circuit file (``forward.plasticity``, ``feedback.plasticity``):
 a built-in rule restated as code learns what the built-in learns (the reference engine, or the spiking
-circuit's own built-in, spike for spike); a user's three-factor rule runs compiled as on cython;
-everything it may not read or say is refused in one line."""
+circuit's own built-in, spike for spike); a user's three-factor rule learns (compiled:
+test_standalone_lif.py); everything it may not read or say is refused in one line."""
 
 import numpy as np
 import pytest
@@ -19,7 +19,6 @@ from tests.integration.test_generated_code import (
     raw_circuit,
 )
 from tests.integration.test_generated_lif import lif_data
-from tests.integration.test_standalone_lif import lif_standalone
 
 # Kolen–Pollack (Akrout et al. 2019, eq. 6-7) said as each synapse's own change: W and B take the same
 # update, transposed, and the same decay
@@ -73,24 +72,13 @@ def test_a_spiking_circuits_builtin_rules_restated_as_code_are_the_builtins_spik
     assert_same_parameters(builtin.engine.params, code.engine.params, rtol=1e-9, buffers=False)
 
 
-@pytest.mark.slow  # compiles a project
-def test_a_three_factor_rule_written_in_yaml_runs_compiled_as_on_cython(tmp_path):
+def test_a_three_factor_rule_written_in_yaml_learns_locally():
     """The worked example's eligibility trace (circuits/hypotheses/three_factor_eligibility.yaml) on a
-    tiny circuit: it learns, obeys the locality contract, and cpp_standalone gives cython's numbers."""
-    declared = {"forward": THREE_FACTOR["forward"]}
-    cython = lif_circuit("feedback_alignment", declared, target="cython")  # cpp_standalone draws as cython does
-    start = cython.engine.params.W[0].copy()
-    outs = learn(cython)
-    assert not np.allclose(cython.engine.params.W[0], start)
-    raw = raw_circuit("feedback_alignment", hidden="relu", optimizer=PLAIN)
-    raw["network"]["sizes"] = [6, 8, 3]
-    raw["brian"] = {"neurons": "lif", "target": "cpp_standalone"}
-    raw.update(declared)
-    got = lif_standalone(raw, tmp_path)  # the same two blocks as learn(), no mirror phases
-    np.testing.assert_allclose(got["outputs"], outs, rtol=1e-9)
-    np.testing.assert_allclose(got["test"], cython.predict(lif_data()[0]), rtol=1e-9)
-    for name, a in cython.engine.params.arrays(("W", "b", "B")).items():
-        np.testing.assert_allclose(got[name], a, rtol=1e-9, atol=1e-12, err_msg=name)
+    tiny circuit: it learns and obeys the locality contract (compiled: test_standalone_lif.py)."""
+    circuit = lif_circuit("feedback_alignment", {"forward": THREE_FACTOR["forward"]})
+    start = [w.copy() for w in circuit.engine.params.W]
+    learn(circuit)
+    assert all(np.abs(w - s).max() > 0 for w, s in zip(circuit.engine.params.W, start))
 
 
 @pytest.mark.parametrize(
