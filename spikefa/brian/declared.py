@@ -4,8 +4,9 @@ generated code on every target, ``cpp_standalone`` included.
 
 When each block runs (the generated schedule's clock, :mod:`~spikefa.brian.generated`):
 
-- ``on_pre``: on each event the synapse receives, after its effect on the target — a forward
-  synapse's presynaptic spikes (delayed as the pathway is), a feedback synapse's error events;
+- ``on_pre``: on each event the synapse receives — a forward synapse's presynaptic spikes (delayed as
+  the pathway is), a feedback synapse's error events — in a pathway of its own, which Brian2 runs in
+  the same time step before the event's effect on the target (its pathways run in name order);
 - ``on_post``: on each spike of the synapse's target neuron;
 - ``each_example``: at the end of every example (the first step of the next), with what the synapse
   saw of it; then the synapse's own ``variables`` go back to 0, as every population goes back to rest.
