@@ -3,9 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = RESULTS.parents[1]
+
+
+def run_cli(circuit: str, sets: list[str], out: Path, cache: str) -> subprocess.CompletedProcess:
+    """``spikefa run CIRCUIT --set ... --out OUT`` in a process of its own, from the repository root,
+    with the spikefa cache ``cache``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spikefa.cli",
+            "run",
+            circuit,
+            *sum((["--set", s] for s in sets), []),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SPIKEFA_CACHE": cache},
+    )
 
 
 def report(results: dict[str, dict], name: str, folder: Path = RESULTS) -> Path:

@@ -15,17 +15,13 @@ refuses is listed with its one-line reason. Writes ``benchmarks/results/gallery.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks import write_markdown
+from benchmarks import ROOT, run_cli, write_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = [
     "brian_digits_lif_fa",
     *sorted(f"hypotheses/{p.stem}" for p in (ROOT / "circuits" / "hypotheses").glob("*.yaml")),
@@ -41,22 +37,7 @@ def run(circuit: str, target: str, epochs: int, seed: int, out: Path) -> dict:
     line it was refused with."""
     sets = [*TARGETS[target], f"phases.0.learn.epochs={epochs}", f"seed={seed}"]
     with tempfile.TemporaryDirectory() as cache:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "spikefa.cli",
-                "run",
-                circuit,
-                *sum((["--set", s] for s in sets), []),
-                "--out",
-                str(out),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "SPIKEFA_CACHE": cache},
-        )
+        done = run_cli(circuit, sets, out, cache)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.startswith("spikefa")]
         return {"refused": lines[-1] if lines else done.stderr.strip().splitlines()[-1]}

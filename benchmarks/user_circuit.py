@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import write_markdown
+from benchmarks import ROOT, run_cli, write_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = {
     "built-in FA": "circuits/mnist_lif_fa.yaml",
     "user: pool + code rule": "circuits/mnist_lif_pool_code_rule.yaml",
@@ -40,22 +37,7 @@ def run(circuit: str, examples: int, tests: int, cache: str, out: Path) -> tuple
         "optimizer.schedule=constant",
     ]
     start = time.perf_counter()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "spikefa.cli",
-            "run",
-            circuit,
-            *sum((["--set", s] for s in sets), []),
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SPIKEFA_CACHE": cache},
-    )
+    done = run_cli(circuit, sets, out, cache)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{circuit}: {done.stderr.strip().splitlines()[-1]}")
