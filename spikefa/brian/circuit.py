@@ -342,6 +342,8 @@ class Circuit:
         ``kind`` (one of :data:`KINDS`). A run that ends before its time can only have been stopped by
         Brian2's Ctrl-C handling (see :func:`release_sigint`): it raises ``KeyboardInterrupt``, as a
         Ctrl-C anywhere else does, instead of leaving the schedule half done."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         start = float(self.network.t)
         self.network.run(duration, namespace={})
         stop = float(self.network.t)

@@ -3,7 +3,7 @@ run folder, checkpoints and metrics as the command line."""
 
 import numpy as np
 import pytest
-from brian2 import StateMonitor
+from brian2 import StateMonitor, second
 
 import spikefa
 from spikefa.cli import main
@@ -51,6 +51,9 @@ def test_a_models_timeline_tells_a_users_monitor_which_time_was_which_phase(tmp_
     per_step = model.learner.mirror_seconds_per_step() / 1e-3
     assert np.count_nonzero(kinds == "mirror") == pytest.approx((3 + 2) * per_step, abs=5)  # 3 + 1 per block
     assert np.count_nonzero(kinds == "learning") == 300 * model.learner.steps
+    with pytest.raises(ValueError, match="kind must be one of learning, test, mirror, got 'nap'"):
+        model.learner.simulate(1e-3 * second, "nap")
+    assert len(model.timeline) == 5  # nothing ran
 
 
 def test_a_model_trains_once_and_bad_input_is_refused_before_anything_is_written(tmp_path):
