@@ -789,7 +789,10 @@ def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -
 
 
 CODE_BLOCKS = ("variables", "on_pre", "on_post", "each_example", "constants")
-CONSTANT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(\s*[A-Za-z]+(\s*\*\*\s*-?\d+)?)?")
+# a declared constant: a number, optionally a unit name and a power of it ("20 ms", "1 mV**2")
+CONSTANT = re.compile(
+    r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s*(?P<unit>[A-Za-z]+)(?:\s*\*\*\s*(?P<power>-?\d+))?)?"
+)
 
 
 def _plasticity(parent: _Fields, base: SynapseCode | None, brian: Brian, engine: str) -> SynapseCode | None:

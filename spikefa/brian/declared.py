@@ -44,23 +44,24 @@ from brian2.core.namespace import DEFAULT_UNITS
 from brian2.equations.unitcheck import check_units_statements
 
 from ..errors import SpikefaError
-from ..spec import SynapseCode
+from ..spec import CONSTANT, SynapseCode
+from ..yamlfile import cut
+from .populations import first_line
 from .statements import constrain, sgd
 
 ALIASES = ("eta", "decay", "rate_pre", "rate_post", "error_pre", "error_post", "event")
-BLOCK_EVENTS = {"on_pre": "events", "on_post": "events", "each_example": "example"}
 
 
 def constants(code: SynapseCode, where: str) -> dict:
     """The declared constants as Brian2 quantities; a one-line error naming one that is not."""
     out = {}
     for name, text in code.constants:
-        m = re.fullmatch(r"([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)(?:\s*\*\*\s*(-?\d+))?", text)
-        if m is None or (m.group(2) and m.group(2) not in DEFAULT_UNITS):
+        m = CONSTANT.fullmatch(text)
+        if m is None or (m["unit"] and m["unit"] not in DEFAULT_UNITS):
             raise SpikefaError(f"{where}.constants.{name}: {text!r} is not a number with a Brian2 unit")
-        value = float(m.group(1))
-        if m.group(2):
-            value = value * DEFAULT_UNITS[m.group(2)] ** int(m.group(3) or 1)
+        value = float(m["number"])
+        if m["unit"]:
+            value = value * DEFAULT_UNITS[m["unit"]] ** int(m["power"] or 1)
         if name in ALIASES or name == "w":
             raise SpikefaError(f"{where}.constants.{name}: a name the code reads already ({', '.join(ALIASES)}, w)")
         out[name] = value
@@ -131,9 +132,11 @@ def builtin_forward(optimizer) -> SynapseCode:
     return SynapseCode(each_example=sgd("rate_pre * error_post", "eta", decay, optimizer.momentum, "w", "vw", ""))
 
 
-def builtin_feedback(plasticity, momentum: float, decay: bool) -> SynapseCode:
+def builtin_feedback(plasticity, momentum: float, decay: bool, made: str | None = None) -> SynapseCode:
     """A rule's declared :class:`~spikefa.rules.Plasticity` as the same code a user writes: momentum SGD
-    of ``pre · post`` with decoupled decay, once per example (:func:`~spikefa.brian.statements.sgd`)."""
+    of ``pre · post`` with decoupled decay, once per example (:func:`~spikefa.brian.statements.sgd`);
+    then, where the rule makes B from an expression (:meth:`~spikefa.rules.Rule.code_feedback`),
+    ``w = made``."""
     p = plasticity
     lr = "eta" if p.lr is None else f"{p.lr!r} * learning(t - t_block)"
     if p.decay is None:
@@ -141,7 +144,8 @@ def builtin_feedback(plasticity, momentum: float, decay: bool) -> SynapseCode:
     else:
         lam = f"{p.decay!r} * learning(t - t_block)" if p.decay else "0"
     g = f"{p.pre}_pre * {p.post}_post"
-    return SynapseCode(each_example=sgd(g, lr, lam, momentum if p.momentum else 0.0, "w", "vw", ""))
+    code = sgd(g, lr, lam, momentum if p.momentum else 0.0, "w", "vw", "")
+    return SynapseCode(each_example=code + (f"\nw = {made}" if made else ""))
 
 
 @contextmanager
@@ -153,8 +157,7 @@ def building(circuit, name: str):
     except Exception as exc:
         if circuit.declared(name) is None:
             raise
-        text = str(exc).strip().splitlines()
-        raise SpikefaError(f"{field(name)}: {text[0] if text else type(exc).__name__}") from None
+        raise SpikefaError(f"{field(name)}: {cut(first_line(exc))}") from None
 
 
 def field(name: str) -> str:
@@ -169,5 +172,4 @@ def check(syn: Synapses, code: str, where: str) -> None:
         variables = syn.resolve_all(sorted(known | unknown), run_namespace={})
         check_units_statements(code, variables)
     except Exception as exc:  # Brian2's KeyError, DimensionMismatchError, SyntaxError ...
-        text = str(exc).strip().strip("'\"").splitlines()
-        raise SpikefaError(f"{where}: {text[0] if text else type(exc).__name__}") from None
+        raise SpikefaError(f"{where}: {cut(first_line(exc).strip(chr(39) + chr(34)))}") from None

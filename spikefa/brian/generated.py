@@ -44,7 +44,6 @@ e.g. a parallel sweep worker's).
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import gc
 import math
@@ -373,14 +372,13 @@ class Generated:
             self.plastic.append(self.objects[-1])
         rule = e.rule.code_plasticity()
         if not e.rule.transports_weights:  # the rule's plasticity, or the pathway's own, as declared code
+            decay = bool(e.circuit.optimizer.weight_decay)
             for l, syn in enumerate(c.feedback):
                 pathway = e.structure.pathway(l)
-                code = pathway.plasticity or (
-                    rule and declared.builtin_feedback(rule, mu, bool(e.circuit.optimizer.weight_decay))
-                )
-                if code and rule and pathway.plasticity is None and e.rule.code_feedback():  # B made from it
-                    code = dataclasses.replace(code, each_example=f"{code.each_example}\nw = {e.rule.code_feedback()}")
-                if syn is not None and code:
+                code = pathway.plasticity
+                if code is None and rule is not None:
+                    code = declared.builtin_feedback(rule, mu, decay, e.rule.code_feedback())
+                if syn is not None and code is not None:
                     syn.namespace.update(self.names)
                     self.install(syn, code, pathway.sign, feedback=True)
             return
@@ -556,6 +554,11 @@ class Generated:
         monitor = self.monitor if self.project else self.new_monitor()  # runtime: one per block
         self.execute(values, seed, self.aligned((n + 1) * self.c.example_steps()), monitor, learn)
         return np.asarray(getattr(monitor, self.c.readout))[:, 1 : n + 1].T
+
+    def read_out(self, x: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        """The output drives for x, nothing learned, in blocks of the built size."""
+        n = self.capacity
+        return np.vstack([self.run(x[k : k + n], None, 0.0, rng, learn=False) for k in range(0, len(x), n)])
 
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
         """``steps`` weight-mirror steps (see :mod:`~spikefa.brian.generated_mirror`), in segments of the

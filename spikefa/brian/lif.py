@@ -423,7 +423,7 @@ class LifCircuit(Circuit):
             return {}
         structure = self.engine.structure if feedback else self.engine.forward_structure
         sign = structure.pathway(int(name[1:])).sign
-        view = SimpleNamespace(source=pre, target=post, variables=set(code and declared.variable_names(code)) | {"w"})
+        view = SimpleNamespace(source=pre, target=post, variables={"w", *declared.variable_names(code)})
 
         def made(text: str, event: int | None = None, block: str = "events") -> str:
             return declared.statements(self, view, text, block, feedback, sign, event)
@@ -493,9 +493,7 @@ class LifCircuit(Circuit):
         rng = rng or np.random.default_rng(0)
         if self.code:  # in blocks of the compiled size, errors sent but nothing learned
             check_inputs(x)
-            n = self.generated.capacity
-            blocks = [self.generated.run(x[k : k + n], None, 0.0, rng, learn=False) for k in range(0, len(x), n)]
-            return self.engine.f_out(np.vstack(blocks))
+            return self.engine.f_out(self.generated.read_out(x, rng))
         seen = self.present(x, None, 0.0, rng, learn=False, errors=False)
         return np.vstack([H[-1] for _, H, _ in seen])
 

@@ -206,10 +206,7 @@ class RateCircuit(Circuit):
         if not self.engine.driven_elsewhere:
             return self.engine.predict(x)
         if self.code:  # in blocks of the built size, nothing learned
-            n = self.generated.capacity
-            return self.engine.f_out(
-                np.vstack([self.generated.run(x[k : k + n], None, 0.0, None, learn=False) for k in range(0, len(x), n)])
-            )
+            return self.engine.f_out(self.generated.read_out(x, None))
         y = np.zeros((len(x), self.engine.sizes[-1]))
         return np.vstack([H[-1] for _, H, _ in self.present(x, y, 0.0, np.random.default_rng(0), learn=False)])
 
