@@ -173,6 +173,13 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_schema(args) -> int:
+    from . import schema
+
+    sys.stdout.write(schema.json_text())
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (the usage is one ``--help`` away), exit code 2."""
 
@@ -230,6 +237,8 @@ def parser() -> argparse.ArgumentParser:
         help=f"BLAS threads per worker (default: ${threads.ENV}, else 1)",
     )
     sw.set_defaults(func=cmd_sweep)
+    sc = sub.add_parser("schema", help="print the circuit files' JSON Schema (for editors: the YAML language server)")
+    sc.set_defaults(func=cmd_schema)
     return p
 
 

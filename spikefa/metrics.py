@@ -6,9 +6,9 @@ import numpy as np
 
 
 def angle(a: np.ndarray, b: np.ndarray) -> float:
-    """Angle in degrees between two arrays, flattened: acos(<a, b> / (|a| |b|)); NaN if either is zero.
+    """Angle in degrees between two arrays, flattened: acos(⟨a, b⟩ / (‖a‖ ‖b‖)); NaN if either is zero.
 
-    Computed as 2·atan2(|â − b̂|, |â + b̂|) on the unit vectors, which equals the acos form but stays
+    Computed as 2·atan2(‖â − b̂‖, ‖â + b̂‖) on the unit vectors, which equals the acos form but stays
     accurate near 0° and 180°, where acos loses half the digits."""
     a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
     na, nb = np.linalg.norm(a), np.linalg.norm(b)

@@ -96,7 +96,7 @@ def export(path: str | Path) -> Path:
     learning.add(
         DynamicTable(
             name="metrics",
-            description="metrics.csv: one row per recording point (see the spikefa README for each column)",
+            description="metrics.csv: one row per recording point (each column: docs/getting-started.md, Using it)",
             columns=[VectorData(name=c, description=c, data=metrics[c].to_numpy()) for c in metrics.columns],
         )
     )

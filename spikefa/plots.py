@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from .errors import SpikefaError  # noqa: E402
-from .runs import FIGURE, load_run  # noqa: E402
+from .errors import SpikefaError
+from .runs import FIGURE, load_run
 
 RULE_COLORS = {
     "shallow": "#7f7f7f",
@@ -45,7 +43,8 @@ def plot_run(path: str | Path) -> Path:
     color = RULE_COLORS.get(rule, "#17becf")  # a user's rule: one colour of its own
     x = m["examples"]
     style = {"color": color, "marker": "o" if len(m) <= 30 else None, "ms": 3}
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), constrained_layout=True)
+    fig = Figure(figsize=(13, 3.2), layout="constrained")
+    axes = fig.subplots(1, 4)
     if "test_acc" in m:
         axes[0].plot(x, 100 * (1 - m["test_acc"]), **style)
         axes[0].set_ylabel("test error (%)")
@@ -75,7 +74,6 @@ def plot_run(path: str | Path) -> Path:
     fig.suptitle(f"{run.config['name']}: {rule}, {run.config['task']['name']}, seed {run.config['seed']}")
     out = run.path / FIGURE
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 
@@ -115,7 +113,8 @@ def plot_activity(path: str | Path, recording: str = "test") -> Path:
     # the recorded populations, as the circuit named them (a name may hold "_": relay_a)
     names = [f"layer{p}" if isinstance(p, int) else p for p in run.config["brian"]["monitor"]["layers"]]
     panels = [("spikes", "raster"), ("v", "membrane v"), ("err", "error compartment"), ("rates", "firing rates")]
-    fig, axes = plt.subplots(len(names), 4, figsize=(13, 2.2 * len(names)), squeeze=False, constrained_layout=True)
+    fig = Figure(figsize=(13, 2.2 * len(names)), layout="constrained")
+    axes = fig.subplots(len(names), 4, squeeze=False)
     for row, name in zip(axes, names):
         key = f"{prefix}{name}"
         spikes = (m.get(f"{key}_spikes_t"), m.get(f"{key}_spikes_i"))
@@ -145,9 +144,9 @@ def plot_activity(path: str | Path, recording: str = "test") -> Path:
         dots = dict(marker="o", ls="none", ms=3)
         axes[0][0].legend(
             handles=[
-                plt.Line2D([], [], color="k", label="spikes", **dots),
-                plt.Line2D([], [], color="#d62728", label="+ error events", **dots),
-                plt.Line2D([], [], color="#1f77b4", label="− error events", **dots),
+                Line2D([], [], color="k", label="spikes", **dots),
+                Line2D([], [], color="#d62728", label="+ error events", **dots),
+                Line2D([], [], color="#1f77b4", label="− error events", **dots),
             ],
             loc="upper right",
             fontsize=7,
@@ -157,7 +156,6 @@ def plot_activity(path: str | Path, recording: str = "test") -> Path:
     fig.suptitle(f"{run.config['name']}: {recording} recording{windows}")
     out = run.path / ACTIVITY.format(recording)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 

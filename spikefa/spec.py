@@ -1361,18 +1361,22 @@ def read_yaml(path: str | Path) -> dict:
 
 def circuit_path(name: str | Path) -> Path:
     """A circuit file path, or a bare name looked up as ``circuits/NAME.yaml`` (a subfolder's name too:
-    ``hypotheses/alif_hidden``), in the working folder, else in the project's own ``circuits/``."""
+    ``hypotheses/alif_hidden``), in the working folder, else in spikefa's own circuits (``circuits/`` of a
+    source checkout; ``spikefa/circuits`` in an installed wheel)."""
     path = Path(name)
     if path.is_file() or path.suffix:
         return path
-    for folder in (Path("circuits"), Path(__file__).resolve().parents[1] / "circuits"):
+    here = Path(__file__).resolve().parent
+    for folder in (Path("circuits"), here / "circuits", here.parent / "circuits"):
         if (folder / f"{name}.yaml").is_file():
             return folder / f"{name}.yaml"
     return path  # not a circuit (a folder named so, say, as a run folder is): refused when read
 
 
 def load_circuit(path: str | Path, overrides: list[str] = (), *, load_code: bool = True) -> Circuit:
-    """Read, override (``--set``) and validate a circuit file (``load_code``: :func:`circuit_from_dict`)."""
+    """Read, override (``--set``) and validate a circuit file, or a bundled circuit by name
+    (:func:`circuit_path`; ``load_code``: :func:`circuit_from_dict`)."""
+    path = circuit_path(path)
     raw = apply_overrides(read_yaml(path), list(overrides))
     raw.setdefault("name", Path(path).stem)
     return circuit_from_dict(raw, str(path), load_code=load_code)

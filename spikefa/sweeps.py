@@ -233,11 +233,13 @@ def run_sweep(
 def plot_sweep(table: pd.DataFrame, keys: list[str], path: Path, circuit: str) -> None:
     """Final metric against the first swept field, mean ± s.d. over seeds, one series per combination of
     the other swept fields: joined by lines where the field is a number, side by side where it is not."""
-    from .figures.common import STYLE, figure, plt
+    import matplotlib
+
+    from .figures.common import STYLE, figure
 
     metric = "test_acc" if "test_acc" in table else "test_nse" if "test_nse" in table else None
     scale, label = (100, "final test accuracy (%)") if metric == "test_acc" else (1, "final test NSE")
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         fig, axes = figure(1, height=2.2)
         ax = axes[0, 0]
         done = table[table["status"] == "complete"] if metric else table.iloc[:0]
@@ -274,7 +276,6 @@ def plot_sweep(table: pd.DataFrame, keys: list[str], path: Path, circuit: str) -
         failed = int((table["status"] != "complete").sum())
         ax.set_title(f"{circuit}: {len(table)} runs" + (f", {failed} failed" if failed else ""))
         fig.savefig(path)
-        plt.close(fig)
 
 
 def _short(v: Any) -> str:

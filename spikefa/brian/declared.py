@@ -14,18 +14,16 @@ When each block runs (the generated schedule's clock, :mod:`~spikefa.brian.gener
 What a block may read (spiking circuits: the locality contract, :mod:`~spikefa.brian.locality`, checked
 when the circuit is built), besides Brian2's functions and the block's own temporaries:
 
-========== ====================================================================================
-``w``       the synapse's weight; its ``variables``, ``constants``; ``t``, ``dt``
-``eta``     the learning rate of the example being learned (0 in test read-outs): a broadcast scalar
-``decay``   the optimizer's weight decay for this step, λ · eta / lr (``w = (1 - decay) * w``)
-``rate_pre`` / ``rate_post``   the source's / target's rate so far this example ÷ max_rate (LIF: its
-            spike trace ``r`` ÷ the trace's fill; rate: ``r``)
-``error_post``  the target's error: its error compartment times its own slope (an output's δ)
-``error_pre``   feedback synapses: the error they carry (LIF: the count of its events, scaled to δ)
-``event``   feedback ``on_pre``: +1 for a positive error event, −1 for a negative one
-``NAME_pre`` / ``NAME_post``   the source's spikes and traces (LIF: ``r``, ``count``, ``lastspike``) /
-            any variable of the target (``u``, ``err``, ``ubar``, ...)
-========== ====================================================================================
+- ``w``: the synapse's weight; its ``variables``, ``constants``; ``t``, ``dt``;
+- ``eta``: the learning rate of the example being learned (0 in test read-outs): a broadcast scalar;
+- ``decay``: the optimizer's weight decay for this step, λ · eta / lr (``w = (1 - decay) * w``);
+- ``rate_pre`` / ``rate_post``: the source's / target's rate so far this example ÷ max_rate (LIF: its
+  spike trace ``r`` ÷ the trace's fill; rate: ``r``);
+- ``error_post``: the target's error, its error compartment times its own slope (an output's δ);
+- ``error_pre``: feedback synapses, the error they carry (LIF: the count of its events, scaled to δ);
+- ``event``: feedback ``on_pre``, +1 for a positive error event, −1 for a negative one;
+- ``NAME_pre`` / ``NAME_post``: the source's spikes and traces (LIF: ``r``, ``count``, ``lastspike``) /
+  any variable of the target (``u``, ``err``, ``ubar``, ...).
 
 A write to ``w`` is followed by the pathway's sign constraint (``sign: positive``: clipped at 0). The
 pathway's rule no longer changes it (the built-in W update, B's rule); the biases keep the built-in

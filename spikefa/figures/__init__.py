@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .common import STYLE, Runner, plt, save
+from .common import STYLE, Runner, save
 from .fails import feedback_fails
 from .hypotheses import hypotheses
 from .linear import feedback_alignment_linear, nonlinear_teacher
@@ -40,7 +41,7 @@ FIGURES: dict[str, Callable[[Runner], Figure | tuple[Figure, pd.DataFrame]]] = {
 def make_figure(name: str, runner: Runner, out: str | Path = "figures") -> list[Path]:
     """Run what figure ``name`` needs and write ``out/NAME.png`` and ``.pdf`` (and its table, ``.csv``);
     returns their paths."""
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         made = FIGURES[name](runner)
         fig, table = made if isinstance(made, tuple) else (made, None)
         paths = save(fig, Path(out) / name)

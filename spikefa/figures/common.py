@@ -5,15 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .. import spec  # noqa: E402
@@ -88,10 +84,8 @@ class Runner:
 
 def figure(rows: int, cols: int = 1, height: float = 1.6, width: float = WIDTH, **kwargs) -> tuple[Figure, np.ndarray]:
     """A single-column figure of rows × cols panels (drawn in the house style by :func:`make_figure`)."""
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(width, height * rows), squeeze=False, constrained_layout=True, **kwargs
-    )
-    return fig, axes
+    fig = Figure(figsize=(width, height * rows), layout="constrained")
+    return fig, fig.subplots(rows, cols, squeeze=False, **kwargs)
 
 
 def epochs_axis(*axes: Axes) -> None:
@@ -105,7 +99,6 @@ def save(fig: Figure, stem: Path) -> list[Path]:
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     for path in paths:  # the PDF without a creation date: a redrawn figure is the same file
         fig.savefig(path, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
-    plt.close(fig)
     return paths
 
 

@@ -1,0 +1,609 @@
+"""The circuit file's fields, declared once: their types, defaults, allowed values, ranges and meaning.
+
+:mod:`spikefa.spec` reads each plain field through its declaration here (:meth:`Block.field`), the
+documentation's circuit-file reference is :func:`reference_markdown`, and :func:`json_schema` is the
+JSON Schema that editors use to check and complete circuit files (``spikefa schema``; with the YAML
+language server, a first line ``# yaml-language-server: $schema=circuit.schema.json``). What a schema
+cannot say — one field's range depending on another, Brian2 code, layer counts — is checked in
+:mod:`spikefa.spec` and, for Brian2 code, where the circuit is built.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import spec
+
+REQUIRED = object()  # a field with no default
+TIME = r"^\s*[-+]?[0-9.]+([eE][-+]?[0-9]+)?\s*(s|second|ms|us)\s*$"
+RATE = r"^\s*[-+]?[0-9.]+([eE][-+]?[0-9]+)?\s*(Hz|kHz)\s*$"
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field: ``kind`` is integer, number, string, boolean, time (a string with a unit: ``"1 ms"``),
+    rate (``"200 Hz"``), integers (a list), strings (a list), mapping (free keys), code (Brian2 code), or
+    block (a mapping of the fields of ``block``); ``forms`` are other accepted forms (JSON Schema)."""
+
+    key: str
+    kind: str
+    doc: str
+    default: Any = REQUIRED
+    choices: tuple = ()
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    optional: bool = False  # null is accepted (the default's meaning)
+    shown_default: str = ""  # where the default depends on other fields, what it is, in words
+    block: Block | None = None
+    forms: tuple[dict, ...] = ()
+
+    def default_text(self) -> str:
+        if self.shown_default:
+            return self.shown_default
+        if self.default is REQUIRED:
+            return "required"
+        if self.default is None:
+            return "none"
+        if self.default == {}:
+            return "its fields' defaults" if self.kind == "block" else "{}"
+        if isinstance(self.default, bool):
+            return str(self.default).lower()
+        if isinstance(self.default, (tuple, list)):
+            return "[" + ", ".join(map(str, self.default)) + "]"
+        return f"{self.default}" if self.default != "" else '""'
+
+    def allowed_text(self) -> str:
+        if self.choices:
+            return " | ".join(f"`{c}`" for c in self.choices)
+        bounds = []
+        if self.low is not None:
+            bounds.append(f"{'>' if self.low_open else '≥'} {self.low:g}")
+        if self.high is not None:
+            bounds.append(f"{'<' if self.high_open else '≤'} {self.high:g}")
+        return ", ".join(bounds)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A mapping of fields (``path``: where it sits in a circuit file). ``numbered``: it also takes the same
+    block under a layer's number (``feedback: {2: {...}}``); ``named``: its keys are names, each an entry
+    of ``fields`` (``brian.extra``)."""
+
+    path: str
+    doc: str
+    fields: tuple[Field, ...]
+    numbered: str = ""
+    named: bool = False
+    extra: dict = field(default_factory=dict)  # JSON Schema properties beyond the fields (other forms)
+
+    def __getitem__(self, key: str) -> Field:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields)
+
+
+def _time(key: str, doc: str, default: str, **kw) -> Field:
+    return Field(key, "time", doc, default, **kw)
+
+
+INIT = Block(
+    "init",
+    "How weights start: a name (`xavier`, `xavier_normal`; `zero` for biases) or a mapping. `xavier`: "
+    "U(±gain·√(6 / (fan_in + fan_out))); `xavier_normal`: N(0, gain² · 2 / (fan_in + fan_out)) (Glorot & Bengio "
+    "2010); `uniform`: U(±scale); `normal`: N(0, scale²); `lognormal`: magnitudes scale · exp(sigma · N(0, 1)) with "
+    "random signs, unless the pathway's `sign` fixes them.",
+    (
+        Field("dist", "string", "the distribution", REQUIRED, ("xavier", *spec.INIT_DISTS, "zero")),
+        Field("scale", "number", "xavier: the gain (0: 1); the others: the scale (> 0)", 0.0, low=0),
+        Field("sigma", "number", "lognormal: the spread of log-magnitudes", 1.0, low=0, low_open=True),
+    ),
+)
+INIT_FORMS = ({"type": "string", "enum": ["xavier", "xavier_normal", "zero"]},)
+
+CODE = Block(
+    "plasticity",
+    "A pathway's weight change as Brian2 synaptic code (`engine: brian2`; see *Plasticity as Brian2 code* and "
+    "`spikefa.brian.declared` for the names it may read).",
+    (
+        Field("variables", "code", "the synapse's own state, as Brian2 model lines (back to 0 each example)", ""),
+        Field("on_pre", "code", "statements on each event the synapse receives (`neurons: lif`)", ""),
+        Field("on_post", "code", "statements on each spike of its target (`neurons: lif`)", ""),
+        Field("each_example", "code", "statements once at the end of every example", ""),
+        Field("constants", "mapping", "name → a number or a number and a Brian2 unit (`30 ms`)", {}),
+    ),
+)
+
+PATHWAY_FIELDS = (
+    Field(
+        "connectivity",
+        "number",
+        "each synapse exists with probability p, drawn once from the seed",
+        1.0,
+        low=0,
+        high=1,
+        low_open=True,
+    ),
+    Field("sign", "string", "a sign no plasticity crosses (Dale's principle)", "free", spec.SIGNS),
+    Field("init", "block", "how the weights start (see `init`)", shown_default="xavier", block=INIT, forms=INIT_FORMS),
+    _time("delay", "Brian2 circuits: the time an event takes to cross (a whole number of dt)", "0 ms"),
+    Field(
+        "carries",
+        "string",
+        "spiking error pathways: the source's error events it carries (both signs, or one stream alone)",
+        "both",
+        spec.CARRIES,
+    ),
+)
+PLASTICITY = Field("plasticity", "block", "the pathway's change as Brian2 code", shown_default="the rule's", block=CODE)
+
+FEEDBACK = Block(
+    "feedback",
+    "The feedback pathways B_l: every one, or one by its hidden layer's number (`feedback: {sign: positive, "
+    "2: {connectivity: 0.5}}`).",
+    (
+        *PATHWAY_FIELDS,
+        Field(
+            "source",
+            "string",
+            "a population whose error it carries instead of the layer above's (`layer3`, an extra population)",
+            "",
+        ),
+        PLASTICITY,
+        Field("input", "boolean", "reference engine: a B_0 into the input layer too (Akrout et al.'s code)", False),
+    ),
+    numbered="hidden layer 1 … L − 1",
+)
+FORWARD = Block(
+    "forward",
+    "The forward pathways W_l (layer l → l + 1): every one, or one by its number 0 … L − 1.",
+    (PATHWAY_FIELDS[0], PATHWAY_FIELDS[1], PATHWAY_FIELDS[3], PLASTICITY),
+    numbered="projection 0 … L − 1",
+)
+
+NETWORK = Block(
+    "network",
+    "The layers and what they compute.",
+    (
+        Field("sizes", "integers", "layer sizes, input first (any depth; at least 2)"),
+        Field(
+            "hidden",
+            "string",
+            "the hidden units' rate function, or your own as Brian2 expressions of v: `{rate: EXPR, slope: EXPR}`",
+            "tanh",
+            spec.HIDDEN_ACTIVATIONS,
+            forms=(
+                {
+                    "type": "object",
+                    "properties": {"rate": {"type": "string"}, "slope": {"type": "string"}},
+                    "required": ["rate", "slope"],
+                    "additionalProperties": False,
+                },
+            ),
+        ),
+        Field("output", "string", "the output units", "softmax", spec.OUTPUT_ACTIVATIONS),
+        Field(
+            "loss",
+            "string",
+            "the loss",
+            "cross_entropy",
+            spec.LOSSES,
+            shown_default="cross_entropy with softmax, else mse",
+        ),
+        Field("init", "block", "how W starts", shown_default="xavier", block=INIT, forms=INIT_FORMS),
+        Field("bias_init", "block", "how the biases start", shown_default="zero", block=INIT, forms=INIT_FORMS),
+    ),
+)
+
+TASK = Block(
+    "task",
+    "The data: a name, or a mapping with the name and its options.",
+    (
+        Field("name", "string", "the task", REQUIRED, spec.TASKS),
+        Field("data_dir", "string", "mnist: the folder of the four IDX files", None, optional=True),
+        Field("n_train", "integer", "training examples (none: the whole set)", None, low=1, optional=True),
+        Field("n_test", "integer", "test examples (none: the whole set)", None, low=1, optional=True),
+        Field("normalize", "string", "inputs minus the training mean (center), and ÷ its std", "none", spec.NORMALIZE),
+        Field(
+            "validation",
+            "number",
+            "a fraction of the training set held out and evaluated in place of the test set",
+            0.0,
+            low=0.0,
+            high=0.9,
+        ),
+        Field("data_seed", "integer", "mnist1d: the generator's seed (42: the published set)", 42, low=0),
+        Field(
+            "teacher_sizes",
+            "integers",
+            "teachers: the teacher network's layer sizes",
+            shown_default="30-10 (linear), 30-20-10-10",
+        ),
+    ),
+)
+
+MIRROR = Block(
+    "rule.mirror",
+    "Weight-mirror plasticity of B (Akrout et al. 2019, eq. 7): ΔB = η_B x yᵀ − λ_B B.",
+    (
+        Field("noise_std", "number", "σ of the noise the mirroring layer fires", 1.0, low=0, low_open=True),
+        Field("noise", "string", "the noise: N(0, σ²), ±σ, or U(±√3 σ)", "gaussian", spec.MIRROR_NOISE),
+        Field("lr", "number", "η_B", 0.05, low=0, low_open=True),
+        Field("decay", "number", "λ_B, per mirror step", 0.05, low=0, high=1, high_open=True),
+        Field("batch_size", "integer", "noise samples per mirror step", 128, low=1),
+        Field("steps_per_batch", "integer", "mirror steps after every learning batch", 1, low=0),
+        Field(
+            "response",
+            "string",
+            "what the layer above answers with: its drive W x, or its rate f(W x + b)",
+            "drive",
+            spec.MIRROR_RESPONSES,
+        ),
+    ),
+)
+RULE = Block(
+    "rule",
+    "The learning rule: a built-in name, or your own `module:Class` or `file.py:Class`, as a string or a mapping.",
+    (
+        Field("name", "string", "a built-in rule (" + ", ".join(spec.RULES) + "), or module:Class / file.py:Class"),
+        Field("params", "mapping", "the parameters a user's rule declares", {}),
+        Field("mirror", "block", "weight_mirror: its mirror plasticity", default={}, block=MIRROR),
+    ),
+)
+
+OPTIMIZER = Block(
+    "optimizer",
+    "SGD: v ← μ v + g;  W ← (1 − λ_t) W − η_t v (λ: weight decay per step, as in Akrout eq. 16).",
+    (
+        Field(
+            "lr",
+            "number",
+            "η, per example for Brian2 circuits, per batch for the reference engine",
+            0.05,
+            low=0,
+            low_open=True,
+        ),
+        Field("momentum", "number", "μ", 0.0, low=0, high=1, high_open=True),
+        Field(
+            "weight_decay",
+            "number",
+            "λ per step (Kolen–Pollack applies it to B too)",
+            0.0,
+            low=0,
+            high=1,
+            high_open=True,
+        ),
+        Field("batch_size", "integer", "examples per step (Brian2: per block)", 32, low=1),
+        Field("schedule", "string", "the learning rate over all learn phases", "constant", spec.SCHEDULES),
+        Field("bias_lr", "number", "the biases' learning rate (none: lr)", None, low=0, optional=True),
+        Field("shuffle", "boolean", "a fresh random order every epoch", True),
+        Field("drop_last", "boolean", "an epoch ends with its last full batch", False),
+    ),
+)
+
+LEARN = Block("learn", "Learning from the training set.", (Field("epochs", "integer", "epochs", 1, low=0),))
+MIRROR_PHASE = Block(
+    "mirror", "weight_mirror: B learns from noise, W is still.", (Field("steps", "integer", "mirror steps", low=1),)
+)
+NOISE_PRETRAIN = Block(
+    "noise_pretrain",
+    "Noise inputs with random labels, before data (Cheon et al. 2024).",
+    (
+        Field("epochs", "integer", "epochs over the noise set", 1, low=0),
+        Field("samples_per_epoch", "integer", "the noise set's size (drawn once per phase)", low=1),
+        Field("noise_std", "number", "the inputs' N(0, std²)", 1.0, low=0, low_open=True),
+    ),
+)
+PHASES = {"learn": LEARN, "mirror": MIRROR_PHASE, "noise_pretrain": NOISE_PRETRAIN}
+
+RECORD = Block(
+    "record",
+    "When metrics and checkpoints are written.",
+    (
+        Field("every", "integer", "batches between metric rows (0: one row per epoch)", 0, low=0),
+        Field("checkpoint_every", "integer", "epochs between checkpoints", 1, low=1),
+        Field("mirror_test", "boolean", "mirror-phase rows measure the test set too", False),
+    ),
+)
+
+MONITOR = Block(
+    "brian.monitor",
+    "What `monitors.npz` (and `monitors.nwb`) records, every time step, of the chosen populations.",
+    (
+        Field("layers", "list", "layer numbers (0: the input) or population names", ()),
+        Field("variables", "strings", "state variables (`v`, `r`, `err`, …), `spikes`, `rate`", ("r",)),
+        Field("examples", "integer", "test: the first test examples, after training", 10, low=1),
+        Field("when", "strings", "test, learning, mirror", ("test",), spec.MONITOR_WHEN),
+        Field("every", "integer", "learning/mirror: a window every this many examples (samples)", 1000, low=1),
+        Field("window", "integer", "examples (samples) per window", 1, low=1),
+    ),
+)
+
+LIF = Block(
+    "brian.lif",
+    "Leaky integrate-and-fire populations (`neurons: lif`); times and rates with units.",
+    (
+        _time("tau_m", "membrane time constant", spec.Lif.tau_m),
+        _time("tau_syn", "synaptic drive time constant", spec.Lif.tau_syn),
+        _time("tau_trace", "rate and drive traces, read by plasticity and the output error", spec.Lif.tau_trace),
+        _time("tau_err", "error (apical) compartment", spec.Lif.tau_err),
+        _time("refractory", "refractory period", spec.Lif.refractory),
+        Field("v_threshold", "number", "spike threshold", spec.Lif.v_threshold, low=0.0, low_open=True),
+        Field("max_rate", "rate", "an input of 1 fires at this rate; the unit of h", spec.Lif.max_rate),
+        Field("input", "string", "how a pixel fires", spec.Lif.input, spec.LIF_INPUTS),
+        Field(
+            "surrogate",
+            "string",
+            "the slope a hidden neuron's error is multiplied by",
+            spec.Lif.surrogate,
+            spec.LIF_SURROGATES,
+        ),
+        Field(
+            "v_floor", "number", "the membrane stops there (none: no floor)", spec.Lif.v_floor, high=0.0, optional=True
+        ),
+        Field("error_rate", "rate", "an error of ±1 fires the ± error events at this rate", spec.Lif.error_rate),
+        Field("noise_rate", "rate", "mirror phase: Poisson firing of the noise-driven layers", spec.Lif.noise_rate),
+        Field("mirror_drive", "number", "mirror phase: the drive a responding layer is held at", spec.Lif.mirror_drive),
+        _time("mirror_window", "mirror phase: one noise sample (none: one time step)", None, optional=True),
+        Field("target_rate", "rate", "online learning: the rate asked of the label's neuron", spec.Lif.target_rate),
+    ),
+)
+
+POPULATION = Block(
+    "brian.populations",
+    "A spiking layer's neuron model, by name or as Brian2 code, for `hidden`, `output` or a layer's number.",
+    (
+        Field(
+            "model",
+            "string",
+            "lif, alif, or custom (equations given)",
+            "lif",
+            (*spec.POPULATION_MODELS, "custom"),
+            shown_default="lif; custom if equations are given",
+        ),
+        Field("equations", "code", "the membrane: Brian2 equations defining v, driven by u", ""),
+        Field("threshold", "code", "custom: the spike condition", "", shown_default="v > v_threshold"),
+        Field("reset", "code", "custom: the reset statements", "", shown_default="v = 0"),
+        _time("refractory", "the refractory period", "", shown_default="brian.lif.refractory"),
+        Field("method", "string", "Brian2's integration method", "exact"),
+        Field("params", "mapping", "name → a number or a quantity (`100 ms`), available to the code", {}),
+    ),
+    numbered="hidden, output, or layer 1 … L",
+)
+EXTRA = Block(
+    "brian.extra",
+    "Populations that are not layers, by name (interneuron pools, relays): a neuron model as in "
+    "`brian.populations`, a size, and the error it sends on.",
+    (
+        Field("size", "integer", "neurons", low=1),
+        *POPULATION.fields,
+        Field("error", "code", "what its ± error events send on, a Brian2 expression of its variables", "err"),
+    ),
+    named=True,
+)
+LINK = Block(
+    "brian.pathways",
+    "Pathways between any two populations, by name: spikes into the target's drive, or ± error events into "
+    "its error compartment.",
+    (
+        Field("from", "string", "the source population (`layer2`, an extra population)"),
+        Field("to", "string", "the target population"),
+        Field("into", "string", "what it adds to", REQUIRED, ("drive", "error")),
+        *(f for f in PATHWAY_FIELDS),
+        Field(
+            "autapses", "boolean", "a pathway from a population to itself: whether a neuron synapses onto itself", False
+        ),
+    ),
+    named=True,
+)
+
+BRIAN = Block(
+    "brian",
+    "The Brian2 engine's settings (`engine: brian2`); times are strings with units.",
+    (
+        Field("neurons", "string", "rate or spiking (LIF) populations", "rate", spec.NEURONS),
+        _time("tau", "rate neurons' time constant", spec.Brian.tau),
+        _time("dt", "the time step", spec.Brian.dt, shown_default="1 ms (rate), 0.5 ms (lif)"),
+        _time(
+            "forward_time",
+            "per example: the input's time before the output error is set",
+            "",
+            shown_default="L steps (rate), 40 ms (lif)",
+        ),
+        _time(
+            "error_time",
+            "per example: the time errors flow back before W and B change",
+            "",
+            shown_default="L − 1 steps (rate), 20 ms (lif)",
+        ),
+        Field("target", "string", "Brian2's code generation target", "cython", spec.BRIAN_TARGETS),
+        Field(
+            "plasticity",
+            "string",
+            "kernels (Python between steps) or code (Brian2 code, compiled too)",
+            "kernels",
+            spec.PLASTICITY,
+            shown_default="code with cpp_standalone, online or declared code",
+        ),
+        Field(
+            "learning",
+            "string",
+            "spiking circuits: once per example, or online on spike events",
+            "example",
+            spec.LEARNING,
+        ),
+        Field("monitor", "block", "recordings", default={}, block=MONITOR),
+        Field("lif", "block", "LIF settings", default={}, block=LIF),
+        Field("populations", "block", "spiking layers' neuron models", shown_default="every one lif", block=POPULATION),
+        Field("extra", "block", "populations that are not layers", shown_default="none", block=EXTRA),
+        Field("pathways", "block", "pathways between any populations", shown_default="none", block=LINK),
+    ),
+)
+
+CIRCUIT = Block(
+    "",
+    "A circuit file: network + task + rule + phases + seed.",
+    (
+        Field("name", "string", "the run's name", "", shown_default="the file's name"),
+        Field("description", "string", "a line or two", ""),
+        Field("seed", "integer", "one SeedSequence: data, initial weights, training stream", 0, low=0),
+        Field("engine", "string", "the batched NumPy/BLAS engine, or Brian2 circuits", "reference", spec.ENGINES),
+        Field("dtype", "string", "reference engine: the arithmetic", "float64", spec.DTYPES),
+        Field("network", "block", "the layers", block=NETWORK),
+        Field("task", "block", "the data", block=TASK, forms=({"type": "string", "enum": list(spec.TASKS)},)),
+        Field("rule", "block", "the learning rule", block=RULE, forms=({"type": "string"},)),
+        Field("optimizer", "block", "SGD's settings", default={}, block=OPTIMIZER),
+        Field(
+            "phases",
+            "list",
+            "run in order: a list of `learn`, `mirror`, `noise_pretrain` entries",
+            shown_default="[learn: {epochs: 1}]",
+        ),
+        Field("record", "block", "metrics and checkpoints", default={}, block=RECORD),
+        Field("feedback", "block", "the feedback pathways", default={}, block=FEEDBACK),
+        Field("forward", "block", "the forward pathways", default={}, block=FORWARD),
+        Field("brian", "block", "Brian2 circuits", default={}, block=BRIAN),
+        Field("sweep", "mapping", "for `spikefa sweep`: `{grid: {FIELD: [values]}, seeds: N}`", default={}),
+    ),
+)
+
+
+def blocks() -> list[Block]:
+    """Every block, in the reference's order."""
+    return [
+        CIRCUIT,
+        NETWORK,
+        INIT,
+        TASK,
+        RULE,
+        MIRROR,
+        OPTIMIZER,
+        LEARN,
+        MIRROR_PHASE,
+        NOISE_PRETRAIN,
+        RECORD,
+        FEEDBACK,
+        FORWARD,
+        CODE,
+        BRIAN,
+        LIF,
+        MONITOR,
+        POPULATION,
+        EXTRA,
+        LINK,
+    ]
+
+
+def _value_schema(f: Field) -> dict:
+    kind = {
+        "integer": {"type": "integer"},
+        "number": {"type": "number"},
+        "string": {"type": "string"},
+        "code": {"type": "string"},
+        "boolean": {"type": "boolean"},
+        "time": {"type": "string", "pattern": TIME},
+        "rate": {"type": "string", "pattern": RATE},
+        "integers": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+        "strings": {"type": "array", "items": {"type": "string"}},
+        "list": {"type": "array"},
+        "mapping": {"type": "object"},
+    }
+    s = _object(f.block) if f.kind == "block" else dict(kind[f.kind])
+    if f.choices and f.kind == "strings":
+        s["items"] = {"enum": list(f.choices)}
+    elif f.choices:
+        s["enum"] = list(f.choices)
+    for bound, key, open_ in ((f.low, "minimum", f.low_open), (f.high, "maximum", f.high_open)):
+        if bound is not None:
+            s["exclusive" + key.title() if open_ else key] = bound
+    forms = [s, *f.forms] + ([{"type": "null"}] if f.optional else [])
+    out = forms[0] if len(forms) == 1 else {"anyOf": forms}
+    return {"description": f.doc, **out}
+
+
+def _object(b: Block) -> dict:
+    props = {f.key: _value_schema(f) for f in b.fields}
+    required = [f.key for f in b.fields if f.default is REQUIRED and not f.shown_default and f.kind != "block"]
+    one = {"type": "object", "properties": props, "additionalProperties": False, "description": b.doc}
+    one.update({"required": required} if required else {})
+    if b.named:
+        return {
+            "type": "object",
+            "description": b.doc,
+            "patternProperties": {IDENTIFIER: {**one, "description": ""}},
+            "additionalProperties": False,
+        }
+    if b.numbered:
+        entry = {k: v for k, v in one.items() if k != "description"}
+        if b is POPULATION:
+            one["properties"] = {"hidden": entry, "output": entry}
+        one["patternProperties"] = {"^[0-9]+$": entry}
+    return one
+
+
+def json_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of a circuit file."""
+    top = _object(CIRCUIT)
+    phase = {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "properties": {name: {**_object(b), "description": b.doc} for name, b in PHASES.items()},
+        "additionalProperties": False,
+    }
+    top["properties"]["phases"] = {"type": "array", "items": phase, "description": CIRCUIT["phases"].doc}
+    top["required"] = ["network", "task", "rule"]
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "spikefa circuit file", **top}
+
+
+def json_text() -> str:
+    return json.dumps(json_schema(), indent=1, ensure_ascii=False) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def reference_markdown() -> str:
+    """The circuit-file reference page (MyST Markdown), generated from the declarations above."""
+    lines = [
+        "# Circuit-file reference",
+        "",
+        "Every field of a circuit file, generated from `spikefa.schema` (the declarations validation reads). "
+        'Times and rates are strings with a unit (`"1 ms"`, `"200 Hz"`). What depends on other fields '
+        "(a loss with its output, a delay in whole steps, Brian2 code's names and units) is checked when the "
+        "circuit is read or built, in one line naming the field. `spikefa schema > circuit.schema.json` writes the "
+        "JSON Schema for editors (the YAML language server: `# yaml-language-server: $schema=circuit.schema.json` "
+        "as a file's first line).",
+        "",
+    ]
+    for b in blocks():
+        title = b.path or "top level"
+        lines += [f"## `{title}`" if b.path else "## Top level", "", b.doc, ""]
+        if b.numbered:
+            lines += [f"Also per {b.numbered}, by number.", ""]
+        if b.named:
+            lines += ["Keyed by name (an identifier); each entry takes these fields.", ""]
+        lines += ["| field | kind | default | allowed | meaning |", "|---|---|---|---|---|"]
+        for f in b.fields:
+            kind = f"block: `{f.block.path}`" if f.block else f.kind
+            lines.append(
+                f"| `{f.key}` | {kind} | {_cell(f.default_text())} | {_cell(f.allowed_text())} | {_cell(f.doc)} |"
+            )
+        lines.append("")
+    lines += [
+        "## `phases`",
+        "",
+        "A list; each entry is one of `learn: {...}`, `mirror: {...}`, `noise_pretrain: {...}`, with the fields of the "
+        "blocks of those names above.",
+        "",
+    ]
+    return "\n".join(lines)
