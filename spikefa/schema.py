@@ -1,9 +1,10 @@
-"""The circuit file's fields, declared once: their types, defaults, allowed values, ranges and meaning.
+"""The circuit file's fields, declared: their kinds, defaults, allowed values, ranges and meaning.
 
-:mod:`spikefa.spec` reads each plain field through its declaration here (:meth:`Block.field`), the
-documentation's circuit-file reference is :func:`reference_markdown`, and :func:`json_schema` is the
+The documentation's circuit-file reference is :func:`reference_markdown`, and :func:`json_schema` is the
 JSON Schema that editors use to check and complete circuit files (``spikefa schema``; with the YAML
-language server, a first line ``# yaml-language-server: $schema=circuit.schema.json``). What a schema
+language server, a first line ``# yaml-language-server: $schema=circuit.schema.json``). Defaults and
+allowed values come from :mod:`spikefa.spec`'s own constants and dataclasses; that validation agrees with
+every declared choice, bound and default here is tested (``tests/unit/test_schema.py``). What a schema
 cannot say — one field's range depending on another, Brian2 code, layer counts — is checked in
 :mod:`spikefa.spec` and, for Brian2 code, where the circuit is built.
 """
@@ -577,7 +578,7 @@ def reference_markdown() -> str:
     lines = [
         "# Circuit-file reference",
         "",
-        "Every field of a circuit file, generated from `spikefa.schema` (the declarations validation reads). "
+        "Every field of a circuit file, generated from `spikefa.schema` (tested against validation). "
         'Times and rates are strings with a unit (`"1 ms"`, `"200 Hz"`). What depends on other fields '
         "(a loss with its output, a delay in whole steps, Brian2 code's names and units) is checked when the "
         "circuit is read or built, in one line naming the field. `spikefa schema > circuit.schema.json` writes the "
