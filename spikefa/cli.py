@@ -14,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import __version__, spec, threads
+from . import __version__, schema, spec, threads
 from .errors import CodeNotLoaded, DivergenceError, SpikefaError, SpikefaWarning
 from .failures import report
 from .yamlfile import cut
@@ -174,8 +174,6 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from . import schema
-
     sys.stdout.write(schema.json_text())
     return 0
 
@@ -194,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a circuit file into a run folder")
     r.add_argument("circuit", help="circuit file, or a name in circuits/")
-    r.add_argument("--engine", choices=spec.ENGINES)
+    r.add_argument("--engine", choices=schema.ENGINES)
     r.add_argument("--out", help="run folder (default: runs/NAME); a folder of the same circuit is resumed")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. rule=backprop")
     r.add_argument("--data-dir", help="folder with the MNIST IDX files (else SPIKEFA_DATA, else task.data_dir)")

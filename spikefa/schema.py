@@ -1,10 +1,12 @@
 """The circuit file's fields, declared: their kinds, defaults, allowed values, ranges and meaning.
 
-The documentation's circuit-file reference is :func:`reference_markdown`, and :func:`json_schema` is the
-JSON Schema that editors use to check and complete circuit files (``spikefa schema``; with the YAML
-language server, a first line ``# yaml-language-server: $schema=circuit.schema.json``). Defaults and
-allowed values come from :mod:`spikefa.spec`'s own constants and dataclasses; that validation agrees with
-every declared choice, bound and default here is tested (``tests/unit/test_schema.py``). What a schema
+:mod:`spikefa.spec` reads each plain field through its declaration here (``_Fields.declared``: kind,
+default, allowed values, range), the documentation's circuit-file reference is :func:`reference_markdown`,
+and :func:`json_schema` is the JSON Schema that editors use to check and complete circuit files
+(``spikefa schema``; with the YAML language server, a first line
+``# yaml-language-server: $schema=circuit.schema.json``). ``tests/unit/test_schema.py`` tries every
+declared choice, bound and default through validation, and every bundled circuit through the JSON
+Schema. What a schema
 cannot say — one field's range depending on another, Brian2 code, layer counts — is checked in
 :mod:`spikefa.spec` and, for Brian2 code, where the circuit is built.
 """
@@ -15,7 +17,38 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import spec
+ENGINES = ("reference", "brian2")
+NEURONS = ("rate", "lif")
+BRIAN_TARGETS = ("cython", "numpy", "cpp_standalone")
+PLASTICITY = ("kernels", "code")
+LEARNING = ("example", "online")
+DTYPES = ("float64", "float32")
+HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "tanh", "softmax")
+LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
+SCHEDULES = ("constant", "cosine")
+INIT_DISTS = ("uniform", "normal", "lognormal", "xavier_normal")
+SIGNS = ("free", "positive", "negative")
+CARRIES = ("both", "positive", "negative")
+RULES = (
+    "shallow",
+    "backprop",
+    "feedback_alignment",
+    "direct_feedback_alignment",
+    "sign_symmetry",
+    "weight_mirror",
+    "kolen_pollack",
+    "local_classifiers",
+)
+NORMALIZE = ("none", "center", "standardize")
+MIRROR_NOISE = ("gaussian", "binary", "uniform")
+MIRROR_RESPONSES = ("drive", "rate")
+TASKS = ("digits", "mnist", "mnist1d", "linear_teacher", "nonlinear_teacher")
+PHASES = ("noise_pretrain", "learn", "mirror")
+MONITOR_WHEN = ("test", "learning", "mirror")
+POPULATION_MODELS = ("lif", "alif")
+LIF_INPUTS = ("regular", "poisson")
+LIF_SURROGATES = ("lif", "relu")
 
 REQUIRED = object()  # a field with no default
 TIME = r"^\s*[-+]?[0-9.]+([eE][-+]?[0-9]+)?\s*(s|second|ms|us)\s*$"
@@ -103,7 +136,7 @@ INIT = Block(
     "2010); `uniform`: U(±scale); `normal`: N(0, scale²); `lognormal`: magnitudes scale · exp(sigma · N(0, 1)) with "
     "random signs, unless the pathway's `sign` fixes them.",
     (
-        Field("dist", "string", "the distribution", REQUIRED, ("xavier", *spec.INIT_DISTS, "zero")),
+        Field("dist", "string", "the distribution", REQUIRED, ("xavier", *INIT_DISTS, "zero")),
         Field("scale", "number", "xavier: the gain (0: 1); the others: the scale (> 0)", 0.0, low=0),
         Field("sigma", "number", "lognormal: the spread of log-magnitudes", 1.0, low=0, low_open=True),
     ),
@@ -133,7 +166,7 @@ PATHWAY_FIELDS = (
         high=1,
         low_open=True,
     ),
-    Field("sign", "string", "a sign no plasticity crosses (Dale's principle)", "free", spec.SIGNS),
+    Field("sign", "string", "a sign no plasticity crosses (Dale's principle)", "free", SIGNS),
     Field("init", "block", "how the weights start (see `init`)", shown_default="xavier", block=INIT, forms=INIT_FORMS),
     _time("delay", "Brian2 circuits: the time an event takes to cross (a whole number of dt)", "0 ms"),
     Field(
@@ -141,10 +174,10 @@ PATHWAY_FIELDS = (
         "string",
         "spiking error pathways: the source's error events it carries (both signs, or one stream alone)",
         "both",
-        spec.CARRIES,
+        CARRIES,
     ),
 )
-PLASTICITY = Field("plasticity", "block", "the pathway's change as Brian2 code", shown_default="the rule's", block=CODE)
+CODE_FIELD = Field("plasticity", "block", "the pathway's change as Brian2 code", shown_default="the rule's", block=CODE)
 
 FEEDBACK = Block(
     "feedback",
@@ -158,7 +191,7 @@ FEEDBACK = Block(
             "a population whose error it carries instead of the layer above's (`layer3`, an extra population)",
             "",
         ),
-        PLASTICITY,
+        CODE_FIELD,
         Field("input", "boolean", "reference engine: a B_0 into the input layer too (Akrout et al.'s code)", False),
     ),
     numbered="hidden layer 1 … L − 1",
@@ -166,7 +199,7 @@ FEEDBACK = Block(
 FORWARD = Block(
     "forward",
     "The forward pathways W_l (layer l → l + 1): every one, or one by its number 0 … L − 1.",
-    (PATHWAY_FIELDS[0], PATHWAY_FIELDS[1], PATHWAY_FIELDS[3], PLASTICITY),
+    (PATHWAY_FIELDS[0], PATHWAY_FIELDS[1], PATHWAY_FIELDS[3], CODE_FIELD),
     numbered="projection 0 … L − 1",
 )
 
@@ -180,7 +213,7 @@ NETWORK = Block(
             "string",
             "the hidden units' rate function, or your own as Brian2 expressions of v: `{rate: EXPR, slope: EXPR}`",
             "tanh",
-            spec.HIDDEN_ACTIVATIONS,
+            HIDDEN_ACTIVATIONS,
             forms=(
                 {
                     "type": "object",
@@ -190,13 +223,13 @@ NETWORK = Block(
                 },
             ),
         ),
-        Field("output", "string", "the output units", "softmax", spec.OUTPUT_ACTIVATIONS),
+        Field("output", "string", "the output units", "softmax", OUTPUT_ACTIVATIONS),
         Field(
             "loss",
             "string",
             "the loss",
             "cross_entropy",
-            spec.LOSSES,
+            LOSSES,
             shown_default="cross_entropy with softmax, else mse",
         ),
         Field("init", "block", "how W starts", shown_default="xavier", block=INIT, forms=INIT_FORMS),
@@ -208,11 +241,11 @@ TASK = Block(
     "task",
     "The data: a name, or a mapping with the name and its options.",
     (
-        Field("name", "string", "the task", REQUIRED, spec.TASKS),
+        Field("name", "string", "the task", REQUIRED, TASKS),
         Field("data_dir", "string", "mnist: the folder of the four IDX files", None, optional=True),
         Field("n_train", "integer", "training examples (none: the whole set)", None, low=1, optional=True),
         Field("n_test", "integer", "test examples (none: the whole set)", None, low=1, optional=True),
-        Field("normalize", "string", "inputs minus the training mean (center), and ÷ its std", "none", spec.NORMALIZE),
+        Field("normalize", "string", "inputs minus the training mean (center), and ÷ its std", "none", NORMALIZE),
         Field(
             "validation",
             "number",
@@ -236,7 +269,7 @@ MIRROR = Block(
     "Weight-mirror plasticity of B (Akrout et al. 2019, eq. 7): ΔB = η_B x yᵀ − λ_B B.",
     (
         Field("noise_std", "number", "σ of the noise the mirroring layer fires", 1.0, low=0, low_open=True),
-        Field("noise", "string", "the noise: N(0, σ²), ±σ, or U(±√3 σ)", "gaussian", spec.MIRROR_NOISE),
+        Field("noise", "string", "the noise: N(0, σ²), ±σ, or U(±√3 σ)", "gaussian", MIRROR_NOISE),
         Field("lr", "number", "η_B", 0.05, low=0, low_open=True),
         Field("decay", "number", "λ_B, per mirror step", 0.05, low=0, high=1, high_open=True),
         Field("batch_size", "integer", "noise samples per mirror step", 128, low=1),
@@ -246,7 +279,7 @@ MIRROR = Block(
             "string",
             "what the layer above answers with: its drive W x, or its rate f(W x + b)",
             "drive",
-            spec.MIRROR_RESPONSES,
+            MIRROR_RESPONSES,
         ),
     ),
 )
@@ -254,7 +287,7 @@ RULE = Block(
     "rule",
     "The learning rule: a built-in name, or your own `module:Class` or `file.py:Class`, as a string or a mapping.",
     (
-        Field("name", "string", "a built-in rule (" + ", ".join(spec.RULES) + "), or module:Class / file.py:Class"),
+        Field("name", "string", "a built-in rule (" + ", ".join(RULES) + "), or module:Class / file.py:Class"),
         Field("params", "mapping", "the parameters a user's rule declares", {}),
         Field("mirror", "block", "weight_mirror: its mirror plasticity", default={}, block=MIRROR),
     ),
@@ -283,7 +316,7 @@ OPTIMIZER = Block(
             high_open=True,
         ),
         Field("batch_size", "integer", "examples per step (Brian2: per block)", 32, low=1),
-        Field("schedule", "string", "the learning rate over all learn phases", "constant", spec.SCHEDULES),
+        Field("schedule", "string", "the learning rate over all learn phases", "constant", SCHEDULES),
         Field("bias_lr", "number", "the biases' learning rate (none: lr)", None, low=0, optional=True),
         Field("shuffle", "boolean", "a fresh random order every epoch", True),
         Field("drop_last", "boolean", "an epoch ends with its last full batch", False),
@@ -322,7 +355,7 @@ MONITOR = Block(
         Field("layers", "list", "layer numbers (0: the input) or population names", ()),
         Field("variables", "strings", "state variables (`v`, `r`, `err`, …), `spikes`, `rate`", ("r",)),
         Field("examples", "integer", "test: the first test examples, after training", 10, low=1),
-        Field("when", "strings", "test, learning, mirror", ("test",), spec.MONITOR_WHEN),
+        Field("when", "strings", "test, learning, mirror", ("test",), MONITOR_WHEN),
         Field("every", "integer", "learning/mirror: a window every this many examples (samples)", 1000, low=1),
         Field("window", "integer", "examples (samples) per window", 1, low=1),
     ),
@@ -332,29 +365,27 @@ LIF = Block(
     "brian.lif",
     "Leaky integrate-and-fire populations (`neurons: lif`); times and rates with units.",
     (
-        _time("tau_m", "membrane time constant", spec.Lif.tau_m),
-        _time("tau_syn", "synaptic drive time constant", spec.Lif.tau_syn),
-        _time("tau_trace", "rate and drive traces, read by plasticity and the output error", spec.Lif.tau_trace),
-        _time("tau_err", "error (apical) compartment", spec.Lif.tau_err),
-        _time("refractory", "refractory period", spec.Lif.refractory),
-        Field("v_threshold", "number", "spike threshold", spec.Lif.v_threshold, low=0.0, low_open=True),
-        Field("max_rate", "rate", "an input of 1 fires at this rate; the unit of h", spec.Lif.max_rate),
-        Field("input", "string", "how a pixel fires", spec.Lif.input, spec.LIF_INPUTS),
+        _time("tau_m", "membrane time constant", "10 ms"),
+        _time("tau_syn", "synaptic drive time constant", "5 ms"),
+        _time("tau_trace", "rate and drive traces, read by plasticity and the output error", "20 ms"),
+        _time("tau_err", "error (apical) compartment", "5 ms"),
+        _time("refractory", "refractory period", "2 ms"),
+        Field("v_threshold", "number", "spike threshold", 0.5, low=0.0, low_open=True),
+        Field("max_rate", "rate", "an input of 1 fires at this rate; the unit of h", "200 Hz"),
+        Field("input", "string", "how a pixel fires", "regular", LIF_INPUTS),
         Field(
             "surrogate",
             "string",
             "the slope a hidden neuron's error is multiplied by",
-            spec.Lif.surrogate,
-            spec.LIF_SURROGATES,
+            "lif",
+            LIF_SURROGATES,
         ),
-        Field(
-            "v_floor", "number", "the membrane stops there (none: no floor)", spec.Lif.v_floor, high=0.0, optional=True
-        ),
-        Field("error_rate", "rate", "an error of ±1 fires the ± error events at this rate", spec.Lif.error_rate),
-        Field("noise_rate", "rate", "mirror phase: Poisson firing of the noise-driven layers", spec.Lif.noise_rate),
-        Field("mirror_drive", "number", "mirror phase: the drive a responding layer is held at", spec.Lif.mirror_drive),
+        Field("v_floor", "number", "the membrane stops there (none: no floor)", -0.5, high=0.0, optional=True),
+        Field("error_rate", "rate", "an error of ±1 fires the ± error events at this rate", "500 Hz"),
+        Field("noise_rate", "rate", "mirror phase: Poisson firing of the noise-driven layers", "50 Hz"),
+        Field("mirror_drive", "number", "mirror phase: the drive a responding layer is held at", 0.5),
         _time("mirror_window", "mirror phase: one noise sample (none: one time step)", None, optional=True),
-        Field("target_rate", "rate", "online learning: the rate asked of the label's neuron", spec.Lif.target_rate),
+        Field("target_rate", "rate", "online learning: the rate asked of the label's neuron", "200 Hz"),
     ),
 )
 
@@ -367,7 +398,7 @@ POPULATION = Block(
             "string",
             "lif, alif, or custom (equations given)",
             "lif",
-            (*spec.POPULATION_MODELS, "custom"),
+            (*POPULATION_MODELS, "custom"),
             shown_default="lif; custom if equations are given",
         ),
         Field("equations", "code", "the membrane: Brian2 equations defining v, driven by u", ""),
@@ -410,9 +441,9 @@ BRIAN = Block(
     "brian",
     "The Brian2 engine's settings (`engine: brian2`); times are strings with units.",
     (
-        Field("neurons", "string", "rate or spiking (LIF) populations", "rate", spec.NEURONS),
-        _time("tau", "rate neurons' time constant", spec.Brian.tau),
-        _time("dt", "the time step", spec.Brian.dt, shown_default="1 ms (rate), 0.5 ms (lif)"),
+        Field("neurons", "string", "rate or spiking (LIF) populations", "rate", NEURONS),
+        _time("tau", "rate neurons' time constant", "1 ms"),
+        _time("dt", "the time step", "1 ms", shown_default="1 ms (rate), 0.5 ms (lif)"),
         _time(
             "forward_time",
             "per example: the input's time before the output error is set",
@@ -425,13 +456,13 @@ BRIAN = Block(
             "",
             shown_default="L − 1 steps (rate), 20 ms (lif)",
         ),
-        Field("target", "string", "Brian2's code generation target", "cython", spec.BRIAN_TARGETS),
+        Field("target", "string", "Brian2's code generation target", "cython", BRIAN_TARGETS),
         Field(
             "plasticity",
             "string",
             "kernels (Python between steps) or code (Brian2 code, compiled too)",
             "kernels",
-            spec.PLASTICITY,
+            PLASTICITY,
             shown_default="code with cpp_standalone, online or declared code",
         ),
         Field(
@@ -439,7 +470,7 @@ BRIAN = Block(
             "string",
             "spiking circuits: once per example, or online on spike events",
             "example",
-            spec.LEARNING,
+            LEARNING,
         ),
         Field("monitor", "block", "recordings", default={}, block=MONITOR),
         Field("lif", "block", "LIF settings", default={}, block=LIF),
@@ -456,10 +487,10 @@ CIRCUIT = Block(
         Field("name", "string", "the run's name", "", shown_default="the file's name"),
         Field("description", "string", "a line or two", ""),
         Field("seed", "integer", "one SeedSequence: data, initial weights, training stream", 0, low=0),
-        Field("engine", "string", "the batched NumPy/BLAS engine, or Brian2 circuits", "reference", spec.ENGINES),
-        Field("dtype", "string", "reference engine: the arithmetic", "float64", spec.DTYPES),
+        Field("engine", "string", "the batched NumPy/BLAS engine, or Brian2 circuits", "reference", ENGINES),
+        Field("dtype", "string", "reference engine: the arithmetic", "float64", DTYPES),
         Field("network", "block", "the layers", block=NETWORK),
-        Field("task", "block", "the data", block=TASK, forms=({"type": "string", "enum": list(spec.TASKS)},)),
+        Field("task", "block", "the data", block=TASK, forms=({"type": "string", "enum": list(TASKS)},)),
         Field("rule", "block", "the learning rule", block=RULE, forms=({"type": "string"},)),
         Field("optimizer", "block", "SGD's settings", default={}, block=OPTIMIZER),
         Field(
@@ -578,7 +609,7 @@ def reference_markdown() -> str:
     lines = [
         "# Circuit-file reference",
         "",
-        "Every field of a circuit file, generated from `spikefa.schema` (tested against validation). "
+        "Every field of a circuit file, generated from `spikefa.schema` (the declarations validation reads). "
         'Times and rates are strings with a unit (`"1 ms"`, `"200 Hz"`). What depends on other fields '
         "(a loss with its output, a delay in whole steps, Brian2 code's names and units) is checked when the "
         "circuit is read or built, in one line naming the field. `spikefa schema > circuit.schema.json` writes the "

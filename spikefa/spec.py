@@ -16,42 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import schema as S
 from . import yamlfile
 from .errors import SpikefaError
+from .schema import (
+    INIT_DISTS,
+    MONITOR_WHEN,
+    PHASES,
+    PLASTICITY,
+    RULES,
+    TASKS,
+)
 from .yamlfile import cut, show
 
 # whether reading a circuit may import a user's rule (circuit_from_dict's load_code)
 _LOAD_CODE: contextvars.ContextVar[bool] = contextvars.ContextVar("spikefa_load_code", default=True)
-ENGINES = ("reference", "brian2")
-NEURONS = ("rate", "lif")
-BRIAN_TARGETS = ("cython", "numpy", "cpp_standalone")
-PLASTICITY = ("kernels", "code")
-LEARNING = ("example", "online")
 TIME_UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "us": 1e-6}
 RATE_UNITS = {"Hz": 1.0, "kHz": 1e3}
-DTYPES = ("float64", "float32")
-HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
-OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "tanh", "softmax")
-LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
-SCHEDULES = ("constant", "cosine")
-INIT_DISTS = ("uniform", "normal", "lognormal", "xavier_normal")
-SIGNS = ("free", "positive", "negative")
-CARRIES = ("both", "positive", "negative")
-RULES = (
-    "shallow",
-    "backprop",
-    "feedback_alignment",
-    "direct_feedback_alignment",
-    "sign_symmetry",
-    "weight_mirror",
-    "kolen_pollack",
-    "local_classifiers",
-)
-NORMALIZE = ("none", "center", "standardize")
-MIRROR_NOISE = ("gaussian", "binary", "uniform")
-MIRROR_RESPONSES = ("drive", "rate")
-TASKS = ("digits", "mnist", "mnist1d", "linear_teacher", "nonlinear_teacher")
-PHASES = ("noise_pretrain", "learn", "mirror")
 MAX_TEXT = 2000  # characters in a text field (a description is a line or two)
 TASK_FIELDS = {
     "digits": ("n_train", "n_test", "validation", "normalize"),
@@ -228,9 +209,6 @@ class Record:
     mirror_test: bool = False  # mirror-phase rows measure the test set too
 
 
-MONITOR_WHEN = ("test", "learning", "mirror")
-
-
 @dataclass(frozen=True)
 class Monitor:
     """What ``monitors.npz`` records, every time step, of the chosen populations (``layers``: layer
@@ -281,11 +259,6 @@ class Lif:
     mirror_window: str | None = None  # mirror phase: one noise sample (None: one time step)
     # online learning: the rate the output's error units ask of the label's neuron (the others: 0)
     target_rate: str = "200 Hz"
-
-
-POPULATION_MODELS = ("lif", "alif")
-LIF_INPUTS = ("regular", "poisson")
-LIF_SURROGATES = ("lif", "relu")
 
 
 @dataclass(frozen=True)
@@ -541,6 +514,22 @@ class _Fields:
         self.check_range(self.name(key), value, low, high, low_open, high_open)
         return value
 
+    def declared(self, field: S.Field, default: Any = dataclasses.MISSING) -> Any:
+        """The value of a field declared in :mod:`spikefa.schema` (``default``: where it depends on other fields)."""
+        if default is dataclasses.MISSING and field.default is not S.REQUIRED:
+            default = field.default
+        return self.get(
+            field.key,
+            {"integer": int, "number": float, "string": str, "code": str, "boolean": bool}[field.kind],
+            default,
+            choices=field.choices or None,
+            low=field.low,
+            high=field.high,
+            low_open=field.low_open,
+            high_open=field.high_open,
+            optional=field.optional,
+        )
+
     def coerce(self, key: str, value: Any, kind: type) -> Any:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
@@ -611,7 +600,7 @@ def _init(parent: _Fields, key: str, default: Init = Init(), zero: bool = False)
     _allowed(f, ("dist", "scale", "sigma") if dist == "lognormal" else ("dist", "scale"))
     fan = dist in ("xavier", "xavier_normal")
     scale = f.get("scale", float, 0.0 if fan else dataclasses.MISSING, low=0, low_open=not fan)
-    sigma = f.get("sigma", float, Init.sigma, low=0, low_open=True)
+    sigma = f.declared(S.INIT["sigma"])
     f.done()
     return Init(dist, scale, sigma)
 
@@ -638,9 +627,9 @@ def _network(f: _Fields) -> Network:
         if problem:
             f.fail(f.name("hidden"), cut(problem, 200))
     else:
-        hidden = f.get("hidden", str, "tanh", choices=HIDDEN_ACTIVATIONS)
-    output = f.get("output", str, "softmax", choices=OUTPUT_ACTIVATIONS)
-    loss = f.get("loss", str, "cross_entropy" if output == "softmax" else "mse", choices=LOSSES)
+        hidden = f.declared(S.NETWORK["hidden"])
+    output = f.declared(S.NETWORK["output"])
+    loss = f.declared(S.NETWORK["loss"], "cross_entropy" if output == "softmax" else "mse")
     if loss == "binary_cross_entropy" and output != "sigmoid":
         f.fail(f.name("loss"), f"binary_cross_entropy goes with output: sigmoid; got output {output!r}")
     if (loss == "cross_entropy") != (output == "softmax"):
@@ -653,18 +642,18 @@ def _network(f: _Fields) -> Network:
 
 
 def _task(f: _Fields) -> Task:
-    name = f.get("name", str, choices=TASKS)
+    name = f.declared(S.TASK["name"])
     allowed = TASK_FIELDS[name]
     _allowed(f, allowed)
     teacher_default = {"linear_teacher": (30, 10), "nonlinear_teacher": (30, 20, 10, 10)}.get(name, ())
     return Task(
         name=name,
-        data_dir=f.get("data_dir", str, None, optional=True),
-        n_train=f.get("n_train", int, None, low=1, optional=True),
-        n_test=f.get("n_test", int, None, low=1, optional=True),
-        normalize=f.get("normalize", str, "none", choices=NORMALIZE),
-        validation=f.get("validation", float, 0.0, low=0.0, high=0.9),
-        data_seed=f.get("data_seed", int, 42, low=0),
+        data_dir=f.declared(S.TASK["data_dir"]),
+        n_train=f.declared(S.TASK["n_train"]),
+        n_test=f.declared(S.TASK["n_test"]),
+        normalize=f.declared(S.TASK["normalize"]),
+        validation=f.declared(S.TASK["validation"]),
+        data_seed=f.declared(S.TASK["data_seed"]),
         teacher_sizes=f.int_list("teacher_sizes", teacher_default, min_len=2) if teacher_default else (),
     )
 
@@ -687,13 +676,13 @@ def _rule(f: _Fields, base: Path | None) -> Rule:
     params = cls.check_params(f.get("params", dict, {}), f.source + ": " + f.name("params"))
     m = f.sub("mirror")
     mirror = Mirror(
-        noise_std=m.get("noise_std", float, Mirror.noise_std, low=0, low_open=True),
-        noise=m.get("noise", str, Mirror.noise, choices=MIRROR_NOISE),
-        lr=m.get("lr", float, Mirror.lr, low=0, low_open=True),
-        decay=m.get("decay", float, Mirror.decay, low=0, high=1, high_open=True),
-        batch_size=m.get("batch_size", int, Mirror.batch_size, low=1),
-        steps_per_batch=m.get("steps_per_batch", int, Mirror.steps_per_batch, low=0),
-        response=m.get("response", str, Mirror.response, choices=MIRROR_RESPONSES),
+        noise_std=m.declared(S.MIRROR["noise_std"]),
+        noise=m.declared(S.MIRROR["noise"]),
+        lr=m.declared(S.MIRROR["lr"]),
+        decay=m.declared(S.MIRROR["decay"]),
+        batch_size=m.declared(S.MIRROR["batch_size"]),
+        steps_per_batch=m.declared(S.MIRROR["steps_per_batch"]),
+        response=m.declared(S.MIRROR["response"]),
     )
     m.done()
     return Rule(name, mirror, params)
@@ -722,7 +711,7 @@ def _feedback(
     layers = _numbered(
         f, hidden, f"names no hidden layer; the hidden layers are {', '.join(map(str, hidden)) or 'none'}"
     )
-    to_input = f.get("input", bool, False)
+    to_input = f.declared(S.FEEDBACK["input"])
     if to_input and engine != "reference":
         f.fail(f.name("input"), "needs engine: reference (a Brian2 input layer has no error compartment)")
     if to_input and _rule_class(rule.name, "rule").topology != "layerwise":
@@ -830,7 +819,7 @@ def _carries(f: _Fields, brian: Brian, default: str = "both") -> str:
     """Which of its source's error events a spiking error pathway carries."""
     if "carries" in f.raw and brian.neurons != "lif":
         f.fail(f.name("carries"), "only for neurons: lif (a rate pathway carries its source's signed error)")
-    return f.get("carries", str, default, choices=CARRIES)
+    return f.declared(S.FEEDBACK["carries"], default)
 
 
 def _structure(
@@ -838,8 +827,8 @@ def _structure(
 ) -> Pathway:
     """A pathway's connectivity, sign, init and delay; a delay must be shorter than ``brian.{within}``."""
     p = Pathway(
-        connectivity=f.get("connectivity", float, base.connectivity, low=0, high=1, low_open=True),
-        sign=f.get("sign", str, base.sign, choices=SIGNS),
+        connectivity=f.declared(S.FEEDBACK["connectivity"], base.connectivity),
+        sign=f.declared(S.FEEDBACK["sign"], base.sign),
         init=_init(f, "init", base.init),
         delay=_time(f, "delay", base.delay, zero=True),
         source=source,
@@ -882,14 +871,14 @@ def _forward(raw: Any, source: str, network: Network, brian: Brian, engine: str)
 
 def _optimizer(f: _Fields) -> Optimizer:
     o = Optimizer(
-        lr=f.get("lr", float, Optimizer.lr, low=0, low_open=True),
-        momentum=f.get("momentum", float, Optimizer.momentum, low=0, high=1, high_open=True),
-        weight_decay=f.get("weight_decay", float, Optimizer.weight_decay, low=0, high=1, high_open=True),
-        batch_size=f.get("batch_size", int, Optimizer.batch_size, low=1),
-        schedule=f.get("schedule", str, Optimizer.schedule, choices=SCHEDULES),
-        bias_lr=f.get("bias_lr", float, None, low=0, optional=True),
-        shuffle=f.get("shuffle", bool, Optimizer.shuffle),
-        drop_last=f.get("drop_last", bool, Optimizer.drop_last),
+        lr=f.declared(S.OPTIMIZER["lr"]),
+        momentum=f.declared(S.OPTIMIZER["momentum"]),
+        weight_decay=f.declared(S.OPTIMIZER["weight_decay"]),
+        batch_size=f.declared(S.OPTIMIZER["batch_size"]),
+        schedule=f.declared(S.OPTIMIZER["schedule"]),
+        bias_lr=f.declared(S.OPTIMIZER["bias_lr"]),
+        shuffle=f.declared(S.OPTIMIZER["shuffle"]),
+        drop_last=f.declared(S.OPTIMIZER["drop_last"]),
     )
     f.done()
     return o
@@ -915,17 +904,17 @@ def _phases(raw: Any, source: str, rule: str, mirrors: bool) -> tuple[Phase, ...
             raise SpikefaError(f"{source}: {where}: unknown phase {show(kind)}; allowed: {', '.join(PHASES)}")
         f = _Fields(body, f"{where}.{kind}", source)
         if kind == "learn":
-            phase = Phase(kind, epochs=f.get("epochs", int, 1, low=0))
+            phase = Phase(kind, epochs=f.declared(S.LEARN["epochs"]))
         elif kind == "mirror":
             if not mirrors:
                 f.fail(where, f"a mirror phase needs a rule with mirror phases (weight_mirror), the rule is {rule!r}")
-            phase = Phase(kind, steps=f.get("steps", int, low=1))
+            phase = Phase(kind, steps=f.declared(S.MIRROR_PHASE["steps"]))
         else:
             phase = Phase(
                 kind,
-                epochs=f.get("epochs", int, 1, low=0),
-                samples_per_epoch=f.get("samples_per_epoch", int, low=1),
-                noise_std=f.get("noise_std", float, 1.0, low=0, low_open=True),
+                epochs=f.declared(S.NOISE_PRETRAIN["epochs"]),
+                samples_per_epoch=f.declared(S.NOISE_PRETRAIN["samples_per_epoch"]),
+                noise_std=f.declared(S.NOISE_PRETRAIN["noise_std"]),
             )
         f.done()
         phases.append(phase)
@@ -946,11 +935,11 @@ def circuit_from_dict(raw: Any, source: str = "circuit", *, load_code: bool = Tr
 def _circuit(raw: Any, source: str) -> Circuit:
     top = _Fields(raw, "", source)
     top.raw.pop("sweep", None)  # a sweep block is for `spikefa sweep` (spikefa.sweeps); a run ignores it
-    name = top.get("name", str, Path(source).stem)
-    description = top.get("description", str, "")
-    seed = top.get("seed", int, 0, low=0)
-    engine = top.get("engine", str, "reference", choices=ENGINES)
-    dtype = top.get("dtype", str, "float64", choices=DTYPES)
+    name = top.declared(S.CIRCUIT["name"], Path(source).stem)
+    description = top.declared(S.CIRCUIT["description"])
+    seed = top.declared(S.CIRCUIT["seed"])
+    engine = top.declared(S.CIRCUIT["engine"])
+    dtype = top.declared(S.CIRCUIT["dtype"])
     if engine == "brian2" and dtype != "float64":
         # measured: no faster in Brian2, whose synapse loops are bound by index reads (benchmarks/brian_speed.py)
         top.fail("dtype", f"{dtype} is for engine: reference; Brian2 circuits run in float64")
@@ -973,9 +962,9 @@ def _circuit(raw: Any, source: str) -> Circuit:
     phases = _phases(top.raw.pop("phases", None), source, rule.name, _rule_class(rule.name, "rule").has_mirror_phase)
     rec = top.sub("record")
     record = Record(
-        every=rec.get("every", int, 0, low=0),
-        checkpoint_every=rec.get("checkpoint_every", int, 1, low=1),
-        mirror_test=rec.get("mirror_test", bool, False),
+        every=rec.declared(S.RECORD["every"]),
+        checkpoint_every=rec.declared(S.RECORD["checkpoint_every"]),
+        mirror_test=rec.declared(S.RECORD["mirror_test"]),
     )
     rec.done()
     declared = [key for key in ("forward", "feedback") if _declares_code(top.raw.get(key))]
@@ -1075,10 +1064,10 @@ def _monitor(f: _Fields) -> Monitor:
     m = Monitor(
         layers,
         variables,
-        f.get("examples", int, Monitor.examples, low=1),
+        f.declared(S.MONITOR["examples"]),
         tuple(dict.fromkeys(when)),
-        f.get("every", int, Monitor.every, low=1),
-        f.get("window", int, Monitor.window, low=1),
+        f.declared(S.MONITOR["every"]),
+        f.declared(S.MONITOR["window"]),
     )
     f.done()
     if m.window > m.every:
@@ -1096,7 +1085,7 @@ def _declares_code(raw: Any) -> bool:
 def _brian(f: _Fields, engine: str, network: Network, declared: list[str] = ()) -> Brian:
     if engine != "brian2" and f.raw:
         f.fail("brian", "only for engine: brian2")
-    neurons = f.get("neurons", str, "rate", choices=NEURONS)
+    neurons = f.declared(S.BRIAN["neurons"])
     rate = neurons == "rate"
     if not rate and "tau" in f.raw:
         f.fail(f.name("tau"), "only for neurons: rate; LIF time constants go in brian.lif")
@@ -1116,8 +1105,8 @@ def _brian(f: _Fields, engine: str, network: Network, declared: list[str] = ()) 
         dt=dt,
         forward_time=_time(f, "forward_time", f"{L * step_ms:g} ms" if rate else "40 ms"),
         error_time=_time(f, "error_time", f"{max(L - 1, 1) * step_ms:g} ms" if rate else "20 ms"),
-        target=(target := f.get("target", str, "cython", choices=BRIAN_TARGETS)),
-        learning=(learning := f.get("learning", str, "example", choices=LEARNING)),
+        target=(target := f.declared(S.BRIAN["target"])),
+        learning=(learning := f.declared(S.BRIAN["learning"])),
         plasticity=f.get(
             "plasticity",
             str,
@@ -1163,8 +1152,8 @@ def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
     for name, e in _entries(
         parent.sub("extra"), r"(layer|classifier)\d+", "the layers' and classifiers' (layerN, classifierN)"
     ):
-        size = e.get("size", int, low=1)
-        error = e.get("error", str, "err")
+        size = e.declared(S.EXTRA["size"])
+        error = e.declared(S.EXTRA["error"])
         if rate:  # a rate population of the network's hidden activation
             for key in e.raw:
                 e.fail(
@@ -1185,7 +1174,7 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
             ends[key] = k.get(key, str)
             if ends[key] not in names:
                 k.fail(k.name(key), f"unknown population {show(ends[key])}; allowed: {', '.join(names)}")
-        into = k.get("into", str, choices=("drive", "error"))
+        into = k.declared(S.LINK["into"])
         if into == "error" and ends["from"] == "layer0":
             k.fail(k.name("from"), "layer0 (the input) has no error to send")
         if ends["to"] == "layer0" or (into == "error" and ends["to"] == f"layer{L}"):
@@ -1198,7 +1187,7 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
         if into == "drive" and "carries" in k.raw:
             k.fail(k.name("carries"), "only for into: error (a drive pathway carries spikes)")
         carries = _carries(k, brian)
-        autapses = k.get("autapses", bool, False)
+        autapses = k.declared(S.LINK["autapses"])
         if autapses and ends["from"] != ends["to"]:
             k.fail(
                 k.name("autapses"), f"only for a pathway from a population to itself ({ends['from']} → {ends['to']})"
@@ -1234,7 +1223,7 @@ def _population(f: _Fields) -> Population:
     code = ("equations", "threshold", "reset", "refractory", "method")
     custom = "equations" in f.raw
     written = custom or any(k in f.raw for k in code)
-    model = f.get("model", str, "custom" if written else "lif", choices=POPULATION_MODELS + ("custom",))
+    model = f.declared(S.POPULATION["model"], "custom" if written else "lif")
     if model != "custom":
         _allowed(f, ("model", "params"))
     elif not custom:
@@ -1255,11 +1244,11 @@ def _population(f: _Fields) -> Population:
             )
     p = Population(
         model=model,
-        equations=f.get("equations", str, ""),
-        threshold=f.get("threshold", str, "v > v_threshold" if custom else ""),
-        reset=f.get("reset", str, "v = 0" if custom else ""),
+        equations=f.declared(S.POPULATION["equations"]),
+        threshold=f.declared(S.POPULATION["threshold"], "v > v_threshold" if custom else ""),
+        reset=f.declared(S.POPULATION["reset"], "v = 0" if custom else ""),
         refractory=_time(f, "refractory", "", zero=True) if "refractory" in f.raw else "",
-        method=f.get("method", str, "exact"),
+        method=f.declared(S.POPULATION["method"]),
         params=params,
     )
     f.done()
@@ -1273,11 +1262,11 @@ def _lif(f: _Fields) -> Lif:
     window = f.raw.get("mirror_window")
     values["mirror_window"] = f.raw.pop("mirror_window", None) if window is None else _time(f, "mirror_window", "")
     values.update({k: _rate(f, k, getattr(Lif, k)) for k in rates})
-    values["v_threshold"] = f.get("v_threshold", float, Lif.v_threshold, low=0.0, low_open=True)
-    values["input"] = f.get("input", str, Lif.input, choices=LIF_INPUTS)
-    values["surrogate"] = f.get("surrogate", str, Lif.surrogate, choices=LIF_SURROGATES)
-    values["v_floor"] = f.get("v_floor", float, Lif.v_floor, high=0.0, optional=True)
-    values["mirror_drive"] = f.get("mirror_drive", float, Lif.mirror_drive)
+    values["v_threshold"] = f.declared(S.LIF["v_threshold"])
+    values["input"] = f.declared(S.LIF["input"])
+    values["surrogate"] = f.declared(S.LIF["surrogate"])
+    values["v_floor"] = f.declared(S.LIF["v_floor"])
+    values["mirror_drive"] = f.declared(S.LIF["mirror_drive"])
     f.done()
     return Lif(**values)
 

@@ -40,7 +40,8 @@ from brian2.core.variables import ArrayVariable
 from .. import spec
 from ..errors import SpikefaError
 from ..reference import ReferenceEngine
-from ..spec import BRIAN_TARGETS, seconds
+from ..schema import BRIAN_TARGETS
+from ..spec import seconds
 from . import declared
 from .generated import STANDALONE, activate
 from .pathways import matrix_view

@@ -131,3 +131,25 @@ def test_spikefa_schema_writes_the_json_schema(spikefa_cli, tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == schema.json_schema()
     assert (ROOT / "circuits" / "circuit.schema.json").read_text() == schema.json_text()  # kept current
+
+
+@pytest.mark.parametrize(
+    "block, cls",
+    [
+        (schema.MIRROR, spec.Mirror),
+        (schema.OPTIMIZER, spec.Optimizer),
+        (schema.RECORD, spec.Record),
+        (schema.MONITOR, spec.Monitor),
+        (schema.LIF, spec.Lif),
+        (schema.TASK, spec.Task),
+        (schema.INIT, spec.Init),
+        (schema.CODE, spec.SynapseCode),
+    ],
+    ids=lambda x: getattr(x, "path", ""),
+)
+def test_the_dataclasses_defaults_are_the_declared_ones(block, cls):
+    """A Circuit built in Python (spikefa.spec's dataclasses) starts where a circuit file's defaults do."""
+    for f in block.fields:
+        if hasattr(cls, f.key) and f.default is not schema.REQUIRED and not f.shown_default:
+            declared = tuple(f.default) if isinstance(f.default, (list, tuple)) else f.default
+            assert getattr(cls, f.key) in (declared, ()) if f.default == {} else getattr(cls, f.key) == declared, f.key
