@@ -9,6 +9,32 @@ ROOT = Path(__file__).resolve().parents[1]
 MNIST = Path(os.environ.get("SPIKEFA_DATA", ROOT.parent / "shared" / "data" / "mnist"))
 
 
+# The test files that cost most on a cold machine (every cache empty: Cython modules, compiled projects), the
+# costliest first; measured with `pytest --durations` on 2026-12-03. The two xdist workers take whole files in
+# collection order (--dist loadfile), so the long ones start first and neither worker is left alone at the end
+# with one of them (measured before: one worker idle for the last ~6 minutes of a 33-minute cold run).
+COSTLIEST_FIRST = (
+    "test_generated_code.py",
+    "test_standalone_lif.py",
+    "test_brian_lif.py",
+    "test_figures.py",
+    "test_brian_equivalence.py",
+    "test_generated_lif.py",
+    "test_extra_populations.py",
+    "test_sweeps.py",
+    "test_learning.py",
+    "test_online.py",
+    "test_recordings.py",
+    "test_docs.py",
+    "test_package.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(COSTLIEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's tests keep their order
+
+
 def tiny_circuit(rule_name="feedback_alignment", sizes=(5, 4, 3), hidden="tanh", output="softmax", **extra):
     """A raw circuit mapping for a tiny network; keyword groups are merged into it."""
     raw = {

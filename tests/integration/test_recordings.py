@@ -9,7 +9,14 @@ from spikefa import SpikefaError, build, load_circuit, load_run, run_circuit
 from tests.conftest import ROOT, interrupted_and_whole
 
 LIF = ROOT / "circuits" / "brian_digits_lif_fa.yaml"
-SHORT = ["phases.0.learn.epochs=2", "task.n_train=50", "task.n_test=10", "optimizer.batch_size=25"]
+# numpy: recordings are not about a target, and a circuit with monitors would compile Cython modules of its own
+SHORT = [
+    "phases.0.learn.epochs=2",
+    "task.n_train=50",
+    "task.n_test=10",
+    "optimizer.batch_size=25",
+    "brian.target=numpy",
+]
 MONITOR = (
     "brian.monitor={layers: [1, 2], variables: [v, delta_local, err, spikes, rate], when: [learning, test], "
     "every: 25, window: 2, examples: 3}"
@@ -54,6 +61,7 @@ def test_mirror_windows_in_a_rate_circuit(tmp_path):
             "phases.1.learn.epochs=1",
             "task.n_train=100",
             "rule.mirror.steps_per_batch=1",
+            "brian.target=numpy",
             "brian.monitor={layers: [layer1, layer2], variables: [r, I_ff], when: [mirror], every: 64, window: 4}",
         ],
     )
