@@ -12,12 +12,15 @@ MNIST = Path(os.environ.get("SPIKEFA_DATA", ROOT.parent / "shared" / "data" / "m
 # The test files that cost most on a cold machine (every cache empty: Cython modules, compiled projects), the
 # costliest first; measured with `pytest --durations` on 2026-12-03. The two xdist workers take whole files in
 # collection order (--dist loadfile), so the long ones start first and neither worker is left alone at the end
-# with one of them (measured before: one worker idle for the last ~6 minutes of a 33-minute cold run).
+# with one of them (measured before: one worker idle for the last ~6 minutes of a 33-minute cold run; the three
+# compiled LIF tests, one file then, kept one worker alone for the last ~5 minutes of 26).
 COSTLIEST_FIRST = (
     "test_generated_code.py",
-    "test_standalone_lif.py",
     "test_brian_lif.py",
+    "test_standalone_lif.py",
     "test_figures.py",
+    "test_standalone_lif_online.py",
+    "test_standalone_lif_pool.py",
     "test_brian_equivalence.py",
     "test_generated_lif.py",
     "test_extra_populations.py",
