@@ -530,6 +530,12 @@ class _Fields:
             optional=field.optional,
         )
 
+    def block(self, block: S.Block, cls: type):
+        """A block whose fields are all plain declared ones, read in their declared order, as ``cls``."""
+        value = cls(**{field.key: self.declared(field) for field in block.fields})
+        self.done()
+        return value
+
     def coerce(self, key: str, value: Any, kind: type) -> Any:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
@@ -674,18 +680,7 @@ def _rule(f: _Fields, base: Path | None) -> Rule:
     name = cls.spec_name(name, base)
     _allowed(f, ("name", "mirror", "params") if cls.has_mirror_phase else ("name", "params"))
     params = cls.check_params(f.get("params", dict, {}), f.source + ": " + f.name("params"))
-    m = f.sub("mirror")
-    mirror = Mirror(
-        noise_std=m.declared(S.MIRROR["noise_std"]),
-        noise=m.declared(S.MIRROR["noise"]),
-        lr=m.declared(S.MIRROR["lr"]),
-        decay=m.declared(S.MIRROR["decay"]),
-        batch_size=m.declared(S.MIRROR["batch_size"]),
-        steps_per_batch=m.declared(S.MIRROR["steps_per_batch"]),
-        response=m.declared(S.MIRROR["response"]),
-    )
-    m.done()
-    return Rule(name, mirror, params)
+    return Rule(name, f.sub("mirror").block(S.MIRROR, Mirror), params)
 
 
 def _numbered(f: _Fields, indices: range, refusal: str) -> dict[int, _Fields]:
@@ -869,21 +864,6 @@ def _forward(raw: Any, source: str, network: Network, brian: Brian, engine: str)
     return out if any(p != Pathway() for p in out) else ()
 
 
-def _optimizer(f: _Fields) -> Optimizer:
-    o = Optimizer(
-        lr=f.declared(S.OPTIMIZER["lr"]),
-        momentum=f.declared(S.OPTIMIZER["momentum"]),
-        weight_decay=f.declared(S.OPTIMIZER["weight_decay"]),
-        batch_size=f.declared(S.OPTIMIZER["batch_size"]),
-        schedule=f.declared(S.OPTIMIZER["schedule"]),
-        bias_lr=f.declared(S.OPTIMIZER["bias_lr"]),
-        shuffle=f.declared(S.OPTIMIZER["shuffle"]),
-        drop_last=f.declared(S.OPTIMIZER["drop_last"]),
-    )
-    f.done()
-    return o
-
-
 def _phases(raw: Any, source: str, rule: str, mirrors: bool) -> tuple[Phase, ...]:
     if raw is None:
         return (Phase("learn"),)
@@ -958,15 +938,9 @@ def _circuit(raw: Any, source: str) -> Circuit:
     r = _named(top, "rule")
     rule = _rule(r, Path(source).resolve().parent if Path(source).is_file() else None)
     r.done()
-    optimizer = _optimizer(top.sub("optimizer"))
+    optimizer = top.sub("optimizer").block(S.OPTIMIZER, Optimizer)
     phases = _phases(top.raw.pop("phases", None), source, rule.name, _rule_class(rule.name, "rule").has_mirror_phase)
-    rec = top.sub("record")
-    record = Record(
-        every=rec.declared(S.RECORD["every"]),
-        checkpoint_every=rec.declared(S.RECORD["checkpoint_every"]),
-        mirror_test=rec.declared(S.RECORD["mirror_test"]),
-    )
-    rec.done()
+    record = top.sub("record").block(S.RECORD, Record)
     declared = [key for key in ("forward", "feedback") if _declares_code(top.raw.get(key))]
     brian = _brian(top.sub("brian"), engine, network, declared)
     feedback, input_feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
