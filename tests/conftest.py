@@ -11,7 +11,8 @@ MNIST = Path(os.environ.get("SPIKEFA_DATA", ROOT.parent / "shared" / "data" / "m
 
 # The test files that cost most on a cold machine (every cache empty: Cython modules, compiled projects), the
 # costliest first; measured with `pytest --durations` on 2026-12-03. The two xdist workers take whole files in
-# collection order (--dist loadfile), so the long ones start first and neither worker is left alone at the end
+# collection order (--dist loadfile --no-loadscope-reorder: xdist would otherwise put the files with the most
+# tests first), so the long ones start first and neither worker is left alone at the end
 # with one of them (measured before: one worker idle for the last ~6 minutes of a 33-minute cold run; the three
 # compiled LIF tests, one file then, kept one worker alone for the last ~5 minutes of 26).
 COSTLIEST_FIRST = (
