@@ -14,7 +14,7 @@ cannot say — one field's range depending on another, Brian2 code, layer counts
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ENGINES = ("reference", "brian2")
@@ -50,9 +50,18 @@ POPULATION_MODELS = ("lif", "alif")
 LIF_INPUTS = ("regular", "poisson")
 LIF_SURROGATES = ("lif", "relu")
 
+TIME_UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "us": 1e-6}
+RATE_UNITS = {"Hz": 1.0, "kHz": 1e3}
 REQUIRED = object()  # a field with no default
-TIME = r"^\s*[-+]?[0-9.]+([eE][-+]?[0-9]+)?\s*(s|second|ms|us)\s*$"
-RATE = r"^\s*[-+]?[0-9.]+([eE][-+]?[0-9]+)?\s*(Hz|kHz)\s*$"
+
+
+def _quantity_pattern(units: dict) -> str:
+    """A number, a space and one of ``units`` (what :func:`spikefa.spec.seconds` and ``hertz`` read)."""
+    return r"^\s*[-+]?[0-9.]+([eE][-+]?[0-9]+)?\s+(" + "|".join(units) + r")\s*$"
+
+
+TIME = _quantity_pattern(TIME_UNITS)
+RATE = _quantity_pattern(RATE_UNITS)
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
@@ -113,16 +122,12 @@ class Block:
     fields: tuple[Field, ...]
     numbered: str = ""
     named: bool = False
-    extra: dict = field(default_factory=dict)  # JSON Schema properties beyond the fields (other forms)
 
     def __getitem__(self, key: str) -> Field:
         for f in self.fields:
             if f.key == key:
                 return f
         raise KeyError(key)
-
-    def keys(self) -> tuple[str, ...]:
-        return tuple(f.key for f in self.fields)
 
 
 def _time(key: str, doc: str, default: str, **kw) -> Field:
@@ -336,7 +341,7 @@ NOISE_PRETRAIN = Block(
         Field("noise_std", "number", "the inputs' N(0, std²)", 1.0, low=0, low_open=True),
     ),
 )
-PHASES = {"learn": LEARN, "mirror": MIRROR_PHASE, "noise_pretrain": NOISE_PRETRAIN}
+PHASE_BLOCKS = {"learn": LEARN, "mirror": MIRROR_PHASE, "noise_pretrain": NOISE_PRETRAIN}  # by PHASES' names
 
 RECORD = Block(
     "record",
@@ -588,7 +593,7 @@ def json_schema() -> dict:
         "type": "object",
         "minProperties": 1,
         "maxProperties": 1,
-        "properties": {name: {**_object(b), "description": b.doc} for name, b in PHASES.items()},
+        "properties": {name: {**_object(b), "description": b.doc} for name, b in PHASE_BLOCKS.items()},
         "additionalProperties": False,
     }
     top["properties"]["phases"] = {"type": "array", "items": phase, "description": CIRCUIT["phases"].doc}
@@ -618,8 +623,7 @@ def reference_markdown() -> str:
         "",
     ]
     for b in blocks():
-        title = b.path or "top level"
-        lines += [f"## `{title}`" if b.path else "## Top level", "", b.doc, ""]
+        lines += [f"## `{b.path}`" if b.path else "## Top level", "", b.doc, ""]
         if b.numbered:
             lines += [f"Also per {b.numbered}, by number.", ""]
         if b.named:

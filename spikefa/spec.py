@@ -24,15 +24,15 @@ from .schema import (
     MONITOR_WHEN,
     PHASES,
     PLASTICITY,
+    RATE_UNITS,
     RULES,
     TASKS,
+    TIME_UNITS,
 )
 from .yamlfile import cut, show
 
 # whether reading a circuit may import a user's rule (circuit_from_dict's load_code)
 _LOAD_CODE: contextvars.ContextVar[bool] = contextvars.ContextVar("spikefa_load_code", default=True)
-TIME_UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "us": 1e-6}
-RATE_UNITS = {"Hz": 1.0, "kHz": 1e3}
 MAX_TEXT = 2000  # characters in a text field (a description is a line or two)
 TASK_FIELDS = {
     "digits": ("n_train", "n_test", "validation", "normalize"),

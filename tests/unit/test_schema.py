@@ -86,6 +86,7 @@ def test_json_schema_accepts_every_bundled_circuit_and_its_resolved_config(path)
         {"optimizer": {"lr": "fast"}},
         {"engine": "nest"},
         {"brian": {"lif": {"tau_m": "10"}}},  # a time without its unit
+        {"brian": {"lif": {"tau_m": "10ms"}}},  # nor without the space between them
         {"feedback": {"sign": "excitatory"}},
         {"phases": [{"learn": {"epochs": 2}, "mirror": {"steps": 3}}]},  # one phase per entry
     ],
@@ -153,3 +154,9 @@ def test_the_dataclasses_defaults_are_the_declared_ones(block, cls):
         if hasattr(cls, f.key) and f.default is not schema.REQUIRED and not f.shown_default:
             declared = tuple(f.default) if isinstance(f.default, (list, tuple)) else f.default
             assert getattr(cls, f.key) in (declared, ()) if f.default == {} else getattr(cls, f.key) == declared, f.key
+
+
+def test_an_unknown_phase_lists_the_phases_in_their_order():
+    """The phase names are one tuple (schema.PHASES), not the blocks that declare their fields."""
+    with pytest.raises(SpikefaError, match=r"unknown phase 'nap'; allowed: noise_pretrain, learn, mirror$"):
+        spec.circuit_from_dict(tiny_circuit(phases=[{"nap": {}}]))
