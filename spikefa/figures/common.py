@@ -10,12 +10,12 @@ import pandas as pd
 import yaml
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import MaxNLocator
 
-from .. import spec  # noqa: E402
-from ..errors import DivergenceError  # noqa: E402
-from ..runs import Run, load_run, read_summary  # noqa: E402
-from ..training import run_circuit  # noqa: E402
+from .. import spec
+from ..errors import DivergenceError
+from ..runs import Run, load_run, read_summary
+from ..training import run_circuit
 
 WIDTH = 3.4  # inches: one journal column
 STYLE = {
