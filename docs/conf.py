@@ -1,5 +1,5 @@
 """Sphinx configuration: the documentation site (``sphinx-build -W docs docs/_build``; CI builds it in
-``tests/unit/test_docs.py``)."""
+``tests/integration/test_docs.py``)."""
 
 import sys
 from pathlib import Path

@@ -24,6 +24,8 @@ def test_the_wheel_built_from_the_sdist_passes_twine_and_runs_a_bundled_circuit(
     names = zipfile.ZipFile(wheel[0]).namelist()
     bundled = {p.relative_to(ROOT).as_posix() for p in (ROOT / "circuits").rglob("*.yaml")}
     assert {f"spikefa/{p}" for p in bundled} <= set(names)
+    packages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "spikefa").rglob("__init__.py")}
+    assert packages <= set(names), "a package pyproject.toml's list leaves out"
 
     site = tmp_path / "site"
     run("-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(site), str(wheel[0]))
