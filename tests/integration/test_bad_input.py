@@ -3,6 +3,8 @@ exit code 2, no traceback, and an existing run folder left byte for byte as it w
 
 import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -208,3 +210,17 @@ def test_a_circuit_too_large_leaves_no_folder_and_the_folder_stays_usable(tmp_pa
     assert main(["run", "digits_fa", "--set", "network.sizes=[64, 1000000000, 10]", "--out", str(out)]) == 2
     assert "GB available" in capsys.readouterr().err and not out.exists()
     assert main(["run", "digits_fa", "--set", "phases.0.learn.epochs=1", "--out", str(out), "--quiet"]) == 0
+
+
+def test_a_large_brian2_cache_adds_no_console_line(tmp_path):
+    """Brian2 reports a compiled-code cache over 1 GB at import; a user who compiles much would see two
+    lines before every one-line message."""
+    cache = tmp_path / ".cython" / "brian_extensions"
+    cache.mkdir(parents=True)
+    (cache / "large.so").touch()
+    os.truncate(cache / "large.so", 1100 * 2**20)  # sparse: its size, not its disk
+    env = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"} | {"HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", "import spikefa.brian"], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stderr == ""
