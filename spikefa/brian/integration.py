@@ -9,6 +9,11 @@ Brian2 and SymPy versions, so :class:`CachedExact` keys it by exactly those and 
 answer (its abstract code, text) in ``integration/`` of the spikefa cache
 (:func:`spikefa.brian.compiled_cache.root`): the second process to build the same population reads
 it in a millisecond and integrates exactly as Brian2 would have (the same code; tested).
+
+Brian2 solves with the constants' names, so where two coupled time constants are equal (a drive and its
+trace both 5 ms, ``tau_m = tau_syn``) its solution, such as (e^(−t/τ₁) − e^(−t/τ₂)) / (τ₁ − τ₂), is
+0/0 at the circuit's values. Such equations are solved again with the values written in, where SymPy
+finds the solution of the equal case, t·e^(−t/τ)/τ (:func:`defined`, tested against the closed form).
 """
 
 from __future__ import annotations
@@ -18,12 +23,17 @@ import os
 import time
 from importlib.metadata import version
 
-from brian2 import StateUpdateMethod
+import numpy as np
+import sympy as sp
+from brian2 import Equations, Expression, StateUpdateMethod
 from brian2.core.variables import Constant
+from brian2.equations.equations import PARAMETER, SingleEquation
+from brian2.parsing.sympytools import str_to_sympy
 
 from .compiled_cache import root
 
 EXACT = "exact"
+FORMAT = 2  # of the entries: 2 since a solution singular at the values is solved with them (:func:`defined`)
 
 
 class CachedExact(StateUpdateMethod):
@@ -39,7 +49,10 @@ class CachedExact(StateUpdateMethod):
                 return path.read_text()
             except OSError:  # removed meanwhile
                 pass
-        code = StateUpdateMethod.stateupdaters[EXACT](equations, variables, method_options)
+        solve = StateUpdateMethod.stateupdaters[EXACT]
+        code = solve(equations, variables, method_options)
+        if not defined(code, variables):
+            code = solve_at_values(equations, variables, method_options)
         if path is not None:
             store(path, code)
         return code
@@ -51,10 +64,70 @@ def method(name: str):
     return CachedExact() if name.lower() == EXACT else name
 
 
+REFRACTORY = "int(not_refractory)"  # the factor with which Brian2 stops a refractory variable
+
+
+def solve_at_values(equations, variables, method_options) -> str:
+    """Brian2's exact solution of ``equations`` with the constants' values written in. Where Brian2 stops
+    a refractory variable (its rate times int(not_refractory)), each case is solved — free, and held
+    (the refractory variables then parameters of the step) — and the two joined as
+    int(not_refractory) · (free) + (1 − int(not_refractory)) · (held)."""
+    solve = StateUpdateMethod.stateupdaters[EXACT]
+    valued = equations.substitute(**constants(variables, equations.identifiers))
+    if REFRACTORY not in str(valued):
+        return solve(valued, variables, method_options)
+    free = solve(refractory(valued, free=True), variables, method_options)
+    held = dict(
+        line.split(" = ", 1) for line in solve(refractory(valued, free=False), variables, method_options).splitlines()
+    )
+    lines = []
+    for line in free.splitlines():
+        name, x = line.split(" = ", 1)
+        y = held.get(name, name.removeprefix("_"))  # a held variable stays as it is: _v = v
+        lines.append(line if x == y or not name.startswith("_") else f"{name} = {REFRACTORY} * ({x}) + (1 - {REFRACTORY}) * ({y})")
+    return "\n".join(lines)
+
+
+def refractory(equations, free: bool) -> Equations:
+    """``equations`` outside a refractory period (``free``: int(not_refractory) is 1) or inside it, where
+    the variables Brian2 stops are parameters of the step."""
+    out = []
+    for eq in equations.values():
+        code = None if eq.expr is None else eq.expr.code
+        if code is not None and REFRACTORY in code and not free:
+            out.append(SingleEquation(PARAMETER, eq.varname, dimensions=eq.dim, var_type=eq.var_type))
+            continue
+        expr = None if code is None else Expression(code.replace(REFRACTORY, "1"))
+        out.append(
+            SingleEquation(eq.type, eq.varname, dimensions=eq.dim, var_type=eq.var_type, expr=expr, flags=eq.flags)
+        )
+    return Equations(out)
+
+
+def constants(variables, names) -> dict:
+    """The values, with units, of the constants among ``names``."""
+    return {n: v.get_value_with_unit() for n in names if isinstance(v := (variables or {}).get(n), Constant)}
+
+
+def defined(code: str, variables) -> bool:
+    """Whether Brian2's solution ``code`` is finite at the constants' values (and the step's)."""
+    values = {n: float(v) for n, v in constants(variables, variables or {}).items()}
+    if variables and "dt" in variables:
+        values["dt"] = float(np.ravel(variables["dt"].get_value())[0])
+    for line in code.splitlines():
+        expression = str_to_sympy(line.split("=", 1)[1], variables)
+        at = expression.subs({s: values[s.name] for s in expression.free_symbols if s.name in values})
+        for flag in (0, 1):  # int(not_refractory), with which Brian2 stops a refractory membrane, each way
+            flagged = at.replace(lambda e: getattr(e.func, "__name__", "") == "int_", lambda e, f=flag: sp.Integer(f))
+            if flagged.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                return False
+    return True
+
+
 def key(equations, variables, method_options) -> str:
     """A hash of everything Brian2's exact solution reads: the equations, each name they use (its kind,
     unit, type, whether it is constant or scalar, a constant's value), the options and the versions."""
-    h = hashlib.sha256(f"{version('brian2')} {version('sympy')}\n{equations}\n{method_options!r}\n".encode())
+    h = hashlib.sha256(f"{FORMAT} {version('brian2')} {version('sympy')}\n{equations}\n{method_options!r}\n".encode())
     for name in sorted(variables or {}):
         v = variables[name]
         if not hasattr(v, "dim"):  # a function (exp, rand, a TimedArray): its name says what it is

@@ -1,8 +1,9 @@
 """Exact integration remembered on disk: the same abstract code Brian2 derives, read back without SymPy,
 and keyed by everything the solution reads."""
 
+import numpy as np
 import pytest
-from brian2 import Network, NeuronGroup, StateUpdateMethod, ms, prefs
+from brian2 import Network, NeuronGroup, StateMonitor, StateUpdateMethod, ms, prefs
 
 from spikefa.brian import integration
 
@@ -52,3 +53,34 @@ def test_the_key_reads_the_constants_and_the_equations(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", ["euler", "exponential_euler"])
 def test_other_methods_are_brians_own(name):
     assert integration.method(name) == name
+
+
+def trajectory(method, tau_m, threshold="v > 100"):
+    """v of one neuron of :data:`EQS`, driven by b = 1.5 from rest, every 0.1 ms for 10 ms (numpy)."""
+    ns = {"tau_m": tau_m, "tau_syn": 5 * ms, "tau_trace": 5 * ms}
+    group = NeuronGroup(1, EQS, threshold=threshold, reset="v = 0", refractory=1 * ms, method=method, namespace=ns)
+    group.b = 1.5
+    monitor = StateMonitor(group, "v", record=0)
+    target, prefs.codegen.target = prefs.codegen.target, "numpy"
+    try:
+        Network(group, monitor).run(10 * ms)
+    finally:
+        prefs.codegen.target = target
+    return monitor.t / ms, monitor.v[0]
+
+
+def test_equal_time_constants_are_integrated_exactly(tmp_path, monkeypatch):
+    """tau_m = tau_syn: Brian2's symbolic solution divides by their difference (NaN, or a
+    ZeroDivisionError compiled); spikefa solves it at the values: v = b (1 − e^(−t/τ) − (t/τ) e^(−t/τ))
+    from rest, and with spikes and refractoriness the limit of the unequal case."""
+    monkeypatch.setenv("SPIKEFA_CACHE", str(tmp_path))
+    t, v = trajectory(integration.method("exact"), 5 * ms)
+    s = t / 5
+    assert np.allclose(v, 1.5 * (1 - np.exp(-s) - s * np.exp(-s)), rtol=1e-12, atol=1e-14)
+    with np.errstate(invalid="ignore"):
+        _, v_brian = trajectory("exact", 5 * ms)
+    assert np.isnan(v_brian[1:]).all()  # what Brian2's own solution gives
+
+    _, spiking = trajectory(integration.method("exact"), 5 * ms, threshold="v > 0.3")
+    _, near = trajectory("exact", 5.0001 * ms, threshold="v > 0.3")
+    assert (spiking == 0).sum() > 10 and np.allclose(spiking, near, rtol=1e-4, atol=1e-6)
