@@ -389,6 +389,13 @@ LIF = Block(
         Field("error_rate", "rate", "an error of ±1 fires the ± error events at this rate", "500 Hz"),
         Field("noise_rate", "rate", "mirror phase: Poisson firing of the noise-driven layers", "50 Hz"),
         Field("mirror_drive", "number", "mirror phase: the drive a responding layer is held at", 0.5),
+        _time("mirror_trace", "mirror phase: the spike traces the feedback synapses learn from", "10 ms"),
+        _time(
+            "mirror_tau_m",
+            "mirror phase: the membrane time constant of a layer answering noise (none: tau_m)",
+            None,
+            optional=True,
+        ),
         _time("mirror_window", "mirror phase: one noise sample (none: one time step)", None, optional=True),
         Field("target_rate", "rate", "online learning: the rate asked of the label's neuron", "200 Hz"),
     ),

@@ -257,6 +257,9 @@ class Lif:
     # replaced), so that every responding neuron fires in the same regime (> v_threshold: regularly)
     mirror_drive: float = 0.5
     mirror_window: str | None = None  # mirror phase: one noise sample (None: one time step)
+    mirror_trace: str = "10 ms"  # mirror phase: the spike traces (STDP window) the feedback synapses learn from
+    # mirror phase: a held layer's membrane time constant (None: tau_m), as in a high-conductance state
+    mirror_tau_m: str | None = None
     # online learning: the rate the output's error units ask of the label's neuron (the others: 0)
     target_rate: str = "200 Hz"
 
@@ -1230,11 +1233,19 @@ def _population(f: _Fields) -> Population:
 
 
 def _lif(f: _Fields) -> Lif:
-    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory")
+    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory", "mirror_trace")
     rates = ("max_rate", "error_rate", "noise_rate", "target_rate")
     values: dict[str, Any] = {k: _time(f, k, getattr(Lif, k)) for k in times}
-    window = f.raw.get("mirror_window")
-    values["mirror_window"] = f.raw.pop("mirror_window", None) if window is None else _time(f, "mirror_window", "")
+    for key in ("mirror_window", "mirror_tau_m"):
+        values[key] = f.raw.pop(key, None) if f.raw.get(key) is None else _time(f, key, "")
+    if values["mirror_tau_m"] is not None:  # Brian2's exact solution divides by the difference
+        for key in ("tau_m", "mirror_tau_m"):
+            if seconds(values[key]) == seconds(values["tau_syn"]):
+                f.fail(
+                    f.name(key),
+                    f"must differ from tau_syn ({values['tau_syn']}) when mirror_tau_m is set: a held membrane's "
+                    "exact integration divides by their difference",
+                )
     values.update({k: _rate(f, k, getattr(Lif, k)) for k in rates})
     values["v_threshold"] = f.declared(S.LIF["v_threshold"])
     values["input"] = f.declared(S.LIF["input"])

@@ -84,7 +84,8 @@ def solve_at_values(equations, variables, method_options) -> str:
     for line in free.splitlines():
         name, x = line.split(" = ", 1)
         y = held.get(name, name.removeprefix("_"))  # a held variable stays as it is: _v = v
-        lines.append(line if x == y or not name.startswith("_") else f"{name} = {REFRACTORY} * ({x}) + (1 - {REFRACTORY}) * ({y})")
+        joined = f"{name} = {REFRACTORY} * ({x}) + (1 - {REFRACTORY}) * ({y})"
+        lines.append(line if x == y or not name.startswith("_") else joined)
     return "\n".join(lines)
 
 

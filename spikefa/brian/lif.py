@@ -53,18 +53,20 @@ NEVER = -1e4  # seconds: Brian2's lastspike of a neuron that has not fired
 def namespace(lif: spec.Lif) -> dict:
     """The constants every spiking population and pathway reads, as Brian2 quantities."""
     s, h = spec.seconds, spec.hertz
+    optional = {"v_floor": lif.v_floor, "mirror_tau_m": lif.mirror_tau_m and s(lif.mirror_tau_m) * second}
     return {
         "tau_m": s(lif.tau_m) * second,
         "tau_syn": s(lif.tau_syn) * second,
         "tau_trace": s(lif.tau_trace) * second,
         "tau_err": s(lif.tau_err) * second,
+        "mirror_trace": s(lif.mirror_trace) * second,
         "refractory": s(lif.refractory) * second,
         "v_threshold": lif.v_threshold,
         "max_rate": h(lif.max_rate) * Hz,
         "error_rate": h(lif.error_rate) * Hz,
         "mirror_drive": lif.mirror_drive,
         "target_rate": h(lif.target_rate) * Hz,
-    } | ({} if lif.v_floor is None else {"v_floor": lif.v_floor})
+    } | {k: v for k, v in optional.items() if v is not None}
 
 
 def surrogate(lif: spec.Lif, x: str = "ubar") -> str:
@@ -285,9 +287,13 @@ class LifCircuit(Circuit):
         return math.ceil(2 * max(len(self.mirror_layers()), 1) * self.mirror_settle() / bs)
 
     def mirror_settle(self) -> int:
-        """Samples a noise layer fires before its B learns: 4 tau_trace (the slowest transient)."""
+        """Samples a noise layer fires before its B learns: 4 times the slowest of the drive's, the
+        membrane's and the mirror trace's time constants (the transients from rest)."""
         sample = self.window * spec.seconds(self.engine.circuit.brian.dt)
-        return math.ceil(4 * spec.seconds(self.lif.tau_trace) / sample)
+        lif = self.lif
+        times = (lif.tau_syn, lif.tau_m, lif.mirror_tau_m or lif.tau_m, lif.mirror_trace)
+        slowest = max(spec.seconds(t) for t in times)
+        return math.ceil(4 * slowest / sample)
 
     def populations(self) -> list[NeuronGroup]:
         sizes, ns, clock = self.engine.sizes, self.namespace, self.clock
@@ -558,7 +564,7 @@ class LifCircuit(Circuit):
 
     def rest_names(self, group: NeuronGroup) -> tuple[str, ...]:
         """The variables that are 0 at rest: traces, errors, counts and the membrane model's own."""
-        own = tuple(n for n in ("sent", "teacher", "taught") if n in group.variables)
+        own = tuple(n for n in ("sent", "teacher", "taught", "rm") if n in group.variables)
         return ("r", "ubar", "err", "delta", "count", *own, *self.rest_variables.get(group.name, ("v",)))
 
     def sent_code(self, group: NeuronGroup, suffix: str) -> str:
@@ -643,15 +649,16 @@ class LifCircuit(Circuit):
     def mirror_hebbian(self) -> float:
         """κ, the change per spike pair, such that a mirror step's expected change is the reference
         engine's η_B Wᵀ (unit-variance noise) for a source of slope f' = 1 (÷ max_rate; the LIF's
-        with the defaults): per second a synapse expects κ ν f'_j W_ji c / (tau_trace · max_rate), ν the
-        noise rate and c = 1 / ((1 + tau_syn / tau_trace)(1 + tau_m / tau_trace)) the part of a noise
+        with the defaults): per second a synapse expects κ ν f'_j W_ji c / (τ · max_rate), τ the mirror
+        trace's time constant (``mirror_trace``), ν the noise rate and
+        c = 1 / ((1 + tau_syn / τ)(1 + tau_m / τ)) the part of a noise
         spike's effect on its target's firing that the trace sees (the drive's and the membrane's
         exponential filters against the trace's), over the share of a segment in which B learns
         (:meth:`mirror_schedule`)."""
         s, h = spec.seconds, spec.hertz
         lif, m = self.lif, self.engine.rule.spec.mirror
-        trace = s(lif.tau_trace)
-        c = 1.0 / ((1 + s(lif.tau_syn) / trace) * (1 + s(lif.tau_m) / trace))
+        trace = s(lif.mirror_trace)
+        c = 1.0 / ((1 + s(lif.tau_syn) / trace) * (1 + s(lif.mirror_tau_m or lif.tau_m) / trace))
         per_second = h(lif.noise_rate) * c / (trace * h(lif.max_rate))
         k = segment_steps(m, self.mirror_least_steps()) * m.batch_size  # the share of a segment in which B learns
         share = float(np.mean([learns.mean() for _, learns in self.mirror_schedule(k, k).values()]))
@@ -659,8 +666,9 @@ class LifCircuit(Circuit):
 
     def mirror_plasticity(self, l: int) -> tuple[str, str]:
         """B_l's change while its target fires noise, as spike-timing-dependent plasticity with a balanced
-        antisymmetric window: on each spike of its source, w += κ r_post (its target's spikes before it);
-        on each spike of its target, w −= κ r_pre (its source's spikes before it). A noise spike is
+        antisymmetric window: on each spike of its source, w += κ rm_post (the trace of its target's
+        spikes, time constant ``mirror_trace``); on each spike of its target, w −= κ rm_pre (its
+        source's). A noise spike is
         independent of what fired before it, so the second term cancels the first's chance coincidences
         exactly in expectation (whatever the rates), and what remains is the first's causal part,
         ∝ W_ji. Each synapse reads its own weight and ``plastic`` (a phase signal: 1 while its
@@ -669,8 +677,8 @@ class LifCircuit(Circuit):
         if l not in self.mirror_layers():
             return "", ""
         k, sign = self.mirror_hebbian(), constrain("w", self.engine.structure.pathway(l).sign)
-        pre = "\n".join([f"w = w + {k!r} * plastic * r_post", *sign])
-        post = "\n".join([f"w = w - {k!r} * plastic * r_pre", *sign])
+        pre = "\n".join([f"w = w + {k!r} * plastic * rm_post", *sign])
+        post = "\n".join([f"w = w - {k!r} * plastic * rm_pre", *sign])
         return pre, post
 
     def mirror_seconds_per_step(self) -> float:

@@ -36,7 +36,8 @@ from brian2.utils.stringtools import deindent
 
 from ..errors import SpikefaError
 
-PRESYNAPTIC = ("r", "count", "lastspike")  # what a synapse sees of its presynaptic neuron: spikes and traces of them
+# what a synapse sees of its presynaptic neuron: spikes and traces of them (rm: a mirror layer's mirror trace)
+PRESYNAPTIC = ("r", "rm", "count", "lastspike")
 
 CLOCK = frozenset({"t", "dt", "t_in_timesteps"})  # the group's clock: the same for every synapse
 EXTERNAL = (numbers.Number, np.ndarray, np.generic, Function, Variable)  # what Brian2 takes from a namespace

@@ -11,6 +11,7 @@ makes a rate circuit comparable, number for number, with the reference engine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +146,14 @@ I_tonic : 1
 """
 """A layer that answers noise in mirror phases: while ``held`` (1) its drive relaxes to ``mirror_drive``
 instead of its bias, less ``I_tonic``, the mean of its noise input, which the forward pathway's
-synapses take away themselves (:func:`~spikefa.brian.pathways.spiking_forward_pathway`)."""
+synapses take away themselves (:func:`~spikefa.brian.pathways.spiking_forward_pathway`). Where the
+circuit sets ``mirror_tau_m``, the membrane's ``tau_m`` is :data:`HELD_TAU_M` in such a layer."""
+HELD_TAU_M = "(tau_m + held * (mirror_tau_m - tau_m))"
+"""A held layer's membrane time constant: ``mirror_tau_m`` while it answers noise, as in a high-conductance
+state (strong background input shortens the effective membrane time constant; its gain is kept)."""
+MIRROR_TRACE = "drm/dt = -rm / mirror_trace : 1\n"
+"""The trace of a mirror layer's spikes that the weight mirror's spike-timing plasticity reads (its window:
+``brian.lif.mirror_trace``), each spike adding 1 / (mirror_trace · max_rate) as ``r`` does with tau_trace."""
 
 
 @dataclass(frozen=True)
@@ -284,8 +292,14 @@ def lif_population(
     params = {k: quantity(v, f"{where}.params.{k}") for k, v in m.params.items()}
     own = error or f"err * ({slope})"
     compartments = COMPARTMENTS.replace("du/dt = (-u + b) / tau_syn : 1\n", HELD) if held else COMPARTMENTS
-    eqs = m.equations + "\n" + compartments + ("" if output else f"delta_local = {own} : 1\n") + variables
+    fast = held and "mirror_tau_m" in namespace
+    membrane_eqs = re.sub(r"\btau_m\b", HELD_TAU_M, m.equations) if fast else m.equations
+    eqs = membrane_eqs + "\n" + compartments + ("" if output else f"delta_local = {own} : 1\n") + variables
     d = "delta" if output else "delta_local"
+    reset = f"{m.reset}\nr += 1 / (tau_trace * max_rate)\ncount += 1"
+    if mirror or held:  # the spike trace B learns from in mirror phases (its STDP window), as r is scaled
+        eqs += MIRROR_TRACE
+        reset += "\nrm += 1 / (mirror_trace * max_rate)"
     if errors:  # the count of its own ± error events: its error as the synapses it leaves through see it
         eqs += "sent : 1\n"
     fire = f"({m.threshold})"
@@ -304,7 +318,7 @@ def lif_population(
             n,
             eqs,
             threshold=fire,
-            reset=f"{m.reset}\nr += 1 / (tau_trace * max_rate)\ncount += 1",
+            reset=reset,
             refractory=refractory,
             events=events or None,
             method=integration.method(model.method),

@@ -174,6 +174,27 @@ def test_lif_mirror_phase_aligns_b_with_w_transpose():
     assert np.isfinite(B).all()
 
 
+def test_a_held_layer_integrates_with_mirror_tau_m_only_while_held():
+    """``mirror_tau_m``: a layer answering noise (held) has that membrane time constant, as in a
+    high-conductance state, and tau_m again once released: v relaxes to its drive (0.4, under threshold)
+    as 1 − e^(−t/τ), with τ = 2.5 ms held and 10 ms free."""
+    from brian2 import Clock, Network, ms
+
+    from spikefa import spec
+    from spikefa.brian.lif import namespace
+    from spikefa.brian.populations import lif_population
+
+    clock = Clock(0.1 * ms)
+    ns = namespace(spec.Lif(mirror_tau_m="2.5 ms", mirror_drive=0.4))
+    group = lif_population(1, clock, ns, "held", output=False, mirror=False, errors=False, held=True)
+    net = Network(group)
+    t = 3 * ms
+    for held, tau in ((1, 2.5 * ms), (0, 10 * ms)):
+        group.held, group.b, group.u, group.v = held, 0.4, 0.4, 0.0
+        net.run(t)
+        assert abs(group.v[0] - 0.4 * (1 - np.exp(-float(t / tau)))) < 1e-9
+
+
 def test_excitatory_feedback_only_excites_its_target_and_the_negative_error_goes_through_inhibition():
     """Dale's law for the feedback path: a ``sign: positive`` B carries only the ON units' error events,
     each adding w ≥ 0, so with the OFF channel (B1_off, weights −B, the OFF units' events) switched off
