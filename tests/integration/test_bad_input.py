@@ -105,6 +105,18 @@ CASES = [
         ["brian_digits_lif_fa", "--set", "feedback.delay=20 ms"],
         "feedback.delay: 20 ms is not shorter than brian.error_time 20 ms",
     ),
+    (
+        ["brian_digits_lif_mirror", "--set", "brian.lif.mirror_tau_m=5 ms"],
+        "brian.lif.mirror_tau_m: must differ from tau_syn (5 ms) when mirror_tau_m is set",
+    ),
+    (
+        ["brian_digits_lif_mirror", "--set", "brian.lif.tau_m=5 ms"],
+        "brian.lif.tau_m: must differ from tau_syn (5 ms) when mirror_tau_m is set",
+    ),
+    (
+        ["brian_digits_lif_mirror", "--set", "brian.lif.mirror_trace=5"],
+        "brian.lif.mirror_trace: must be a positive time",
+    ),
     (["digits_fa", "--set", "rule.feedback_init=xavier"], "rule.feedback_init: moved to the feedback block"),
     (["digits_fa", "--set", "forward.2.connectivity=0.5"], "forward.2: names no forward projection; they are 0 … 1"),
     (["digits_fa", "--set", "forward.init=xavier"], "forward.init: unknown field; allowed: connectivity, sign, delay"),

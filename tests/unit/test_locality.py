@@ -125,7 +125,7 @@ def test_timed_array_indexed_per_neuron_is_refused(syn, namespace, call):
 def test_extra_presynaptic_variables_can_be_allowed(syn, namespace):
     code = "w += lr * delta_pre * r_pre"
     assert nonlocal_reads(syn, code, pre=(*PRESYNAPTIC, "delta"), namespace=namespace) == []
-    with pytest.raises(SpikefaError, match=r"traces \(r, count, lastspike, delta\)"):
+    with pytest.raises(SpikefaError, match=r"traces \(r, rm, count, lastspike, delta\)"):
         check_local(syn, "w += u_pre", "B0 learn", pre=(*PRESYNAPTIC, "delta"), namespace=namespace)
 
 
