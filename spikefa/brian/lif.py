@@ -288,10 +288,10 @@ class LifCircuit(Circuit):
 
     def mirror_settle(self) -> int:
         """Samples a noise layer fires before its B learns: 4 times the slowest of the drive's, the
-        membrane's and the mirror trace's time constants (the transients from rest)."""
+        answering membrane's and the mirror trace's time constants (the transients from rest)."""
         sample = self.window * spec.seconds(self.engine.circuit.brian.dt)
         lif = self.lif
-        times = (lif.tau_syn, lif.tau_m, lif.mirror_tau_m or lif.tau_m, lif.mirror_trace)
+        times = (lif.tau_syn, lif.mirror_tau_m or lif.tau_m, lif.mirror_trace)
         slowest = max(spec.seconds(t) for t in times)
         return math.ceil(4 * slowest / sample)
 

@@ -13,6 +13,10 @@ from tests.integration.test_generated_code import PLAIN, assert_same_parameters,
 LIF_MIRROR = {"batch_size": 64, "steps_per_batch": 2, "lr": 0.05, "decay": 0.05}
 
 
+# mirror segments that settle in 20 ms (a held membrane of 2.5 ms), so that segments of a few steps learn
+LIF_MIRROR_TIMES = {"tau_trace": "4 ms", "mirror_trace": "4 ms", "mirror_tau_m": "2.5 ms"}
+
+
 def lif_pair(rule, sizes=(6, 8, 3), optimizer=None, target="numpy", **brian):
     """Two twin LIF circuits on ``target``: the Python schedule with the kernels, and generated code."""
     out = []
@@ -22,8 +26,8 @@ def lif_pair(rule, sizes=(6, 8, 3), optimizer=None, target="numpy", **brian):
         )
         raw["network"]["sizes"] = list(sizes)
         raw["brian"] = {"neurons": "lif", "target": target, "plasticity": plasticity, **brian}
-        if rule == "weight_mirror":  # traces that settle in 16 ms: mirror segments of a few steps learn
-            raw["brian"]["lif"] = {"tau_trace": "4 ms"}
+        if rule == "weight_mirror":
+            raw["brian"]["lif"] = dict(LIF_MIRROR_TIMES)
         engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
         out.append(LifCircuit(engine))
     return out

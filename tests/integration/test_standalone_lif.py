@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.integration.test_generated_code import raw_circuit
-from tests.integration.test_generated_lif import LIF_MIRROR, lif_data, lif_learn_and_mirror, lif_pair
+from tests.integration.test_generated_lif import LIF_MIRROR, LIF_MIRROR_TIMES, lif_data, lif_learn_and_mirror, lif_pair
 
 pytestmark = pytest.mark.slow  # each test compiles a project
 
@@ -52,7 +52,7 @@ def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
     _, code = lif_pair("weight_mirror", target="cython")  # cpp_standalone draws as cython does
     raw = raw_circuit("weight_mirror", hidden="relu", mirror=LIF_MIRROR)
     raw["network"]["sizes"] = [6, 8, 3]
-    raw["brian"] = {"neurons": "lif", "target": "cpp_standalone", "lif": {"tau_trace": "4 ms"}}
+    raw["brian"] = {"neurons": "lif", "target": "cpp_standalone", "lif": dict(LIF_MIRROR_TIMES)}
     got = lif_standalone(raw, tmp_path)
     outs = lif_learn_and_mirror(code, (2, 3))
     np.testing.assert_allclose(got["outputs"], outs, rtol=1e-9)
