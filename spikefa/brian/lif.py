@@ -290,10 +290,13 @@ class LifCircuit(Circuit):
         """Samples a noise layer fires before its B learns: 4 times the slowest of the drive's, the
         answering membrane's and the mirror trace's time constants (the transients from rest)."""
         sample = self.window * spec.seconds(self.engine.circuit.brian.dt)
-        lif = self.lif
-        times = (lif.tau_syn, lif.mirror_tau_m or lif.tau_m, lif.mirror_trace)
-        slowest = max(spec.seconds(t) for t in times)
+        slowest = max(spec.seconds(self.lif.tau_syn), self.answering_tau_m(), spec.seconds(self.lif.mirror_trace))
         return math.ceil(4 * slowest / sample)
+
+    def answering_tau_m(self) -> float:
+        """Seconds: the membrane time constant of a layer answering noise (``mirror_tau_m`` where set:
+        :data:`~spikefa.brian.populations.HELD_TAU_M`)."""
+        return spec.seconds(self.lif.mirror_tau_m or self.lif.tau_m)
 
     def populations(self) -> list[NeuronGroup]:
         sizes, ns, clock = self.engine.sizes, self.namespace, self.clock
@@ -651,14 +654,14 @@ class LifCircuit(Circuit):
         engine's η_B Wᵀ (unit-variance noise) for a source of slope f' = 1 (÷ max_rate; the LIF's
         with the defaults): per second a synapse expects κ ν f'_j W_ji c / (τ · max_rate), τ the mirror
         trace's time constant (``mirror_trace``), ν the noise rate and
-        c = 1 / ((1 + tau_syn / τ)(1 + tau_m / τ)) the part of a noise
+        c = 1 / ((1 + tau_syn / τ)(1 + τ_m / τ)), τ_m the answering membrane's, the part of a noise
         spike's effect on its target's firing that the trace sees (the drive's and the membrane's
         exponential filters against the trace's), over the share of a segment in which B learns
         (:meth:`mirror_schedule`)."""
         s, h = spec.seconds, spec.hertz
         lif, m = self.lif, self.engine.rule.spec.mirror
         trace = s(lif.mirror_trace)
-        c = 1.0 / ((1 + s(lif.tau_syn) / trace) * (1 + s(lif.mirror_tau_m or lif.tau_m) / trace))
+        c = 1.0 / ((1 + s(lif.tau_syn) / trace) * (1 + self.answering_tau_m() / trace))
         per_second = h(lif.noise_rate) * c / (trace * h(lif.max_rate))
         k = segment_steps(m, self.mirror_least_steps()) * m.batch_size  # the share of a segment in which B learns
         share = float(np.mean([learns.mean() for _, learns in self.mirror_schedule(k, k).values()]))
