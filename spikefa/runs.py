@@ -115,10 +115,15 @@ def atomic_write(path: Path, write, keep: Path | None = None) -> None:
             os.unlink(tmp)
 
 
+def _is_temporary(name: str) -> bool:
+    """Whether ``name`` is an :func:`atomic_write` temporary of a run folder's file."""
+    return any(name.startswith(f".{n}") for n in (*FILES, PARTS, LOCK))
+
+
 def _remove_temporaries(path: Path) -> None:
     """Delete the temporaries of :func:`atomic_write` that a killed run left in ``path``."""
-    for name in (*FILES, PARTS, LOCK):
-        for tmp in path.glob(f".{name}*"):
+    for tmp in path.iterdir():
+        if _is_temporary(tmp.name):
             tmp.unlink(missing_ok=True)
 
 
@@ -517,7 +522,8 @@ def _check_contents(path: Path, config: str, overwrite: bool) -> None:
     if path.exists() and not path.is_dir():
         raise SpikefaError(f"--out {path}: exists and is not a folder")
     try:
-        if not path.is_dir() or not any(p.name != LOCK for p in path.iterdir()):
+        # a run's lock and the temporaries of its files being written (another run starting) are no content
+        if not path.is_dir() or all(p.name == LOCK or _is_temporary(p.name) for p in path.iterdir()):
             return
         old = path / CONFIG
         if old.is_file() and not any((path / f).is_file() for f in RESULTS):
