@@ -198,6 +198,11 @@ class Circuit:
             out = ""
         return out + ("Z : 1\n" if teachable and net.output == "softmax" else "")
 
+    def step_code(self) -> list[tuple[NeuronGroup, str, str]]:
+        """(population, statements, name) that generated code runs at every step's start while examples
+        are shown, after their rest and teacher (none here)."""
+        return []
+
     def synapse_variables(self, feedback: bool = False, name: str | None = None) -> str:
         """The synapse variables a pathway needs beyond ``w`` for generated code: a momentum buffer, and
         on feedback synapses of a rule that makes B from W's copy, that copy and B₀ (``wt``, ``b0``), of

@@ -190,8 +190,6 @@ def refuse(circuit) -> None:
         )
     python_only = {
         "brian.monitor.layers": b.monitor.layers,
-        "feedback.input": e.circuit.input_feedback,
-        "feedback.delay": b.neurons == "rate" and bool(circuit.delays),
     }
     for name, value in python_only.items():
         if value:
@@ -285,6 +283,8 @@ class Generated:
         self.learn()
         for group in [c.groups[0], *c.driven()]:
             self.objects.append(self.schedule(group, c.rest_code(group), "rest", clock=self.clock, order=1))
+        for group, code, name in c.step_code():
+            self.objects.append(self.schedule(group, code, name, clock=c.clock, order=3))
         self.present()
         self.monitor = self.new_monitor() if self.project else None  # on runtime targets: one per block
         if self.monitor is not None:

@@ -12,7 +12,9 @@ by default L steps each, L forward projections):
   activities and errors it sees (pre rate, post delta), through the shared kernels, in place.
 
 A delayed feedback pathway (``feedback.delay``) reads a copy of its source's delta from that many steps
-ago, written each step by the schedule from a delay line (Brian2 summed variables take no delay).
+ago, written each step from a delay line (Brian2 summed variables take no delay): by the schedule, or
+in generated code by the source population's own line of variables (``line_B{l}_{k}``), emptied at
+each example's start as the schedule's is.
 
 With dt = tau every population is at its steady state when read, so one example gives the reference
 engine's activities, errors and weight changes (tested to 1e-6 relative); with dt < tau the circuit
@@ -67,6 +69,24 @@ class RateCircuit(Circuit):
     def delayed(self, name: str) -> tuple[str, ...]:
         """The delayed copies of population ``name``'s delta that delayed pathways read."""
         return tuple(f"delta_B{l}" for l, (source, _) in self.delays.items() if source == name)
+
+    def neuron_variables(self, name: str) -> str:
+        """Generated code also keeps, in a delayed pathway's source population, the line of its delta's
+        past values (see :meth:`step_code`)."""
+        lines = [f"line_B{l}_{k} : 1\n" for l, (source, n) in self.delays.items() if source == name for k in range(n)]
+        return super().neuron_variables(name) + ("".join(lines) if self.code else "")
+
+    def step_code(self) -> list[tuple[NeuronGroup, str, str]]:
+        """(population, statements, name) run at every step's start, after the example's rest and
+        teacher: each delayed pathway's line, as :meth:`_shift` keeps it — emptied when an example
+        starts (``tick``), its oldest value given to ``delta_B{l}``, the source's delta appended."""
+        out = []
+        for l, (source, n) in self.delays.items():
+            line = [f"line_B{l}_{k}" for k in range(n)]
+            code = [f"{v} = {v} * int(tick(t - t_block) == 0)" for v in line]
+            code += [f"delta_B{l} = {line[0]}", *(f"{a} = {b}" for a, b in zip(line, line[1:])), f"{line[-1]} = delta"]
+            out.append((self.population(source), "\n".join(code), f"line_B{l}"))
+        return out
 
     def inputs(self, name: str, into: str) -> tuple[str, ...]:
         """The variables the circuit file's own pathways into population ``name``'s drive (or error

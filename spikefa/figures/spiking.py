@@ -13,7 +13,13 @@ from ..model import build
 from .common import WIDTH, Runner, figure
 
 FILE = "brian_digits_lif_weight_mirror"
-QUICK = ["phases.0.mirror.steps=5", "phases.1.learn.epochs=1", "task.n_train=300", "task.n_test=100"]
+QUICK = [
+    "phases.0.mirror.steps=5",
+    "phases.1.learn.epochs=1",
+    "task.n_train=300",
+    "task.n_test=100",
+    "brian.target=numpy",
+]  # quick: nothing to compile
 SHOWN = 0.18  # seconds of each activity shown
 SIZES = {"input": 64, "hidden": 100, "output": 10}
 ERROR_COLORS = ("#d62728", "#9467bd")  # + and − error events

@@ -77,14 +77,17 @@ def test_local_classifiers_are_populations_with_fixed_synapses_both_ways():
 
 
 def test_cython_target_gives_the_same_numbers():
-    _, numpy_circuit = pair("feedback_alignment", hidden="sigmoid", output="sigmoid")
-    _, cython_circuit = pair("feedback_alignment", hidden="sigmoid", output="sigmoid", target="cython")
+    # the structure of circuits/brian_digits_fa.yaml (64-100-10 there): the Cython modules it compiles on a
+    # cold machine are the ones the digits runs need, which other tests compile too
+    shape = {"hidden": "relu", "output": "softmax", "sizes": (6, 5, 3)}
+    _, numpy_circuit = pair("feedback_alignment", **shape)
+    _, cython_circuit = pair("feedback_alignment", **shape, target="cython")
     x, y = np.random.default_rng(2).standard_normal((2, 6)), np.eye(3)[[1, 2]]
     a = numpy_circuit.present(x, y, 0.1, np.random.default_rng(0))
     b = cython_circuit.present(x, y, 0.1, np.random.default_rng(0))
     for (A1, H1, d1), (A2, H2, d2) in zip(a, b):
         np.testing.assert_allclose(A2[-1], A1[-1], rtol=1e-9)
-        for l in range(1, 4):
+        for l in range(1, 3):
             np.testing.assert_allclose(H2[l], H1[l], rtol=1e-9)
             np.testing.assert_allclose(d2[l], d1[l], rtol=1e-9)
     np.testing.assert_allclose(cython_circuit.engine.params.W[0], numpy_circuit.engine.params.W[0], rtol=1e-9)

@@ -122,31 +122,45 @@ def test_sparse_sign_constrained_forward_pathways_hold_in_both_engines():
     assert np.all(reference.params.W[1] >= 0) and np.any(reference.params.W[1] == 0)  # held at zero
 
 
+@pytest.mark.parametrize("plasticity", ["kernels", "code"])
 @pytest.mark.parametrize("rule", ["feedback_alignment", "kolen_pollack", "direct_feedback_alignment"])
-def test_a_delayed_rate_pathway_settles_to_the_reference_engine_and_is_late_by_its_delay(rule):
+def test_a_delayed_rate_pathway_settles_to_the_reference_engine_and_is_late_by_its_delay(rule, plasticity):
+    """On the Python schedule (its delay line) and in generated code (the source population's line of
+    variables) alike."""
+
     def circuit(delay, error_time):
         raw = tiny_circuit(rule, (6, 5, 4, 3), optimizer={"lr": 0.1, "momentum": 0.5}, engine="brian2")
-        raw["brian"] = {"neurons": "rate", "target": "numpy", "error_time": error_time}
+        raw["brian"] = {"neurons": "rate", "target": "numpy", "error_time": error_time, "plasticity": plasticity}
         raw["feedback"] = {"delay": delay, 1: {"delay": "1 ms"}}
         c = circuit_from_dict(raw)
         return ReferenceEngine(c, np.random.default_rng(4)), RateCircuit(ReferenceEngine(c, np.random.default_rng(4)))
 
     need = "5 ms" if rule != "direct_feedback_alignment" else "3 ms"  # (1 + 2) + (1 + 1) steps, or 1 + 2
     reference, brian = circuit("2 ms", need)
-    seen = brian.present(X[:3], Y[:3], 0.1, np.random.default_rng(0))
+    if plasticity == "code":
+        outs = brian.train_batch(X[:3], Y[:3], 0.1, np.random.default_rng(0))[1]
+    else:
+        seen = brian.present(X[:3], Y[:3], 0.1, np.random.default_rng(0))
     for k in range(3):
         A, H = reference.forward(X[k : k + 1])
         deltas = reference.deltas(A, H, Y[k : k + 1])
-        for l in (1, 2):
-            np.testing.assert_allclose(seen[k][2][l], deltas[l], rtol=1e-6, atol=1e-12)
+        if plasticity == "code":
+            np.testing.assert_allclose(outs[k], H[-1][0], rtol=1e-6, atol=1e-12)
+        else:
+            for l in (1, 2):
+                np.testing.assert_allclose(seen[k][2][l], deltas[l], rtol=1e-6, atol=1e-12)
         reference.learn(H, deltas, 0.1, np.random.default_rng(0))
-    np.testing.assert_allclose(brian.engine.params.W[0], reference.params.W[0], rtol=1e-6, atol=1e-12)
+    for name, a in reference.params.arrays().items():
+        np.testing.assert_allclose(brian.engine.params.arrays()[name], a, rtol=1e-6, atol=1e-12, err_msg=name)
     # the error compartment of layer 2 first moves 1 + 2 steps after the output error is set
     from brian2 import StateMonitor
 
     mon = StateMonitor(brian.groups[2], "err", record=True, when="end")
     brian.network.add(mon)
-    brian.present(X[:1], Y[:1], 0.0, np.random.default_rng(0), learn=False)
+    if plasticity == "code":
+        brian.generated.run(X[:1], Y[:1], 0.0, None, learn=False)
+    else:
+        brian.present(X[:1], Y[:1], 0.0, np.random.default_rng(0), learn=False)
     moved = np.flatnonzero(np.any(mon.err[:] != 0, axis=0))[0]
     assert moved == brian.forward_steps + 2  # taught at step F, carried in step F + 2 (the third)
     if rule != "direct_feedback_alignment":  # (for DFA any error_time past the delay is enough)

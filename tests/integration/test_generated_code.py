@@ -163,13 +163,12 @@ def test_generated_mirror_segments_are_the_reference_engines_mirror_phase(feedba
 @pytest.mark.parametrize(
     ("rule", "extra", "message"),
     [
-        ("feedback_alignment", {"feedback": {"delay": "1 ms"}}, "feedback.delay runs in the Python schedule"),
+        ("feedback_alignment", {"monitor": {"layers": [1]}}, "brian.monitor.layers runs in the Python schedule"),
     ],
 )
 def test_what_generated_code_does_not_build_is_refused_in_one_line(rule, extra, message):
-    raw = raw_circuit(rule, **extra)
-    if rule == "feedback_alignment":
-        raw["brian"]["error_time"] = "4 ms"
+    raw = raw_circuit(rule)
+    raw["brian"].update(extra)
     with pytest.raises(SpikefaError, match=message) as err:
         RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(0)))
     assert "\n" not in str(err.value)
