@@ -207,9 +207,13 @@ np.savez(sys.argv[2], outputs=learn_and_mirror(circuit, steps=int(sys.argv[3])),
     ],
 )
 def test_cpp_standalone_learns_what_the_reference_engine_learns(rule, optimizer, tmp_path):
-    """Every rule compiled, the weight mirror's segments too (each run of the binary a block or one)."""
+    """Every rule compiled, the weight mirror's segments too (each run of the binary a block or one);
+    DFA's errors 2 ms late (a delay line in its output population), read once they settled."""
     mirror = rule == "weight_mirror"
     raw = raw_circuit(rule, target="cpp_standalone", optimizer=optimizer, mirror=MIRROR if mirror else None)
+    if rule == "direct_feedback_alignment":
+        raw["feedback"] = {"delay": "2 ms"}
+        raw["brian"]["error_time"] = "3 ms"
     out, steps = tmp_path / "standalone.npz", 5 if mirror else 0
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(STANDALONE), json.dumps(raw), str(out), str(steps)],
