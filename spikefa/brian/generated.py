@@ -58,6 +58,7 @@ from types import SimpleNamespace
 
 import numpy as np
 from brian2 import (
+    NetworkOperation,
     NeuronGroup,
     StateMonitor,
     Synapses,
@@ -188,12 +189,11 @@ def refuse(circuit) -> None:
             f"{where}: rule {rule.name} changes B in Python (after_step); declare its plasticity() "
             f"(spikefa.rules.Plasticity) to build it as Brian2 code, or {kernels}"
         )
-    python_only = {
-        "brian.monitor.layers": b.monitor.layers,
-    }
-    for name, value in python_only.items():
-        if value:
-            raise SpikefaError(f"{where}: {name} runs in the Python schedule only; {kernels}")
+    if b.monitor.layers and circuit.project is not None:
+        raise SpikefaError(
+            "brian.monitor.layers: recordings are read by Python at every step, which a cpp_standalone run "
+            "has not; record on a runtime target (brian.target: cython or numpy), where code runs them too"
+        )
 
 
 def output_error(network, a: str, y: str) -> str:
@@ -293,6 +293,9 @@ class Generated:
         self.mirror_segment = MirrorSegment(self) if e.rule.has_mirror_phase else None
         if self.mirror_segment is not None:
             self.objects.extend(self.mirror_segment.ops)
+        self.span: tuple[float, int, int, bool] = (0.0, 1, 0, False)  # the run in progress (see recording)
+        if set(e.circuit.brian.monitor.when) - {"test"}:
+            self.objects.extend(self.recording())
         self.transfers = self.parameters()
         # standalone: what each run of the binary is told besides the data and weights: the seed of a
         # spiking circuit's random numbers (it seeds every generator), and whether it mirrors
@@ -480,6 +483,54 @@ class Generated:
         self.code[pathway] = pathway.code
         self.objects += [events, pathway]
 
+    def recording(self) -> list[NetworkOperation]:
+        """``brian.monitor``'s learning and mirror windows: the circuit's recorder (attached by the trainer
+        while a block or mirror phase runs; see :mod:`~spikefa.brian.recording`) fed at every step as
+        the Python schedule feeds it — the spikes of the step just ended before the schedule's
+        operations, the step's state after them — with the example (or noise sample) the step belongs
+        to: ``span`` = (start, steps per example or sample, how many were shown, whether they were
+        noise samples, of which the first is rest). Steps past the last one shown belong to none."""
+        c, dt = self.c, float(self.c.dt)
+
+        def spikes() -> None:
+            if c.recorder is not None:
+                c.recorder.spikes()
+
+        def sample() -> None:
+            if c.recorder is None:
+                return
+            start, per, shown, mirror = self.span
+            step = round((float(c.network.t) - start) / dt)
+            index = step // per - mirror
+            c.recorder.sample(index if index < shown else -1, (step % per) * dt, per * dt)
+
+        return [
+            NetworkOperation(spikes, clock=c.clock, when="start", order=-10),
+            NetworkOperation(sample, clock=c.clock, when="start", order=10),
+        ]
+
+    def record(self, x: np.ndarray, y: np.ndarray, layers: tuple, variables: tuple) -> dict:
+        """The circuit's :meth:`~spikefa.brian.circuit.Circuit.monitoring` of a block showing x, y
+        without learning (the Python schedule's ``record``, its spikes and numbers), cut to the
+        examples' own steps."""
+        if len(x) > self.capacity:
+            raise SpikefaError(
+                f"brian.monitor.examples: {len(x)} is more than one block of generated code "
+                f"(optimizer.batch_size {self.capacity})"
+            )
+        with self.c.monitoring(layers, variables) as out:
+            self.run(x, y, 0.0, np.random.default_rng(0), learn=False)
+        steps, dt = len(x) * self.c.example_steps(), float(self.c.dt)
+        for key, value in out.items():
+            if key.endswith("_t") and key != "t":  # events: those in the examples' steps
+                kept = np.round(value / dt) < steps
+                out[key], out[key[:-2] + "_i"] = value[kept], out[key[:-2] + "_i"][kept]
+            elif key == "t" or key.endswith("_rate"):
+                out[key] = value[:steps]
+            elif value.ndim == 2:
+                out[key] = value[:, :steps]
+        return out
+
     def parameters(self) -> list[tuple]:
         """(Brian2 owner, variable, the engine's array, synapse order, whether it learns) of everything
         set from the engine: W, b, B, the local classifiers' readouts (B_lᵀ) and the momentum buffers.
@@ -552,7 +603,8 @@ class Generated:
             if self.c.lif.input == "regular":
                 P[:n] = rng.random((n, X.shape[1]))
         monitor = self.monitor if self.project else self.new_monitor()  # runtime: one per block
-        self.execute(values, seed, self.aligned((n + 1) * self.c.example_steps()), monitor, learn)
+        steps = self.c.example_steps()
+        self.execute(values, seed, self.aligned((n + 1) * steps), monitor, learn, (steps, n))
         return np.asarray(getattr(monitor, self.c.readout))[:, 1 : n + 1].T
 
     def read_out(self, x: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
@@ -563,11 +615,18 @@ class Generated:
     def mirror(self, steps: int, rng: np.random.Generator) -> None:
         """``steps`` weight-mirror steps (see :mod:`~spikefa.brian.generated_mirror`), in segments of the
         built size; a spiking circuit seeds each segment's noise from ``rng``."""
-        s = self.mirror_segment
+        s, rec = self.mirror_segment, self.c.recorder
+        start = rec.offset if rec is not None else 0
         for done in range(0, steps, s.steps):
-            values = s.values(min(s.steps, steps - done), rng)
+            if rec is not None:  # the run's index of this segment's first sample
+                rec.offset = start + done * s.bs
+            n = min(s.steps, steps - done)
+            values = s.values(n, rng)
             seed = int(rng.integers(2**31)) if self.c.stochastic else None
-            self.execute(values, seed, self.aligned(s.steps_long), None, False)
+            shown = (self.c.mirror_sample_steps(), n * s.bs)
+            self.execute(values, seed, self.aligned(s.steps_long), None, False, shown)
+        if rec is not None:
+            rec.offset = start
 
     def aligned(self, steps: int):
         """A duration of at least ``steps`` that ends where both the example clock and the mirror
@@ -576,10 +635,12 @@ class Generated:
         unit = self.c.example_steps() if s is None else math.lcm(self.c.example_steps(), self.c.mirror_sample_steps())
         return -(-steps // unit) * unit * self.c.dt
 
-    def execute(self, values: dict, seed: int | None, duration, monitor: StateMonitor | None, learn: bool) -> None:
+    def execute(
+        self, values: dict, seed: int | None, duration, monitor: StateMonitor | None, learn: bool, shown: tuple
+    ) -> None:
         """One block (``monitor`` given: runtime, this block's; standalone, the project's; ``learn``:
         whether it learns) or one mirror segment: the ``TimedArray`` values, the seed and the engine's
-        parameters in, the learned ones out."""
+        parameters in, the learned ones out. ``shown``: (steps per example or noise sample, how many)."""
         mirror = monitor is None
         net = self.c.network
         if self.project is None:
@@ -587,6 +648,7 @@ class Generated:
                 timed.values[...] = v
             for owner in self.owners:
                 owner.namespace["t_block"] = net.t
+            self.span = (float(net.t), *shown, mirror)
             if seed is not None:
                 brian_seed(seed)
             self.push()

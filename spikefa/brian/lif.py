@@ -707,6 +707,8 @@ class LifCircuit(Circuit):
     def record(self, x: np.ndarray, y: np.ndarray, layers: tuple[int | str, ...], variables: tuple[str, ...]) -> dict:
         """Show the examples with their error phases but no weight change, recording the chosen layers
         (see :meth:`monitoring`)."""
+        if self.code:
+            return self.generated.record(x, y, layers, variables)
         with self.monitoring(layers, variables) as out:
             self.present(x, y, 0.0, np.random.default_rng(0), learn=False, errors=True)
         return out

@@ -259,6 +259,8 @@ class RateCircuit(Circuit):
         """Show the examples without learning, recording the chosen populations every time step (see
         :meth:`~spikefa.brian.circuit.Circuit.monitoring`): ``t`` (seconds from the start) and
         ``{population}_{var}`` arrays (neurons × time steps), for each variable the population has."""
+        if self.code:
+            return self.generated.record(x, y, layers, variables)
         with self.monitoring(layers, variables) as out:
             self.present(x, y, 0.0, np.random.default_rng(0), learn=False)
         return out

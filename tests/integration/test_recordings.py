@@ -53,7 +53,8 @@ def test_a_resumed_run_records_what_an_uninterrupted_one_does(tmp_path, monkeypa
     assert not list(cut.glob("monitors.part.*"))
 
 
-def test_mirror_windows_in_a_rate_circuit(tmp_path):
+@pytest.mark.parametrize("plasticity", ["kernels", "code"])
+def test_mirror_windows_in_a_rate_circuit(tmp_path, plasticity):
     c = load_circuit(
         ROOT / "circuits" / "brian_digits_weight_mirror.yaml",
         [
@@ -63,6 +64,7 @@ def test_mirror_windows_in_a_rate_circuit(tmp_path):
             "rule.mirror.steps_per_batch=1",
             "brian.target=numpy",
             "brian.monitor={layers: [layer1, layer2], variables: [r, I_ff], when: [mirror], every: 64, window: 4}",
+            f"brian.plasticity={plasticity}",
         ],
     )
     m = load_run(run_circuit(c, tmp_path / "wm", progress=False).path).monitors
@@ -146,3 +148,42 @@ def test_a_checkpoint_inside_a_recorded_window_keeps_the_recorder_going():
     rec.spikes()
     rec.sample(2, 0.0, 0.01)
     assert len(rec.arrays("learning")["learning_t"]) == 2
+
+
+def test_generated_code_records_what_the_python_schedule_records(tmp_path):
+    """With the schedule and plasticity as Brian2 code (a runtime target), the same windows, spikes and
+    test recording as the Python schedule's, number for number."""
+    monitors = {}
+    for plasticity in ("kernels", "code"):
+        c = load_circuit(LIF, [*SHORT, MONITOR, f"brian.plasticity={plasticity}"])
+        monitors[plasticity] = load_run(run_circuit(c, tmp_path / plasticity, progress=False).path).monitors
+    python, code = monitors["kernels"], monitors["code"]
+    assert sorted(code) == sorted(python) and len(python["learning_t"]) == 8 * 120
+    for key, value in python.items():
+        np.testing.assert_allclose(code[key], value, rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+def test_generated_code_records_a_spiking_mirror_phase_as_the_python_schedule_does(tmp_path):
+    """The spiking weight mirror's noise samples (one 0.5 ms step each; segments of 10 mirror steps, each
+    begun by rest), recorded in generated code as on the Python schedule."""
+    monitors = {}
+    for plasticity in ("kernels", "code"):
+        c = load_circuit(
+            ROOT / "circuits" / "brian_digits_lif_mirror.yaml",
+            [
+                "phases=[{mirror: {steps: 12}}]",
+                "task.n_test=10",
+                "brian.target=numpy",
+                f"brian.plasticity={plasticity}",
+                "brian.monitor={layers: [1, 2], variables: [v, rm, spikes, rate], when: [mirror], "
+                "every: 500, window: 40}",
+            ],
+        )
+        monitors[plasticity] = load_run(run_circuit(c, tmp_path / plasticity, progress=False).path).monitors
+    python, code = monitors["kernels"], monitors["code"]
+    # 12 steps of 128 samples: samples 0-1535, 40 of every 500, in two segments (10 steps, then 2)
+    windows = [i + k for i in range(0, 1536, 500) for k in range(40) if i + k < 1536]
+    assert sorted(set(python["mirror_index"])) == windows
+    assert len(python["mirror_layer1_spikes_t"]) > 0 and sorted(code) == sorted(python)
+    for key, value in python.items():
+        np.testing.assert_allclose(code[key], value, rtol=1e-9, atol=1e-12, err_msg=key)
