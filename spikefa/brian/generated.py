@@ -73,6 +73,7 @@ from brian2.devices.device import get_device
 from ..errors import SpikefaError
 from ..rules import Rule
 from . import compiled_cache, declared, online
+from .compiled_recording import CompiledRecording
 from .generated_mirror import MirrorSegment
 from .populations import RATE
 from .statements import sgd
@@ -174,10 +175,10 @@ def _same(fd: int, path: Path) -> bool:
 
 
 def refuse(circuit) -> None:
-    """One-line errors for what is not built as Brian2 code: rules that read W, learn B in noise phases
-    or change it in Python, and the parts of a circuit that the Python schedule provides."""
+    """One-line errors for the rules that generated code cannot build: those that read W to make B,
+    and those that change B in Python."""
     e = circuit.engine
-    rule, b = e.rule, e.circuit.brian
+    rule = e.rule
     where = "brian.plasticity: code"
     kernels = "use plasticity: kernels on a runtime target (cython, numpy)"
     if rule.transports_weights and rule.code_plasticity() is None:
@@ -188,11 +189,6 @@ def refuse(circuit) -> None:
         raise SpikefaError(
             f"{where}: rule {rule.name} changes B in Python (after_step); declare its plasticity() "
             f"(spikefa.rules.Plasticity) to build it as Brian2 code, or {kernels}"
-        )
-    if b.monitor.layers and circuit.project is not None:
-        raise SpikefaError(
-            "brian.monitor.layers: recordings are read by Python at every step, which a cpp_standalone run "
-            "has not; record on a runtime target (brian.target: cython or numpy), where code runs them too"
         )
 
 
@@ -294,7 +290,18 @@ class Generated:
         if self.mirror_segment is not None:
             self.objects.extend(self.mirror_segment.ops)
         self.span: tuple[float, int, int, bool] = (0.0, 1, 0, False)  # the run in progress (see recording)
-        if set(e.circuit.brian.monitor.when) - {"test"}:
+        monitor = e.circuit.brian.monitor
+        self.compiled_recording = None  # brian.monitor on cpp_standalone (see compiled_recording.py)
+        self.test_steps = 0  # while a test recording runs: the steps it keeps
+        if self.project and monitor.layers:
+            groups = {g.name: g for g in map(c.population, monitor.layers)}
+            longest = self.aligned((cap + 1) * steps)
+            if self.mirror_segment is not None:
+                longest = max(longest, self.aligned(self.mirror_segment.steps_long))
+            steps_max = round(float(longest / c.dt))
+            self.compiled_recording = CompiledRecording(self, groups, monitor.variables, steps_max)
+            self.objects.extend(self.compiled_recording.objects)
+        elif set(monitor.when) - {"test"}:
             self.objects.extend(self.recording())
         self.transfers = self.parameters()
         # standalone: what each run of the binary is told besides the data and weights: the seed of a
@@ -518,9 +525,16 @@ class Generated:
                 f"brian.monitor.examples: {len(x)} is more than one block of generated code "
                 f"(optimizer.batch_size {self.capacity})"
             )
+        steps, dt = len(x) * self.c.example_steps(), float(self.c.dt)
+        if self.compiled_recording is not None:  # the project's own monitors (brian.monitor's populations)
+            self.test_steps = steps
+            try:
+                self.run(x, y, 0.0, np.random.default_rng(0), learn=False)
+            finally:
+                self.test_steps = 0
+            return self.compiled_recording.test(steps)
         with self.c.monitoring(layers, variables) as out:
             self.run(x, y, 0.0, np.random.default_rng(0), learn=False)
-        steps, dt = len(x) * self.c.example_steps(), float(self.c.dt)
         for key, value in out.items():
             if key.endswith("_t") and key != "t":  # events: those in the examples' steps
                 kept = np.round(value / dt) < steps
@@ -665,7 +679,17 @@ class Generated:
             args[self.control.seed] = seed
         if self.mirror_segment is not None:
             args[self.control.mode] = int(mirror)
+        recording, rec = self.compiled_recording, self.c.recorder
+        if recording is not None:  # which steps its monitors keep
+            if self.test_steps:
+                args[recording.flags] = recording.everything(self.test_steps)
+            elif rec is not None:
+                args[recording.flags] = recording.windows(rec, shown, mirror)
+            else:
+                args[recording.flags] = np.zeros(recording.flags.values.shape)
         device.run(run_args=args, with_output=False)
+        if recording is not None and rec is not None and not self.test_steps:
+            recording.collect(rec, shown, mirror)
         for name in device.run_args_arrays:  # this run's inputs (and Brian2's locks on them), not needed again
             for path in (name, f"{name}.lock"):
                 (self.project / "static_arrays" / path).unlink(missing_ok=True)

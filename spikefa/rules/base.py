@@ -126,17 +126,16 @@ class Plasticity:
 class Rule:
     """A learning rule: what reaches hidden layer l's error compartment, how B starts, how B changes.
 
-    Subclasses set ``name`` and ``topology`` (``layerwise``: B_l carries δ_{l+1}; ``direct``: B_l carries
-    the output error δ_L; ``local``: B_l is layer l's fixed random classifier; ``none``) and override the
-    hooks they need: :meth:`init_feedback`, :meth:`feedback` (only rules that transport W), and
-    :meth:`after_step`, which may change ``params.B`` in place after every W update — or, instead of
-    after_step, declare the feedback synapses' own change (:meth:`plasticity`), which every backend
-    builds, Brian2's generated code (``brian.plasticity: code``, ``cpp_standalone``) too. Every rule, a
-    user's too, runs in both engines: the Brian2 circuits hand the activities and errors they computed
-    to the same hooks, and a sparse or sign-constrained pathway's structure is restored after each
-    hook (a missing synapse stays 0, a sign never flips). ``parameters`` declares the rule's own
-    parameters (``rule.params`` in a circuit file) with their defaults; ``self.parameters`` holds the
-    run's values."""
+    Subclasses set ``name`` (by default the class's) and ``topology`` (``layerwise``: B_l carries δ_{l+1};
+    ``direct``: B_l carries the output error δ_L; ``local``: B_l is layer l's fixed random classifier; ``none``)
+    and override the hooks they need: :meth:`init_feedback`, :meth:`feedback` (only rules that transport W), and
+    :meth:`after_step`, which may change ``params.B`` in place after every W update — or, instead of after_step,
+    declare the feedback synapses' own change (:meth:`plasticity`), which every backend builds, Brian2's
+    generated code (``brian.plasticity: code``, ``cpp_standalone``) too. Every rule, a user's too, runs in both
+    engines: the Brian2 circuits hand the activities and errors they computed to the same hooks, and a sparse or
+    sign-constrained pathway's structure is restored after each hook (a missing synapse stays 0, a sign never
+    flips). ``parameters`` declares the rule's own parameters (``rule.params`` in a circuit file) with their
+    defaults; ``self.parameters`` holds the run's values."""
 
     name: ClassVar[str]
     topology: ClassVar[str]  # "layerwise" | "direct" | "local" | "none"
@@ -144,6 +143,12 @@ class Rule:
     transports_weights: ClassVar[bool] = False
     has_mirror_phase: ClassVar[bool] = False  # a rule with mirror phases (noise-driven B plasticity)
     parameters: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        """A rule class that sets no ``name`` of its own (a user's) is named after itself in messages."""
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
 
     def __init__(self, rule: spec.Rule, optimizer: spec.Optimizer, feedback: Structure | None = None):
         self.spec = rule

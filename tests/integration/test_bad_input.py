@@ -102,11 +102,6 @@ CASES = [
     (["digits_fa", "--set", "feedback.delay=3"], "feedback.delay: must be a non-negative time with a unit"),
     (["digits_fa", "--set", "feedback.strength=3"], "feedback.strength: unknown field; allowed: connectivity, sign"),
     (
-        ["brian_digits_fa", "--set", "brian.target=cpp_standalone", "--set", "brian.plasticity=code"]
-        + ["--set", "brian.monitor.layers=[1]"],
-        "brian.monitor.layers: recordings are read by Python at every step, which a cpp_standalone run has not",
-    ),
-    (
         ["brian_digits_lif_fa", "--set", "feedback.delay=20 ms"],
         "feedback.delay: 20 ms is not shorter than brian.error_time 20 ms",
     ),

@@ -160,16 +160,12 @@ def test_generated_mirror_segments_are_the_reference_engines_mirror_phase(feedba
         assert len(circuit.feedback[1]) < 5 * 4 and np.all(circuit.feedback[1].w[:] >= 0)
 
 
-@pytest.mark.parametrize(
-    ("rule", "extra", "message"),
-    [
-        ("feedback_alignment", {"monitor": {"layers": [1]}}, "brian.monitor.layers runs in the Python schedule"),
-    ],
-)
-def test_what_generated_code_does_not_build_is_refused_in_one_line(rule, extra, message):
-    raw = raw_circuit(rule)
-    raw["brian"].update(extra)
-    with pytest.raises(SpikefaError, match=message) as err:
+def test_a_rule_that_changes_b_in_python_is_refused_by_generated_code_in_one_line(tmp_path):
+    from tests.integration.test_user_rules import RULE
+
+    (tmp_path / "anti_hebbian.py").write_text(RULE)
+    raw = raw_circuit(f"{tmp_path / 'anti_hebbian.py'}:AntiHebbian")
+    with pytest.raises(SpikefaError, match=r"rule .*AntiHebbian changes B in Python \(after_step\)") as err:
         RateCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(0)))
     assert "\n" not in str(err.value)
 

@@ -7,6 +7,7 @@ import pytest
 
 from spikefa import circuit_from_dict
 from spikefa.brian import LifCircuit
+from spikefa.brian.recording import Recorder
 from spikefa.reference import ReferenceEngine
 from tests.integration.test_generated_code import PLAIN, assert_same_parameters, raw_circuit
 
@@ -38,15 +39,33 @@ def lif_data(n=6, inputs=6, seed=3):
     return rng.random((n, inputs)), np.eye(3)[rng.integers(0, 3, n)]
 
 
-def lif_learn_and_mirror(circuit, steps=(2, 2)):
-    """Two blocks, each followed by mirror steps (none if the rule has no mirror phases); the outputs."""
+def lif_learn_and_mirror(circuit, steps=(2, 2), recorded: dict | None = None):
+    """Two blocks, each followed by mirror steps (none if the rule has no mirror phases); the outputs.
+    ``recorded``: filled with the circuit's ``brian.monitor`` recordings, fed as the trainer feeds them
+    (learning and mirror windows), and a test recording of the first 3 examples."""
     x, y = lif_data()
     rng = np.random.default_rng(7)
     outs = []
+    m, recorders = circuit.engine.circuit.brian.monitor, {}
+    if recorded is not None:
+        groups = {g.name: g for g in map(circuit.population, m.layers)}
+        recorders = {w: Recorder(groups, m.variables, m.every, m.window, float(circuit.dt)) for w in m.when}
+    samples = 0
     for (a, b, lr), n in zip(((0, 4, 0.1), (4, 6, 0.05)), steps, strict=True):
+        circuit.recorder = recorders.get("learning")
+        if circuit.recorder is not None:
+            circuit.recorder.offset = a
         outs.append(circuit.train_batch(x[a:b], y[a:b], lr, rng)[1])
         if circuit.engine.rule.has_mirror_phase:
+            circuit.recorder = recorders.get("mirror")
+            if circuit.recorder is not None:
+                circuit.recorder.offset = samples
             circuit.mirror(n, rng)
+            samples += n * circuit.engine.rule.spec.mirror.batch_size
+    circuit.recorder = None
+    if recorded is not None:
+        for when, recorder in recorders.items():
+            recorded |= recorder.arrays(when) if when != "test" else circuit.record(x[:3], y[:3], m.layers, m.variables)
     return np.vstack(outs)
 
 

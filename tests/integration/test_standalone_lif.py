@@ -25,9 +25,20 @@ from tests.integration.test_generated_lif import lif_data, lif_learn_and_mirror
 raw = json.loads(sys.argv[1])
 engine = ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4))
 circuit = LifCircuit(engine)
-outs = lif_learn_and_mirror(circuit, (2, 3))
-np.savez(sys.argv[2], outputs=outs, test=circuit.predict(lif_data()[0]), **engine.params.arrays())
+recorded = {} if raw["brian"].get("monitor") else None
+outs = lif_learn_and_mirror(circuit, (2, 3), recorded)
+recorded = {f"recorded/{key}": value for key, value in (recorded or {}).items()}
+np.savez(sys.argv[2], outputs=outs, test=circuit.predict(lif_data()[0]), **engine.params.arrays(), **recorded)
 """
+
+# every kind of recording, in a few windows of each
+MONITOR = {
+    "layers": [1, 2],
+    "variables": ["v", "err", "spikes", "rate"],
+    "when": ["learning", "mirror", "test"],
+    "every": 3,
+    "window": 1,
+}
 
 
 def lif_standalone(raw: dict, tmp_path) -> dict:
@@ -48,14 +59,21 @@ def lif_standalone(raw: dict, tmp_path) -> dict:
 def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
     """The compiled project seeds its generators from each run's seed as Brian2's runtime does: the
     same spikes, the same error events, the same weights — blocks and mirror segments (the second call
-    two segments, one partly used) alike."""
-    _, code = lif_pair("weight_mirror", target="cython")  # cpp_standalone draws as cython does
+    two segments, one partly used) alike; and the same recordings (brian.monitor: the project's own
+    monitors against the runtime's recorder), in learning and mirror windows and a test recording."""
+    _, code = lif_pair("weight_mirror", target="cython", monitor=MONITOR)  # cpp_standalone draws as cython does
     raw = raw_circuit("weight_mirror", hidden="relu", mirror=LIF_MIRROR)
     raw["network"]["sizes"] = [6, 8, 3]
-    raw["brian"] = {"neurons": "lif", "target": "cpp_standalone", "lif": dict(LIF_MIRROR_TIMES)}
+    raw["brian"] = {"neurons": "lif", "target": "cpp_standalone", "lif": dict(LIF_MIRROR_TIMES), "monitor": MONITOR}
     got = lif_standalone(raw, tmp_path)
-    outs = lif_learn_and_mirror(code, (2, 3))
+    recorded = {}
+    outs = lif_learn_and_mirror(code, (2, 3), recorded)
     np.testing.assert_allclose(got["outputs"], outs, rtol=1e-9)
+    compiled = {key.removeprefix("recorded/"): got[key] for key in got.files if key.startswith("recorded/")}
+    assert sorted(compiled) == sorted(recorded) and len(recorded["mirror_t"]) > 50
+    assert len(recorded["learning_layer1_spikes_t"]) > 0 and len(recorded["layer2_err_pos_t"]) > 0
+    for key, value in recorded.items():
+        np.testing.assert_allclose(compiled[key], value, rtol=1e-9, atol=1e-12, err_msg=key)
     np.testing.assert_allclose(got["test"], code.predict(lif_data()[0]), rtol=1e-9)
     for name, a in code.engine.params.arrays().items():
         if not (name.startswith("v") and not np.any(a)):
