@@ -1238,14 +1238,6 @@ def _lif(f: _Fields) -> Lif:
     values: dict[str, Any] = {k: _time(f, k, getattr(Lif, k)) for k in times}
     for key in ("mirror_window", "mirror_tau_m"):
         values[key] = f.raw.pop(key, None) if f.raw.get(key) is None else _time(f, key, "")
-    if values["mirror_tau_m"] is not None:  # Brian2's exact solution divides by the difference
-        for key in ("tau_m", "mirror_tau_m"):
-            if seconds(values[key]) == seconds(values["tau_syn"]):
-                f.fail(
-                    f.name(key),
-                    f"must differ from tau_syn ({values['tau_syn']}) when mirror_tau_m is set: a held membrane's "
-                    "exact integration divides by their difference",
-                )
     values.update({k: _rate(f, k, getattr(Lif, k)) for k in rates})
     values["v_threshold"] = f.declared(S.LIF["v_threshold"])
     values["input"] = f.declared(S.LIF["input"])

@@ -14,12 +14,15 @@ Brian2 solves with the constants' names, so where two coupled time constants are
 trace both 5 ms, ``tau_m = tau_syn``) its solution, such as (e^(−t/τ₁) − e^(−t/τ₂)) / (τ₁ − τ₂), is
 0/0 at the circuit's values. Such equations are solved again with the values written in, where SymPy
 finds the solution of the equal case, t·e^(−t/τ)/τ (:func:`defined`, tested against the closed form).
+A switch such as a held mirror layer's (its membrane's time constant tau_m or mirror_tau_m) is
+checked and solved both ways (:func:`cases`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from importlib.metadata import version
 
@@ -65,28 +68,54 @@ def method(name: str):
 
 
 REFRACTORY = "int(not_refractory)"  # the factor with which Brian2 stops a refractory variable
+# shared 0/1 parameters that a population's time constants may read: a held mirror layer's membrane
+# (populations.HELD_TAU_M), whose time constant is tau_m or mirror_tau_m as the switch says
+SWITCHES = ("held",)
 
 
 def solve_at_values(equations, variables, method_options) -> str:
-    """Brian2's exact solution of ``equations`` with the constants' values written in. Where Brian2 stops
-    a refractory variable (its rate times int(not_refractory)), each case is solved — free, and held
-    (the refractory variables then parameters of the step) — and the two joined as
-    int(not_refractory) · (free) + (1 − int(not_refractory)) · (held)."""
+    """Brian2's exact solution of ``equations`` with the constants' values written in (:func:`cases`)."""
+    return cases(equations.substitute(**constants(variables, equations.identifiers)), variables, method_options)
+
+
+def cases(equations, variables, method_options) -> str:
+    """The exact solution, each case of a step solved apart and joined: a switch the equations read
+    (:data:`SWITCHES`), 1 and 0, as switch · (on) + (1 − switch) · (off); and where Brian2 stops a
+    refractory variable (its rate times int(not_refractory)), free and held (the refractory variables
+    then parameters of the step), as int(not_refractory) · (free) + (1 − int(not_refractory)) · (held)."""
     solve = StateUpdateMethod.stateupdaters[EXACT]
-    valued = equations.substitute(**constants(variables, equations.identifiers))
-    if REFRACTORY not in str(valued):
-        return solve(valued, variables, method_options)
-    free = solve(refractory(valued, free=True), variables, method_options)
-    held = dict(
-        line.split(" = ", 1) for line in solve(refractory(valued, free=False), variables, method_options).splitlines()
-    )
+    for switch in SWITCHES:
+        if any(eq.expr is not None and re.search(rf"\b{switch}\b", eq.expr.code) for eq in equations.values()):
+            on, off = (cases(set_to(equations, switch, value), variables, method_options) for value in (1, 0))
+            return join(switch, on, off)
+    if REFRACTORY not in str(equations):
+        return solve(equations, variables, method_options)
+    free = solve(refractory(equations, free=True), variables, method_options)
+    return join(REFRACTORY, free, solve(refractory(equations, free=False), variables, method_options))
+
+
+def join(condition: str, on: str, off: str) -> str:
+    """Two solutions as one: each variable's new value ``condition`` · (on's) + (1 − ``condition``) ·
+    (off's), where they differ; a variable that off does not change stays as it is (``_v = v``)."""
+    other = dict(line.split(" = ", 1) for line in off.splitlines())
     lines = []
-    for line in free.splitlines():
+    for line in on.splitlines():
         name, x = line.split(" = ", 1)
-        y = held.get(name, name.removeprefix("_"))  # a held variable stays as it is: _v = v
-        joined = f"{name} = {REFRACTORY} * ({x}) + (1 - {REFRACTORY}) * ({y})"
+        y = other.get(name, name.removeprefix("_"))
+        joined = f"{name} = {condition} * ({x}) + (1 - {condition}) * ({y})"
         lines.append(line if x == y or not name.startswith("_") else joined)
     return "\n".join(lines)
+
+
+def set_to(equations, name: str, value: int) -> Equations:
+    """``equations`` with the switch ``name`` written as ``value`` wherever an expression reads it."""
+    out = []
+    for eq in equations.values():
+        expr = None if eq.expr is None else Expression(re.sub(rf"\b{name}\b", str(value), eq.expr.code))
+        out.append(
+            SingleEquation(eq.type, eq.varname, dimensions=eq.dim, var_type=eq.var_type, expr=expr, flags=eq.flags)
+        )
+    return Equations(out)
 
 
 def refractory(equations, free: bool) -> Equations:
@@ -118,10 +147,12 @@ def defined(code: str, variables) -> bool:
     for line in code.splitlines():
         expression = str_to_sympy(line.split("=", 1)[1], variables)
         at = expression.subs({s: values[s.name] for s in expression.free_symbols if s.name in values})
+        switches = [s for s in at.free_symbols if s.name in SWITCHES]
         for flag in (0, 1):  # int(not_refractory), with which Brian2 stops a refractory membrane, each way
             flagged = at.replace(lambda e: getattr(e.func, "__name__", "") == "int_", lambda e, f=flag: sp.Integer(f))
-            if flagged.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-                return False
+            for switched in (0, 1):  # and each switch (a held layer's membrane)
+                if flagged.subs(dict.fromkeys(switches, switched)).has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                    return False
     return True
 
 
@@ -129,6 +160,8 @@ def key(equations, variables, method_options) -> str:
     """A hash of everything Brian2's exact solution reads: the equations, each name they use (its kind,
     unit, type, whether it is constant or scalar, a constant's value), the options and the versions."""
     h = hashlib.sha256(f"{FORMAT} {version('brian2')} {version('sympy')}\n{equations}\n{method_options!r}\n".encode())
+    if any(re.search(rf"\b{s}\b", str(equations)) for s in SWITCHES):  # since switches are solved both ways
+        h.update(b"switches solved both ways\n")
     for name in sorted(variables or {}):
         v = variables[name]
         if not hasattr(v, "dim"):  # a function (exp, rand, a TimedArray): its name says what it is

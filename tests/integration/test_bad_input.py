@@ -106,14 +106,6 @@ CASES = [
         "feedback.delay: 20 ms is not shorter than brian.error_time 20 ms",
     ),
     (
-        ["brian_digits_lif_mirror", "--set", "brian.lif.mirror_tau_m=5 ms"],
-        "brian.lif.mirror_tau_m: must differ from tau_syn (5 ms) when mirror_tau_m is set",
-    ),
-    (
-        ["brian_digits_lif_mirror", "--set", "brian.lif.tau_m=5 ms"],
-        "brian.lif.tau_m: must differ from tau_syn (5 ms) when mirror_tau_m is set",
-    ),
-    (
         ["brian_digits_lif_mirror", "--set", "brian.lif.mirror_trace=5"],
         "brian.lif.mirror_trace: must be a positive time",
     ),
