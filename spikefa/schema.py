@@ -387,6 +387,13 @@ LIF = Block(
         ),
         Field("v_floor", "number", "the membrane stops there (none: no floor)", -0.5, high=0.0, optional=True),
         Field("error_rate", "rate", "an error of ±1 fires the ± error events at this rate", "500 Hz"),
+        Field(
+            "error_baseline",
+            "number",
+            "the error units' spontaneous activity: a layer's ± events fire at error_rate · [±(baseline + δ)]₊",
+            0.0,
+            low=0,
+        ),
         Field("noise_rate", "rate", "mirror phase: Poisson firing of the noise-driven layers", "50 Hz"),
         Field("mirror_drive", "number", "mirror phase: the drive a responding layer is held at", 0.5),
         _time("mirror_trace", "mirror phase: the spike traces the feedback synapses learn from", "10 ms"),
@@ -442,6 +449,7 @@ LINK = Block(
         Field("to", "string", "the target population"),
         Field("into", "string", "what it adds to", REQUIRED, ("drive", "error")),
         *(f for f in PATHWAY_FIELDS),
+        CODE_FIELD,
         Field(
             "autapses", "boolean", "a pathway from a population to itself: whether a neuron synapses onto itself", False
         ),

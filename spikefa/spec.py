@@ -252,6 +252,9 @@ class Lif:
     surrogate: str = "lif"
     v_floor: float | None = -0.5  # the membrane stops there (≤ 0, rest; None: no floor), as at a reversal potential
     error_rate: str = "500 Hz"  # an error of ±1 fires the ± error events at this rate
+    # the error units' spontaneous activity β: a layer's ± error events fire at error_rate · [±(β + δ)]₊, so
+    # that with β ≥ |δ| a negative error is a pause below the spontaneous rate on the ON stream alone
+    error_baseline: float = 0.0
     noise_rate: str = "50 Hz"  # mirror phase: Poisson firing of the noise-driven layers
     # mirror phase: the drive a responding layer is held at (its noise input's mean cancelled, its bias
     # replaced), so that every responding neuron fires in the same regime (> v_threshold: regularly)
@@ -945,7 +948,16 @@ def _circuit(raw: Any, source: str) -> Circuit:
     phases = _phases(top.raw.pop("phases", None), source, rule.name, _rule_class(rule.name, "rule").has_mirror_phase)
     record = top.sub("record").block(S.RECORD, Record)
     declared = [key for key in ("forward", "feedback") if _declares_code(top.raw.get(key))]
+    links = top.raw["brian"].get("pathways") if isinstance(top.raw.get("brian"), dict) else None
+    if isinstance(links, dict):
+        declared += [f"brian.pathways.{k}" for k, v in links.items() if isinstance(v, dict) and "plasticity" in v]
     brian = _brian(top.sub("brian"), engine, network, declared)
+    if brian.neurons == "lif" and brian.lif.error_baseline > 0 and _rule_class(rule.name, "rule").learns_feedback:
+        top.fail(
+            "brian.lif.error_baseline",
+            f"rule {rule.name} changes B from the errors its events carry, which the spontaneous events would "
+            "bias; use error_baseline: 0",
+        )
     feedback, input_feedback = _feedback(top.raw.pop("feedback", None), source, network, rule, brian, engine)
     if engine == "brian2" and rule.mirror.response != "drive":
         raise SpikefaError(
@@ -1169,7 +1181,10 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
             k.fail(
                 k.name("autapses"), f"only for a pathway from a population to itself ({ends['from']} → {ends['to']})"
             )
-        structure = dataclasses.replace(_structure(k, Pathway(), brian, engine), carries=carries)
+        plasticity = _plasticity(k, None, brian, engine)
+        if plasticity is not None and brian.neurons == "rate":
+            k.fail(k.name("plasticity"), "only for neurons: lif (a rate circuit's own pathways are fixed)")
+        structure = dataclasses.replace(_structure(k, Pathway(), brian, engine), carries=carries, plasticity=plasticity)
         if brian.neurons == "lif" and into == "error" and structure.sign != "free" and carries == "both":
             k.fail(
                 k.name("carries"),
@@ -1244,6 +1259,7 @@ def _lif(f: _Fields) -> Lif:
     values["surrogate"] = f.declared(S.LIF["surrogate"])
     values["v_floor"] = f.declared(S.LIF["v_floor"])
     values["mirror_drive"] = f.declared(S.LIF["mirror_drive"])
+    values["error_baseline"] = f.declared(S.LIF["error_baseline"])
     f.done()
     return Lif(**values)
 
@@ -1269,6 +1285,12 @@ def _check_steps(f: _Fields, b: Brian, L: int) -> None:
         where, value = f"{f.name('lif')}.{key}", getattr(lif, key)
         if hertz(value) * dt > 1:
             f.fail(where, f"{value} fires more than once per dt = {b.dt}; lower it or dt")
+    if lif and hertz(lif.error_rate) * dt * (1 + lif.error_baseline) > 1:  # an error of 1 on the baseline
+        f.fail(
+            f"{f.name('lif')}.error_baseline",
+            f"error_rate {lif.error_rate} × (1 + {lif.error_baseline:g}) fires more than once per dt = {b.dt} "
+            "(an error of 1 on the baseline); lower either, or dt",
+        )
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:

@@ -243,18 +243,27 @@ class Circuit:
         with declared.building(self, name):
             return make()
 
-    def declared(self, name: str):
-        """Pathway ``name``'s (``W{l}``, ``B{l}``) declared plasticity, a :class:`~spikefa.spec.SynapseCode`
-        (:mod:`~spikefa.brian.declared`), or None."""
+    def pathway(self, name: str) -> spec.Pathway | None:
+        """Pathway ``name``'s structure: ``W{l}``, ``B{l}`` or one of the circuit file's own (brian.pathways)."""
+        links = {k.name: k.structure for k in self.engine.circuit.brian.pathways}
+        if name in links:
+            return links[name]
         kind, l = name[0], name[1:]
         if not l.isdigit() or kind not in "WB":
             return None
         structure = self.engine.forward_structure if kind == "W" else self.engine.structure
-        return structure.pathway(int(l)).plasticity
+        return structure.pathway(int(l))
+
+    def declared(self, name: str):
+        """Pathway ``name``'s (``W{l}``, ``B{l}``, a brian.pathways one) declared plasticity, a
+        :class:`~spikefa.spec.SynapseCode` (:mod:`~spikefa.brian.declared`), or None."""
+        pathway = self.pathway(name)
+        return None if pathway is None else pathway.plasticity
 
     def declares_events(self) -> bool:
         """Whether any pathway's declared plasticity runs on spike events (on_pre, on_post)."""
         names = [f"W{l}" for l in range(self.L)] + [f"B{l}" for l in range(1, self.L)]
+        names += [k.name for k in self.engine.circuit.brian.pathways]
         return any((code := self.declared(n)) and (code.on_pre.strip() or code.on_post.strip()) for n in names)
 
     def input_events(self) -> dict | None:

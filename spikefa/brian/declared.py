@@ -5,8 +5,9 @@ generated code on every target, ``cpp_standalone`` included.
 When each block runs (the generated schedule's clock, :mod:`~spikefa.brian.generated`):
 
 - ``on_pre``: on each event the synapse receives — a forward synapse's presynaptic spikes (delayed as
-  the pathway is), a feedback synapse's error events — in a pathway of its own, which Brian2 runs in
-  the same time step before the event's effect on the target (its pathways run in name order);
+  the pathway is), a feedback synapse's error events (those of a circuit file's own pathways too) — in
+  a pathway of its own, which runs in the same time step before every synapse group's effects
+  (:func:`~spikefa.brian.pathways.learning_first`): it reads its target as the neurons' update left it;
 - ``on_post``: on each spike of the synapse's target neuron;
 - ``each_example``: at the end of every example (the first step of the next), with what the synapse
   saw of it; then the synapse's own ``variables`` go back to 0, as every population goes back to rest.
@@ -159,8 +160,11 @@ def building(circuit, name: str):
 
 
 def field(name: str) -> str:
-    """Where pathway ``name``'s (``W{l}``, ``B{l}``) declared plasticity is, as an error names it."""
-    return f"{'feedback' if name.startswith('B') else 'forward'}.plasticity ({name})"
+    """Where pathway ``name``'s (``W{l}``, ``B{l}``, a brian.pathways one) declared plasticity is, as an
+    error names it."""
+    if re.fullmatch(r"[WB]\d+", name):
+        return f"{'feedback' if name.startswith('B') else 'forward'}.plasticity ({name})"
+    return f"brian.pathways.{name}.plasticity"
 
 
 def check(syn: Synapses, code: str, where: str) -> None:

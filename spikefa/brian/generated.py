@@ -277,6 +277,7 @@ class Generated:
         for group in c.teachable():
             self.teacher(group)
         self.learn()
+        self.learn_links()
         for group in [c.groups[0], *c.driven()]:
             self.objects.append(self.schedule(group, c.rest_code(group), "rest", clock=self.clock, order=1))
         for group, code, name in c.step_code():
@@ -473,6 +474,14 @@ class Generated:
                 self.objects.append(self.schedule(syn, decay, "decay", clock=self.clock, order=0))
                 self.plastic.append(self.objects[-1])
 
+    def learn_links(self) -> None:
+        """The circuit file's own pathways' (brian.pathways) declared plasticity, installed as W's and B's."""
+        for k in self.c.engine.circuit.brian.pathways:
+            if k.structure.plasticity is not None:
+                syn = self.c.links[k.name]
+                syn.namespace.update(self.names)
+                self.install(syn, k.structure.plasticity, k.structure.sign, feedback=k.into == "error")
+
     def present(self) -> None:
         """A pathway that adds into its target on its source's ``present`` events (a rate circuit's input),
         right after the source took its example."""
@@ -580,10 +589,10 @@ class Generated:
                     out.append((syn, "vw", lambda l=l: p.vB[l], order, True))
         for l, syn in c.readouts.items():
             out.append((syn, "w", lambda l=l: p.B[l].T, None, False))
-        for name, syn in c.links.items():  # the circuit file's own pathways (brian.pathways), fixed here
+        for name, syn in c.links.items():  # the circuit file's own pathways (brian.pathways)
             mask = e.link_masks[name]
             order = None if mask is None else c.synapse_order(name, np.nonzero(mask))
-            out.append((syn, "w", lambda name=name: p.links[name], order, False))
+            out.append((syn, "w", lambda name=name: p.links[name], order, c.declared(name) is not None))
         for l, off in getattr(c, "off", {}).items():  # a spiking B's OFF channel: −B (see LifCircuit)
             out.append((off, "w", lambda l=l: -p.B[l], c.synapse_order(f"B{l}", e.structure.connections(l)), False))
         return out

@@ -53,7 +53,11 @@ NEVER = -1e4  # seconds: Brian2's lastspike of a neuron that has not fired
 def namespace(lif: spec.Lif) -> dict:
     """The constants every spiking population and pathway reads, as Brian2 quantities."""
     s, h = spec.seconds, spec.hertz
-    optional = {"v_floor": lif.v_floor, "mirror_tau_m": lif.mirror_tau_m and s(lif.mirror_tau_m) * second}
+    optional = {
+        "v_floor": lif.v_floor,
+        "mirror_tau_m": lif.mirror_tau_m and s(lif.mirror_tau_m) * second,
+        "error_baseline": lif.error_baseline or None,  # (none: the events' code is the same as before)
+    }
     return {
         "tau_m": s(lif.tau_m) * second,
         "tau_syn": s(lif.tau_syn) * second,
@@ -340,17 +344,32 @@ class LifCircuit(Circuit):
 
     def link(self, pre: NeuronGroup, post: NeuronGroup, link: spec.Link, connections) -> Synapses:
         delay = spec.seconds(link.structure.delay) * second or None
+        code = self.declared(link.name)
+        variables = code.variables.strip() + "\n" if code is not None and code.variables.strip() else ""
         if link.into == "drive":
-            return spiking_forward_pathway(pre, post, self.clock, self.namespace, link.name, connections, delay)
-        return spiking_feedback_pathway(
-            pre,
-            post,
-            self.clock,
-            self.namespace,
+            events = self.declared_events(link.name, pre, post, feedback=False)
+            return self.built(
+                link.name,
+                lambda: spiking_forward_pathway(
+                    pre, post, self.clock, self.namespace, link.name, connections, delay, variables, declared=events
+                ),
+            )
+        carries = carried(link.structure.carries)
+        events = self.declared_events(link.name, pre, post, feedback=True, carries=carries)
+        return self.built(
             link.name,
-            connections,
-            delay,
-            carries=carried(link.structure.carries),
+            lambda: spiking_feedback_pathway(
+                pre,
+                post,
+                self.clock,
+                self.namespace,
+                link.name,
+                connections,
+                delay,
+                variables,
+                carries=carries,
+                declared=events,
+            ),
         )
 
     def classifier_population(self, l: int) -> NeuronGroup:
@@ -430,8 +449,7 @@ class LifCircuit(Circuit):
         code = self.declared(name)
         if code is None:
             return {}
-        structure = self.engine.structure if feedback else self.engine.forward_structure
-        sign = structure.pathway(int(name[1:])).sign
+        sign = self.pathway(name).sign
         view = SimpleNamespace(source=pre, target=post, variables={"w", *declared.variable_names(code)})
 
         def made(text: str, event: int | None = None, block: str = "events") -> str:

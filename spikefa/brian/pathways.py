@@ -27,6 +27,17 @@ def connect(syn: Synapses, connections: Connections) -> Synapses:
     return syn
 
 
+def learning_first(syn: Synapses) -> Synapses:
+    """Its plasticity on presynaptic events (``learn``, ``declared_*``) runs before every synapse group's
+    effects in the step (order −2; Brian2 runs ``pre`` pathways at −1, by name): a change reads its
+    target as the neurons' update left it, never part of the step's input (which group's arrived first
+    would otherwise depend on the groups' names)."""
+    for pathway in syn._pathways:
+        if pathway.prepost == "pre" and (pathway.objname == "learn" or pathway.objname.startswith("declared")):
+            pathway.order = -2
+    return syn
+
+
 def forward_pathway(
     pre: NeuronGroup,
     post: NeuronGroup,
@@ -128,7 +139,7 @@ def spiking_forward_pathway(
         clock=clock,
         name=name,
     )
-    return connect(syn, connections)
+    return learning_first(connect(syn, connections))
 
 
 def spiking_feedback_pathway(
@@ -188,4 +199,4 @@ def spiking_feedback_pathway(
         clock=clock,
         name=name,
     )
-    return connect(syn, connections)
+    return learning_first(connect(syn, connections))

@@ -277,7 +277,9 @@ def lif_population(
     error leaves as two non-negative Poisson event streams, ``err_pos`` at error_rate · [delta]₊ and
     ``err_neg`` at error_rate · [−delta]₊ (the paired positive and negative error units, which share
     each feedback synapse), counted in ``sent`` (+1, −1); a neuron draws a random number only for the
-    stream its sign selects. A
+    stream its sign selects. Where the namespace has ``error_baseline`` β (``brian.lif.error_baseline``),
+    a layer's units fire at error_rate · [±(β + delta)]₊: spontaneous activity that a negative error
+    lowers (with β ≥ |delta|, on the ON stream alone). A
     hidden neuron's delta is its error compartment times the surrogate ``slope``; the output's is set by the
     circuit from the teacher.
     With ``mirror``, setting the shared ``mirroring = 1`` makes the layer fire Poisson noise at
@@ -309,6 +311,8 @@ def lif_population(
     refractory = spec.seconds(model.refractory) * second if model.refractory else "refractory"
     events = {}
     if errors:
+        if error is None and "error_baseline" in namespace:  # a layer's error units' spontaneous activity
+            d = f"({d} + error_baseline)"
         events["err_pos"] = f"{d} > 0 and rand() < error_rate * dt * {d}"
         events["err_neg"] = f"{d} < 0 and rand() < -error_rate * dt * {d}"
     if "v_floor" in namespace:  # the membrane stops at v_floor (an inhibitory reversal potential)

@@ -144,6 +144,133 @@ def test_bad_extra_populations_and_pathways_name_the_field(brian, feedback, mess
         relay_circuit(brian, feedback)
 
 
+# Dale's law with a balanced interneuron pool: the error units fire spontaneously (error_baseline β), so a
+# negative error is a pause on the ON stream, which excitatory B carries alone; a tonic pool's inhibition
+# of the hidden error compartments learns, on each of its events, to cancel the baseline's excitation
+# (inhibitory plasticity that balances excitation, after Vogels et al. 2011)
+BALANCE = {"on_pre": "w = w - k * eta * err_post", "constants": {"k": 0.1}}
+
+
+def pool_circuit(k: float | None = 0.1, plasticity: dict | None = None) -> LifCircuit:
+    """The balanced pool on a tiny circuit; ``k`` None: its inhibition fixed (the Python schedule)."""
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", engine="brian2")
+    raw["optimizer"] = {"lr": 0.1, "batch_size": 20}
+    inhibition = {"from": "pool", "to": "layer1", "into": "error", "carries": "positive", "sign": "negative"}
+    inhibition |= {"init": {"dist": "lognormal", "scale": 0.01}}
+    if k is not None:
+        inhibition["plasticity"] = plasticity or {**BALANCE, "constants": {"k": k}}
+    raw["brian"] = {
+        "neurons": "lif",
+        "target": "numpy",
+        "lif": {"error_baseline": 1.0},
+        "extra": {"pool": {"size": 4, "model": "lif", "error": "0.5"}},
+        "pathways": {"I": inhibition},
+    }
+    raw["feedback"] = {"sign": "positive", "carries": "positive", "init": {"dist": "lognormal", "scale": 0.3}}
+    return LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+
+
+def test_error_units_with_a_baseline_carry_the_error_on_the_on_stream_and_a_negative_error_is_a_pause():
+    """error_baseline β = 1: the output's ON units fire at error_rate · (1 + δ) (δ ∈ (−1, 1): never an
+    OFF event), so excitatory B brings the hidden compartment B₁(1 + δ₂) in expectation: less than the
+    baseline's B₁1 where the error is negative, and never below 0."""
+    c = pool_circuit(k=None)
+    e = c.engine
+    e.params.b[0] += 0.8  # hidden neurons above threshold, where the surrogate slope is not 0
+    e.params.links["I"][...] = 0.0  # no inhibition: the hidden compartment sees B alone
+    c.sync_weights()
+    assert {p.objname for p in c.feedback[1]._pathways} == {"pos"}
+    assert (
+        "error_baseline" in c.groups[2].events["err_pos"] and "error_baseline" not in c.extras["pool"].events["err_pos"]
+    )
+    rng = np.random.default_rng(1)
+    x = np.tile(rng.random(6), (200, 1))
+    slope, fill = surrogate(c.lif, "v"), c.fill(c.ticks["forward_time"] + c.ticks["error_time"])
+    for label in (np.zeros(3), np.ones(3)):  # against no label every δ > 0; against all labels every δ < 0
+        y = np.tile(label, (200, 1))
+        with c.monitoring((2,), ("spikes",)) as events:
+            seen = c.present(x, y, 0.0, np.random.default_rng(2), learn=False, errors=True)
+        assert len(events["layer2_err_neg_i"]) == 0 and len(events["layer2_err_pos_i"]) > 0
+        err = np.vstack([d[1] for _, _, d in seen]).mean(0)
+        expected = np.vstack([((1 + d[2]) @ e.params.B[1].T) * evaluate(slope, A[1] * fill) for A, _, d in seen])
+        expected = expected.mean(0)
+        baseline = np.vstack([e.params.B[1].sum(1) * evaluate(slope, A[1] * fill) for A, _, _ in seen]).mean(0)
+        assert np.all(np.vstack([d[1] for _, _, d in seen]) >= 0)  # excitation only
+        above = (expected - baseline) * (1 if label.sum() == 0 else -1)  # above the baseline for δ > 0
+        assert np.all(above >= 0) and above.max() > 0.05
+        np.testing.assert_allclose(err, expected, atol=0.2 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("k", [0.1, 0.0])
+def test_a_circuit_files_own_pathway_learns_by_its_declared_code_and_balances_the_baseline(k):
+    """The pool's inhibitory synapses change on each of their events by −k · η · err_post (a declared
+    plasticity on a brian.pathways pathway, generated code): within a few examples they cancel the
+    excitation the error units' baseline brings (without plasticity it stays), and keep their sign."""
+    c = pool_circuit(k)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((40, 6)), np.eye(3)[rng.integers(0, 3, 40)]
+    I = c.engine.params.links["I"].copy()
+    means = []
+    for b in range(2):
+        with c.monitoring((1,), ("err",)) as out:
+            c.train_batch(x[b * 20 : (b + 1) * 20], y[b * 20 : (b + 1) * 20], 0.1, np.random.default_rng(b))
+        err = out["layer1_err"]
+        steps = c.example_steps()
+        means.append(err[:, steps : 21 * steps].reshape(8, 20, steps).mean(2))  # per neuron and example
+    first, last = np.abs(means[0][:, 0]).mean(), np.abs(means[1][:, 10:].mean(1)).mean()
+    assert first > 0.5  # the baseline's excitation, B₁1 on average, with almost no inhibition
+    learned = c.engine.params.links["I"]
+    assert np.all(learned <= 0)
+    if k:
+        assert last < 0.25 * first and np.all(learned < I)  # balanced: inhibition grew everywhere
+        np.testing.assert_array_equal(c.links["I"].w[:], learned[c.links["I"].j[:], c.links["I"].i[:]])
+    else:
+        assert last > 0.8 * first and np.array_equal(learned, I)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"brian": {"neurons": "rate", "extra": {"pool": {"size": 4}}}, "plasticity": {"each_example": "w = w"}},
+            "brian.pathways.I.plasticity: only for neurons: lif",
+        ),
+        ({"rule": {"name": "kolen_pollack"}}, "brian.lif.error_baseline: rule kolen_pollack changes B"),
+        ({"brian": {"lif": {"error_baseline": -1}}}, "brian.lif.error_baseline: must be"),
+    ],
+)
+def test_a_balanced_pools_bad_fields_are_refused_in_one_line(change, message):
+    raw = tiny_circuit("feedback_alignment", (6, 8, 3), "relu", engine="brian2")
+    raw["brian"] = {
+        "neurons": "lif",
+        "target": "numpy",
+        "lif": {"error_baseline": 1.0},
+        "extra": {"pool": {"size": 4, "model": "lif", "error": "0.5"}},
+        "pathways": {"I": {"from": "pool", "to": "layer1", "into": "error", "plasticity": BALANCE}},
+    }
+    for key, value in change.items():
+        if key == "plasticity":
+            raw["brian"]["pathways"]["I"]["plasticity"] = value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                raw[key][k] = v
+        else:
+            raw[key] = value
+    if raw["brian"]["neurons"] == "rate":
+        raw["brian"].pop("lif")
+    with pytest.raises(SpikefaError) as caught:
+        circuit_from_dict(raw)
+    text = str(caught.value)
+    assert message in text and "\n" not in text, text
+
+
+def test_a_circuit_files_own_pathway_may_not_read_what_its_synapse_cannot_see():
+    with pytest.raises(SpikefaError) as caught:
+        pool_circuit(plasticity={"on_pre": "w = w - eta * v_pre"})
+    text = str(caught.value)
+    assert text.startswith("brian.pathways.I.plasticity: plasticity reads 'v_pre'") and "\n" not in text, text
+
+
 def test_a_relay_needs_fixed_feedback_and_a_rate_relay_no_neuron_model():
     raw = tiny_circuit("kolen_pollack", (6, 8, 3), "relu", engine="brian2")
     raw["brian"] = {"neurons": "lif", **copy.deepcopy(RELAY)}

@@ -32,8 +32,8 @@ def test_online_update_is_the_reference_update_in_the_rate_limit():
     times its expected size, the norm of the standard errors. (A wrong scale or sign would be some 100
     times that. With Poisson input, W₀'s events are independent of the error they read and its mean is
     exact; W₁ and B₁ also pick up the small covariance of pre- and postsynaptic activity within an
-    example. Measured: 0.95, 2.5 and 1.2 times the noise for W₀, W₁, B₁; 1.4 %, 0.4 % and 1.0 % of the
-    mean change.)"""
+    example. Measured: 0.95, 2.3 and 1.0 times the noise for W₀, W₁, B₁; 1.3 %, 0.5 % and 1.0 % of the
+    mean change. The errors are those the synapses read, before each step's synaptic input.)"""
     M, lr, sizes = 24, 1e-3, (24, 32, 3)
     c = online_circuit(
         "kolen_pollack",
@@ -48,8 +48,10 @@ def test_online_update_is_the_reference_update_in_the_rate_limit():
     synapses = {"W0": c.forward[0], "W1": c.forward[1], "B1": c.feedback[1]}
     T = c.example_steps() * c.dt
     weights = {k: StateMonitor(s, "w", record=True, dt=T) for k, s in synapses.items()}  # at each example's start
+    # the errors as the synapses read them: before the step's synaptic input (pathways.learning_first)
     seen = [
-        StateMonitor(g, v, record=True, when="end") for g, v in ((c.groups[1], "delta_local"), (c.groups[2], "delta"))
+        StateMonitor(g, v, record=True, when="before_synapses")
+        for g, v in ((c.groups[1], "delta_local"), (c.groups[2], "delta"))
     ]
     seen += [StateMonitor(g, ["count", "r"], record=True, when="end") for g in c.groups[:2]]
     c.network.add(*weights.values(), *seen)

@@ -32,6 +32,7 @@ def test_extra_populations_and_pathways_compiled_are_the_python_schedules_spike_
     raw["network"]["sizes"] = [6, 8, 3]
     raw["feedback"] = {"sign": "positive", "carries": "positive", "init": {"dist": "lognormal", "scale": 0.3}}
     raw["brian"] = {"neurons": "lif", "target": "cython", "plasticity": "kernels", **POOL}
+    raw["brian"]["lif"] = {"error_baseline": 0.5}  # the error units' spontaneous events, compiled too
     python = LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
     raw["brian"] |= {"target": "cpp_standalone", "plasticity": "code"}
     got = lif_standalone(raw, tmp_path)
