@@ -7,7 +7,8 @@ carries the output error δ_L down every route as the circuit does at rate level
 ``stream(e_source) @ Mᵀ`` to its target's compartment c (M its weights; ``stream`` is the identity for
 a pathway that carries both signs of its source's error, max(e, 0) for one that carries the positive
 stream, max(−e, 0) for the negative one, each event adding w); a hidden layer sends δ_l = c_l ⊙ f'(a_l),
-an extra population its ``error`` expression of its compartment ``err``, evaluated with NumPy. A route
+an extra population its ``error`` expression of its compartment ``err``, evaluated with NumPy; a
+layer's error units with a spontaneous rate (``brian.lif.error_baseline`` β) send β + δ. A route
 this cannot evaluate (an error expression of other variables, a cycle of error routes) gives nothing.
 
 The *effective feedback* of hidden layer l is the linear map E_l from the output error to c_l that
@@ -60,7 +61,9 @@ def routes(engine) -> dict[str, list[tuple[str, np.ndarray, str]]]:
 def route(engine, A: list, H: list, delta_out: np.ndarray) -> dict[str, np.ndarray]:
     """Every population's error compartment c (rows: examples) when the output's error is ``delta_out``,
     carried down every route (see the module); raises :class:`Unroutable`."""
-    into, errors = routes(engine), {f"layer{engine.L}": delta_out}
+    b = engine.circuit.brian
+    baseline = b.lif.error_baseline if b.neurons == "lif" else 0.0  # the error units' spontaneous rate
+    into, errors = routes(engine), {f"layer{engine.L}": delta_out + baseline}
     extras = {e.name: e for e in engine.circuit.brian.extra}
     compartments: dict[str, np.ndarray] = {}
     visiting: set[str] = set()
@@ -85,7 +88,7 @@ def route(engine, A: list, H: list, delta_out: np.ndarray) -> dict[str, np.ndarr
                 errors[name] = evaluate_error(extras[name].error, c)
             else:
                 l = int(name.removeprefix("layer"))
-                errors[name] = c * engine.df(A[l], H[l])
+                errors[name] = c * engine.df(A[l], H[l]) + baseline
         return errors[name]
 
     for l in range(1, engine.L):

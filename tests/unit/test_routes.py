@@ -84,6 +84,23 @@ def test_a_relay_and_a_pool_are_routes_with_their_own_transfer():
     assert angles["angle_dW0"] == pytest.approx(angle(ours.T @ H[0], e.deltas(A, H, y, e.backprop)[1].T @ H[0]))
 
 
+def test_error_units_with_a_baseline_send_it_and_a_balanced_pool_takes_it_away():
+    """error_baseline β: the output's units send β + δ₂ on the ON stream, the tonic pool its constant;
+    with the pool's inhibition at the baseline's excitation (I · 0.2 = −β B·1), c₁ is B₁ δ₂ again."""
+    brian = {
+        "lif": {"error_baseline": 1.0},
+        "extra": {"pool": {"size": 4, "model": "lif", "error": "0.2"}},
+        "pathways": {"I": {"from": "pool", "to": "layer1", "into": "error", "sign": "negative", "carries": "positive"}},
+    }
+    e = engine(sizes=(6, 8, 3), brian=brian, feedback={"sign": "positive", "carries": "positive"})
+    x, y, A, H = probe(e)
+    d = e.deltas(A, H, y, e.backprop)[e.L]
+    B, I = e.params.B[1], e.params.links["I"]
+    np.testing.assert_allclose(route(e, A, H, d)["layer1"], (1 + d) @ B.T + 0.2 * I.sum(1), rtol=1e-12)
+    I[...] = -(B.sum(1) / (0.2 * 4))[:, None]  # balanced
+    np.testing.assert_allclose(route(e, A, H, d)["layer1"], d @ B.T, rtol=1e-9, atol=1e-12)
+
+
 def test_a_route_beyond_rate_level_gives_no_effective_feedback():
     brian = {
         "extra": {"relay": {"size": 4, "model": "lif", "error": "err * (v > 0.1)"}},
