@@ -237,6 +237,10 @@ def test_a_circuit_files_own_pathway_learns_by_its_declared_code_and_balances_th
         ),
         ({"rule": {"name": "kolen_pollack"}}, "brian.lif.error_baseline: rule kolen_pollack changes B"),
         ({"brian": {"lif": {"error_baseline": -1}}}, "brian.lif.error_baseline: must be"),
+        (
+            {"brian": {"lif": {"error_baseline": 1.0, "error_rate": "1500 Hz"}}},
+            "brian.lif.error_baseline: error_rate 1500 Hz × (1 + 1) fires more than once per dt = 0.5 ms",
+        ),
     ],
 )
 def test_a_balanced_pools_bad_fields_are_refused_in_one_line(change, message):
