@@ -61,8 +61,7 @@ def routes(engine) -> dict[str, list[tuple[str, np.ndarray, str]]]:
 def route(engine, A: list, H: list, delta_out: np.ndarray) -> dict[str, np.ndarray]:
     """Every population's error compartment c (rows: examples) when the output's error is ``delta_out``,
     carried down every route (see the module); raises :class:`Unroutable`."""
-    b = engine.circuit.brian
-    baseline = b.lif.error_baseline if b.neurons == "lif" else 0.0  # the error units' spontaneous rate
+    baseline = engine.circuit.brian.lif.error_baseline  # the error units' spontaneous rate (0 unless lif)
     into, errors = routes(engine), {f"layer{engine.L}": delta_out + baseline}
     extras = {e.name: e for e in engine.circuit.brian.extra}
     compartments: dict[str, np.ndarray] = {}

@@ -213,7 +213,7 @@ class Circuit:
         rule = self.engine.rule
         variables = "vw : 1\n" if self.engine.circuit.optimizer.momentum > 0 else ""
         if name is not None and (code := self.declared(name)) is not None:
-            variables += code.variables.strip() + "\n" if code.variables.strip() else ""
+            variables += declared.model_lines(code)
         if feedback and rule.code_feedback():
             variables += "wt : 1\nb0 : 1\n"
         if feedback and rule.has_mirror_phase and not self.mirror_spiking:

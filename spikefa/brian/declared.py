@@ -80,6 +80,11 @@ def variable_names(code: SynapseCode) -> list[str]:
     return names
 
 
+def model_lines(code: SynapseCode) -> str:
+    """The synapse's declared ``variables`` as lines of its Brian2 model (empty if none)."""
+    return code.variables.strip() + "\n" if code.variables.strip() else ""
+
+
 def reset(code: SynapseCode) -> str:
     """Statements that take the synapse's own variables back to 0 (in their units)."""
     return "\n".join(f"{name} = {name} * 0" for name in variable_names(code))

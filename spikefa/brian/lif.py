@@ -345,7 +345,7 @@ class LifCircuit(Circuit):
     def link(self, pre: NeuronGroup, post: NeuronGroup, link: spec.Link, connections) -> Synapses:
         delay = spec.seconds(link.structure.delay) * second or None
         code = self.declared(link.name)
-        variables = code.variables.strip() + "\n" if code is not None and code.variables.strip() else ""
+        variables = "" if code is None else declared.model_lines(code)
         if link.into == "drive":
             events = self.declared_events(link.name, pre, post, feedback=False)
             return self.built(
