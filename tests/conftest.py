@@ -21,7 +21,6 @@ COSTLIEST_FIRST = (
     "test_standalone_lif.py",
     "test_figures.py",
     "test_standalone_lif_online.py",
-    "test_standalone_lif_pool.py",
     "test_brian_equivalence.py",
     "test_generated_lif.py",
     "test_extra_populations.py",

@@ -3,19 +3,20 @@
 Brian2 integrates linear equations exactly (``method: exact``) by solving them with SymPy — the matrix
 exponential of the system — every time a process first builds a group. For a LIF population with
 the circuit's compartments (v, u, r, ubar, err) that takes about 12 s, per distinct population, in
-every new process: most of a small spiking circuit's start. The solution depends only on the
-equations, on what their names are (state variables, constants and their values, units) and on the
-Brian2 and SymPy versions, so :class:`CachedExact` keys it by exactly those and keeps Brian2's own
-answer (its abstract code, text) in ``integration/`` of the spikefa cache
-(:func:`spikefa.brian.compiled_cache.root`): the second process to build the same population reads
-it in a millisecond and integrates exactly as Brian2 would have (the same code; tested).
+every new process: most of a small spiking circuit's start. Brian2 solves with the constants' names,
+not their values, so the solution depends only on the equations, on what their names are (state
+variables, constants, units, types) and on the Brian2 and SymPy versions. :class:`CachedExact` keys it by
+exactly those and keeps Brian2's own answer (its abstract code, text) in ``integration/`` of the spikefa
+cache (:func:`spikefa.brian.compiled_cache.root`): the next process to build the same population, at
+these constants' values or at any others (a sweep over tau_m), reads it in a millisecond, checks it is
+finite at its values (:func:`defined`) and integrates exactly as Brian2 would have (the same code; tested).
 
-Brian2 solves with the constants' names, so where two coupled time constants are equal (a drive and its
-trace both 5 ms, ``tau_m = tau_syn``) its solution, such as (e^(−t/τ₁) − e^(−t/τ₂)) / (τ₁ − τ₂), is
-0/0 at the circuit's values. Such equations are solved again with the values written in, where SymPy
-finds the solution of the equal case, t·e^(−t/τ)/τ (:func:`defined`, tested against the closed form).
-A switch such as a held mirror layer's (its membrane's time constant tau_m or mirror_tau_m) is
-checked and solved both ways (:func:`cases`).
+Where two coupled time constants are equal (a drive and its trace both 5 ms, ``tau_m = tau_syn``)
+Brian2's solution, such as (e^(−t/τ₁) − e^(−t/τ₂)) / (τ₁ − τ₂), is 0/0 at the circuit's values. Such
+equations are solved again with the values written in, where SymPy finds the solution of the equal
+case, t·e^(−t/τ)/τ (:func:`solve_at_values`, tested against the closed form), kept under a key with the
+values too. A switch such as a held mirror layer's (its membrane's time constant tau_m or mirror_tau_m)
+is checked and solved both ways (:func:`cases`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from brian2.parsing.sympytools import str_to_sympy
 from .compiled_cache import root
 
 EXACT = "exact"
-FORMAT = 2  # of the entries: 2 since a solution singular at the values is solved with them (:func:`defined`)
+FORMAT = 3  # of the entries: 3 since the symbolic solution is keyed without the constants' values
 
 
 class CachedExact(StateUpdateMethod):
@@ -46,19 +47,33 @@ class CachedExact(StateUpdateMethod):
 
     def __call__(self, equations, variables=None, method_options=None) -> str:
         cache = root("integration")
-        path = None if cache is None else cache / f"{key(equations, variables, method_options)}.txt"
-        if path is not None and path.is_file():
-            try:
-                return path.read_text()
-            except OSError:  # removed meanwhile
-                pass
-        solve = StateUpdateMethod.stateupdaters[EXACT]
-        code = solve(equations, variables, method_options)
-        if not defined(code, variables):
+        code = remembered(cache, key(equations, variables, method_options, values=False))
+        if code is None:
+            code = StateUpdateMethod.stateupdaters[EXACT](equations, variables, method_options)
+            remember(cache, key(equations, variables, method_options, values=False), code)
+        if defined(code, variables):
+            return code
+        at_values = key(equations, variables, method_options, values=True)
+        code = remembered(cache, at_values)
+        if code is None:
             code = solve_at_values(equations, variables, method_options)
-        if path is not None:
-            store(path, code)
+            remember(cache, at_values, code)
         return code
+
+
+def remembered(cache, name: str) -> str | None:
+    """The solution kept under ``name`` in ``cache`` (None: none is, or no cache)."""
+    if cache is None:
+        return None
+    try:
+        return (cache / f"{name}.txt").read_text()
+    except OSError:  # none, or removed meanwhile
+        return None
+
+
+def remember(cache, name: str, code: str) -> None:
+    if cache is not None:
+        store(cache / f"{name}.txt", code)
 
 
 def method(name: str):
@@ -156,9 +171,10 @@ def defined(code: str, variables) -> bool:
     return True
 
 
-def key(equations, variables, method_options) -> str:
+def key(equations, variables, method_options, values: bool) -> str:
     """A hash of everything Brian2's exact solution reads: the equations, each name they use (its kind,
-    unit, type, whether it is constant or scalar, a constant's value), the options and the versions."""
+    unit, type, whether it is constant or scalar), the options and the versions; with ``values``, the
+    constants' values and the step's too (a solution found with them written in)."""
     h = hashlib.sha256(f"{FORMAT} {version('brian2')} {version('sympy')}\n{equations}\n{method_options!r}\n".encode())
     if any(re.search(rf"\b{s}\b", str(equations)) for s in SWITCHES):  # since switches are solved both ways
         h.update(b"switches solved both ways\n")
@@ -167,9 +183,9 @@ def key(equations, variables, method_options) -> str:
         if not hasattr(v, "dim"):  # a function (exp, rand, a TimedArray): its name says what it is
             h.update(f"{name} {type(v).__name__}\n".encode())
             continue
-        value = repr(v.get_value()) if isinstance(v, Constant) or name == "dt" else ""
+        value = repr(v.get_value()) if values and (isinstance(v, Constant) or name == "dt") else ""
         h.update(f"{name} {type(v).__name__} {v.dim!r} {v.dtype} {v.scalar} {v.constant} {value}\n".encode())
-    return h.hexdigest()[:32]
+    return h.hexdigest()[:32] + ("-at-values" if values else "")
 
 
 def store(path, code: str) -> None:

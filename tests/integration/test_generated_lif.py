@@ -70,17 +70,17 @@ def lif_learn_and_mirror(circuit, steps=(2, 2), recorded: dict | None = None):
 
 
 @pytest.mark.parametrize(
-    ("rule", "sizes", "optimizer"),
+    ("rule", "sizes", "optimizer", "brian"),
     [
-        ("feedback_alignment", (6, 8, 3), PLAIN),
-        ("kolen_pollack", (6, 8, 3), None),
-        ("direct_feedback_alignment", (6, 8, 5, 3), None),
+        ("feedback_alignment", (6, 8, 3), PLAIN, {"lif": {"error_baseline": 0.5}}),  # spontaneous error events
+        ("kolen_pollack", (6, 8, 3), None, {}),
+        ("direct_feedback_alignment", (6, 8, 5, 3), None, {}),
     ],
 )
-def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes, optimizer):
+def test_lif_generated_code_is_the_python_schedule_spike_for_spike(rule, sizes, optimizer, brian):
     """On a runtime target both draw Brian2's random numbers from the same seed in the same order, so
     the spiking circuit learns exactly what the Python-scheduled one learns (every error event alike)."""
-    python, code = lif_pair(rule, sizes, optimizer)
+    python, code = lif_pair(rule, sizes, optimizer, **brian)
     x, y = lif_data()
     seen = []
     for circuit in (python, code):

@@ -3,6 +3,7 @@ device is global), against the same circuit on a runtime target: the same spikes
 per file here: each compiles a project for minutes on a cold machine, and files are what the suite's workers share
 out.)"""
 
+import copy
 import json
 import subprocess
 import sys
@@ -56,15 +57,32 @@ def lif_standalone(raw: dict, tmp_path) -> dict:
     return np.load(out)
 
 
+# an interneuron pool with its own pathways: the negative errors' route (Dale's law), its drive from the input
+# and its lateral inhibition
+POOL = {
+    "extra": {"pool": {"size": 5, "model": "lif"}},
+    "pathways": {
+        "P": {"from": "layer2", "to": "pool", "into": "error", "sign": "positive", "carries": "negative"},
+        "I": {"from": "pool", "to": "layer1", "into": "error", "sign": "negative", "carries": "positive"},
+        "D": {"from": "layer0", "to": "pool", "into": "drive", "connectivity": 0.5},
+        "L": {"from": "pool", "to": "pool", "into": "drive", "sign": "negative"},
+    },
+}
+
+
 def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
     """The compiled project seeds its generators from each run's seed as Brian2's runtime does: the
     same spikes, the same error events, the same weights — blocks and mirror segments (the second call
     two segments, one partly used) alike; and the same recordings (brian.monitor: the project's own
-    monitors against the runtime's recorder), in learning and mirror windows and a test recording."""
-    _, code = lif_pair("weight_mirror", target="cython", monitor=MONITOR)  # cpp_standalone draws as cython does
+    monitors against the runtime's recorder), in learning and mirror windows and a test recording. The
+    circuit has an interneuron pool with four pathways of its own (:data:`POOL`), compiled too.
+    (One project for all of it: each costs minutes to compile on a cold machine.)"""
+    # cpp_standalone draws as cython does
+    _, code = lif_pair("weight_mirror", target="cython", monitor=MONITOR, **copy.deepcopy(POOL))
     raw = raw_circuit("weight_mirror", hidden="relu", mirror=LIF_MIRROR)
     raw["network"]["sizes"] = [6, 8, 3]
     raw["brian"] = {"neurons": "lif", "target": "cpp_standalone", "lif": dict(LIF_MIRROR_TIMES), "monitor": MONITOR}
+    raw["brian"] |= copy.deepcopy(POOL)
     got = lif_standalone(raw, tmp_path)
     recorded = {}
     outs = lif_learn_and_mirror(code, (2, 3), recorded)
@@ -78,3 +96,4 @@ def test_lif_on_cpp_standalone_is_the_runtime_circuit_spike_for_spike(tmp_path):
     for name, a in code.engine.params.arrays().items():
         if not (name.startswith("v") and not np.any(a)):
             np.testing.assert_allclose(got[name], a, rtol=1e-9, atol=1e-12, err_msg=name)
+    assert {"P", "I", "D", "L"} <= set(got.files) and len(recorded["learning_layer1_spikes_t"]) > 0

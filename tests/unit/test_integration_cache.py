@@ -15,10 +15,10 @@ b : 1
 """
 
 
-def state_update(method, **namespace):
-    """The abstract code a group with :data:`EQS` integrates with, after one step (numpy target)."""
+def state_update(method, eqs=EQS, **namespace):
+    """The abstract code a group with ``eqs`` integrates with, after one step (numpy target)."""
     ns = {"tau_m": 10 * ms, "tau_syn": 5 * ms, "tau_trace": 20 * ms} | namespace
-    group = NeuronGroup(2, EQS, threshold="v > 1", reset="v = 0", refractory=1 * ms, method=method, namespace=ns)
+    group = NeuronGroup(2, eqs, threshold="v > 1", reset="v = 0", refractory=1 * ms, method=method, namespace=ns)
     group.b = 1.5
     target, prefs.codegen.target = prefs.codegen.target, "numpy"
     try:
@@ -43,10 +43,23 @@ def test_cached_exact_integration_is_brians_and_is_read_back_without_solving(tmp
     assert again == brian
 
 
-def test_the_key_reads_the_constants_and_the_equations(tmp_path, monkeypatch):
+def test_one_solution_serves_every_value_of_the_constants_and_the_key_reads_the_equations(tmp_path, monkeypatch):
+    """Brian2 solves with the constants' names: another tau_m reads the same entry without solving (and
+    integrates as Brian2 does at that value); other equations are another entry."""
     monkeypatch.setenv("SPIKEFA_CACHE", str(tmp_path))
     state_update(integration.method("exact"))
-    state_update(integration.method("exact"), tau_m=12 * ms)
+    brian, v_brian = state_update("exact", tau_m=12 * ms)
+    solve = StateUpdateMethod.stateupdaters["exact"]
+
+    def unsolvable(*args, **kwargs):
+        raise AssertionError("solved again")
+
+    monkeypatch.setitem(StateUpdateMethod.stateupdaters, "exact", unsolvable)
+    again, v_again = state_update(integration.method("exact"), tau_m=12 * ms)
+    assert again == brian and list(v_again) == list(v_brian)
+    assert len(list((tmp_path / "integration").iterdir())) == 1
+    monkeypatch.setitem(StateUpdateMethod.stateupdaters, "exact", solve)
+    state_update(integration.method("exact"), EQS.replace("-r / tau_trace", "-2 * r / tau_trace"))
     assert len(list((tmp_path / "integration").iterdir())) == 2
 
 
@@ -84,3 +97,5 @@ def test_equal_time_constants_are_integrated_exactly(tmp_path, monkeypatch):
     _, spiking = trajectory(integration.method("exact"), 5 * ms, threshold="v > 0.3")
     _, near = trajectory("exact", 5.0001 * ms, threshold="v > 0.3")
     assert (spiking == 0).sum() > 10 and np.allclose(spiking, near, rtol=1e-4, atol=1e-6)
+    # the symbolic solution (kept for other values) and the one found at these values
+    assert sorted(p.name.endswith("-at-values.txt") for p in (tmp_path / "integration").iterdir()) == [False, True]
