@@ -27,7 +27,8 @@ def mirror_angles(runner: Runner, file: str, steps: int, every: int | None, extr
     if runner.quick:  # a few steps, enough to draw
         steps, every = max(steps // 160, 4), 1 if every else None
     every = every or steps
-    m = runner.run(file, mirror_only(steps, every) + list(extra), ["task.n_test=100", "brian.target=numpy"]).metrics
+    quick = ["task.n_test=10", "brian.target=numpy"]  # (quick: only the angles are drawn)
+    m = runner.run(file, mirror_only(steps, every) + list(extra), quick).metrics
     return np.arange(len(m)) * every, m["angle_B1"].to_numpy()
 
 

@@ -281,20 +281,25 @@ def test_a_cpp_standalone_run_killed_mid_run_resumes_to_the_uninterrupted_number
 
 @pytest.mark.slow  # compiles a project
 def test_a_cpp_standalone_sweep_runs_two_points_in_parallel_as_cython_does(tmp_path):
+    """Two points of a compiled sweep at once (two Dask workers): each the numbers of the same circuit
+    run on cython in this process (whose Cython modules the other digits tests share)."""
     import yaml
 
-    from spikefa.sweeps import run_sweep
+    from spikefa.sweeps import expand, run_sweep
+    from spikefa.training import run_circuit
 
     raw = yaml.safe_load((ROOT / "circuits" / "brian_digits_fa.yaml").read_text())
     raw["phases"] = [{"learn": {"epochs": 1}}]
-    tables = {}
-    for target in ("cpp_standalone", "cython"):
-        raw["brian"]["target"] = target
-        path = tmp_path / f"{target}.yaml"
-        path.write_text(yaml.safe_dump(raw))
-        grid = {"optimizer.lr": [0.02, 0.05]}
-        tables[target] = run_sweep(path, grid, 1, tmp_path / target, workers=2, progress=False)
-    standalone, cython = tables["cpp_standalone"], tables["cython"]
-    assert set(standalone["status"]) == {"complete"}
-    np.testing.assert_allclose(standalone["test_acc"], cython["test_acc"], rtol=1e-12)
-    np.testing.assert_allclose(standalone["train_loss"], cython["train_loss"], rtol=1e-9)
+    raw["brian"]["target"] = "cpp_standalone"
+    path = tmp_path / "standalone.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    grid = {"optimizer.lr": [0.02, 0.05]}
+    standalone = run_sweep(path, grid, 1, tmp_path / "sweep", workers=2, progress=False)
+    assert set(standalone["status"]) == {"complete"} and list(standalone["optimizer.lr"]) == grid["optimizer.lr"]
+    raw["brian"]["target"] = "cython"
+    cython = []
+    for point in expand(raw, grid, 1, "cython"):
+        folder = run_circuit(point.circuit, tmp_path / point.name, progress=False, figure=False)
+        cython.append(folder.summary()["final"])
+    np.testing.assert_allclose(standalone["test_acc"], [c["test_acc"] for c in cython], rtol=1e-12)
+    np.testing.assert_allclose(standalone["train_loss"], [c["train_loss"] for c in cython], rtol=1e-9)
