@@ -335,7 +335,10 @@ class Generated:
         net = self.c.engine.circuit.network
         a = self.c.drive_code("")
         if self.c.online:  # its error units compare, every step; the read-out is taken at forward_time
-            self.objects.append(self.schedule(group, online.output_error(self.c), "error_units", clock=self.c.clock))
+            # after the example's rest (order 1): its first step compares from rest, not the last state shown
+            self.objects.append(
+                self.schedule(group, online.output_error(self.c), "error_units", clock=self.c.clock, order=2)
+            )
             code = f"readout = readout + teach(t - t_block) * ({a} - readout)"
             self.objects.append(self.schedule(group, code, "teach", clock=self.c.clock, order=2))
             return
@@ -453,7 +456,8 @@ class Generated:
                 self.code[syn.learn] = syn.learn.code
                 self.plastic.append(syn.learn)
             group = c.groups[l + 1]
-            self.objects.append(self.schedule(group, online.bias_change(c, group), "learn", clock=c.clock))
+            # after the example's rest and its error units (order 2; by name, error_units first)
+            self.objects.append(self.schedule(group, online.bias_change(c, group), "learn", clock=c.clock, order=2))
             self.plastic.append(self.objects[-1])
         for l, syn in enumerate(c.feedback):
             code = None if syn is None else e.structure.pathway(l).plasticity
@@ -645,6 +649,11 @@ class Generated:
                 rec.offset = start + done * s.bs
             n = min(s.steps, steps - done)
             values = s.values(n, rng)
+            # no example is learned in a segment: synapses whose code runs on events (the mirror does not
+            # switch them off) read η 0 (compiled, the project's own zeros: no code of the segment reads it)
+            for rate in (self.rates, self.learning, self.online):
+                if rate is not None:
+                    values[rate] = np.zeros(rate.values.shape)
             seed = int(rng.integers(2**31)) if self.c.stochastic else None
             shown = (self.c.mirror_sample_steps(), n * s.bs)
             self.execute(values, seed, self.aligned(s.steps_long), None, False, shown)

@@ -131,3 +131,49 @@ def test_online_changes_are_checked_for_locality():
         codes[syn.name] = codes.get(syn.name, "") + code
     assert "delta_local_post" in codes["W0"] and "delta_post" in codes["W1"]
     assert "q +=" in codes["B1"] and "w = w -" in codes["B1"]
+
+
+def mirror_online_circuit() -> LifCircuit:
+    """The weight mirror learning online (numpy), with a tonic pool whose inhibitory pathway into the hidden
+    error compartments learns on its own events (declared code reading the broadcast η)."""
+    from tests.integration.test_generated_code import raw_circuit
+    from tests.integration.test_generated_lif import LIF_MIRROR, LIF_MIRROR_TIMES
+
+    raw = raw_circuit("weight_mirror", hidden="relu", mirror=LIF_MIRROR, optimizer={"momentum": 0.0})
+    raw["network"]["sizes"] = [6, 8, 3]
+    balance = {"from": "tonic", "to": "layer1", "into": "error", "carries": "positive", "sign": "negative"}
+    balance["plasticity"] = {"on_pre": "w = w - 0.5 * eta * err_post"}
+    raw["brian"] = {
+        "neurons": "lif",
+        "target": "numpy",
+        "learning": "online",
+        "lif": dict(LIF_MIRROR_TIMES),
+        "extra": {"tonic": {"size": 3, "model": "lif", "error": "0.5"}},
+        "pathways": {"T": balance},
+    }
+    return LifCircuit(ReferenceEngine(circuit_from_dict(raw), np.random.default_rng(4)))
+
+
+def test_nothing_learns_online_in_a_mirror_segment_and_an_example_starts_from_rest():
+    """A mirror segment learns no example: a pathway learning on its own events reads η 0 there (before
+    2026-12-04 it read the last block's η). And an online example's first step compares the output with
+    its teacher from rest, whatever state the last example or mirror segment left (before, the error units
+    and the biases' change ran once before the rest: compiled runs, which start from the project's state,
+    then differed from the runtime's after a mirror segment)."""
+    x = np.random.default_rng(3).random((4, 6))
+    y = np.eye(3)[[0, 1, 2, 0]]
+    results = []
+    for left in (0.0, 0.7):
+        c = mirror_online_circuit()
+        c.train_batch(x[:2], y[:2], 0.1, np.random.default_rng(7))
+        pool = c.engine.params.links["T"].copy()
+        c.mirror(2, np.random.default_rng(8))
+        np.testing.assert_array_equal(c.engine.params.links["T"], pool)
+        out = c.groups[-1]
+        for name in ("r", "teacher", "taught", "delta"):  # what an example or segment may leave behind
+            getattr(out, name)[:] = left
+        c.train_batch(x[2:], y[2:], 0.1, np.random.default_rng(9))
+        results.append(c.engine.params.arrays())
+    assert not np.array_equal(results[0]["T"], pool)  # it learns while examples are shown
+    for name, a in results[0].items():
+        np.testing.assert_array_equal(results[1][name], a, err_msg=name)
