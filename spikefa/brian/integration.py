@@ -47,33 +47,29 @@ class CachedExact(StateUpdateMethod):
 
     def __call__(self, equations, variables=None, method_options=None) -> str:
         cache = root("integration")
-        code = remembered(cache, key(equations, variables, method_options, values=False))
-        if code is None:
-            code = StateUpdateMethod.stateupdaters[EXACT](equations, variables, method_options)
-            remember(cache, key(equations, variables, method_options, values=False), code)
+        code = recalled(
+            cache,
+            key(equations, variables, method_options, values=False),
+            lambda: StateUpdateMethod.stateupdaters[EXACT](equations, variables, method_options),
+        )
         if defined(code, variables):
             return code
         at_values = key(equations, variables, method_options, values=True)
-        code = remembered(cache, at_values)
-        if code is None:
-            code = solve_at_values(equations, variables, method_options)
-            remember(cache, at_values, code)
-        return code
+        return recalled(cache, at_values, lambda: solve_at_values(equations, variables, method_options))
 
 
-def remembered(cache, name: str) -> str | None:
-    """The solution kept under ``name`` in ``cache`` (None: none is, or no cache)."""
-    if cache is None:
-        return None
-    try:
-        return (cache / f"{name}.txt").read_text()
-    except OSError:  # none, or removed meanwhile
-        return None
-
-
-def remember(cache, name: str, code: str) -> None:
+def recalled(cache, name: str, solve) -> str:
+    """The solution kept under ``name`` in ``cache``; where none is (or there is no cache), ``solve()``'s,
+    kept there."""
+    if cache is not None:
+        try:
+            return (cache / f"{name}.txt").read_text()
+        except OSError:  # none, or removed meanwhile
+            pass
+    code = solve()
     if cache is not None:
         store(cache / f"{name}.txt", code)
+    return code
 
 
 def method(name: str):

@@ -11,6 +11,8 @@ from spikefa import SpikefaError, circuit_from_dict
 from spikefa.brian import LifCircuit
 from spikefa.reference import ReferenceEngine
 from tests.conftest import tiny_circuit
+from tests.integration.test_generated_code import raw_circuit
+from tests.integration.test_generated_lif import LIF_MIRROR, LIF_MIRROR_TIMES
 
 ONLINE = {"engine": "brian2", "brian": {"neurons": "lif", "target": "numpy", "learning": "online"}}
 
@@ -136,9 +138,6 @@ def test_online_changes_are_checked_for_locality():
 def mirror_online_circuit() -> LifCircuit:
     """The weight mirror learning online (numpy), with a tonic pool whose inhibitory pathway into the hidden
     error compartments learns on its own events (declared code reading the broadcast η)."""
-    from tests.integration.test_generated_code import raw_circuit
-    from tests.integration.test_generated_lif import LIF_MIRROR, LIF_MIRROR_TIMES
-
     raw = raw_circuit("weight_mirror", hidden="relu", mirror=LIF_MIRROR, optimizer={"momentum": 0.0})
     raw["network"]["sizes"] = [6, 8, 3]
     balance = {"from": "tonic", "to": "layer1", "into": "error", "carries": "positive", "sign": "negative"}
