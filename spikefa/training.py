@@ -362,6 +362,11 @@ def _train(model: Model, folder: RunFolder, progress: bool, threads: int) -> Non
         "seed": circuit.seed,
         "threads": threads,
     }
+    if circuit.engine == "brian2" and circuit.brian.target != "numpy":
+        from .brian.compiler import opt_level
+
+        if (level := opt_level()) is not None:  # compiled at SPIKEFA_OPT_LEVEL, not Brian2's -O3
+            base["opt_level"] = level
     folder.write_summary(dict(base, status="running", resumed=resumed, seconds=trainer.seconds()))
     try:
         final = trainer.run()

@@ -8,6 +8,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = Path(os.environ.get("SPIKEFA_DATA", ROOT.parent / "shared" / "data" / "mnist"))
 
+# Brian2's code compiled at -O0 (spikefa.brian.compiler): the suite builds a few hundred structures, each once,
+# and the compiler is most of a cold run; set SPIKEFA_OPT_LEVEL=3 to test at Brian2's own -O3. Subprocesses
+# (the CLI, compiled projects, Dask workers) inherit it.
+os.environ.setdefault("SPIKEFA_OPT_LEVEL", "0")
+
 
 # The test files that cost most on a cold machine (every cache empty: Cython modules, compiled projects), the
 # costliest first; measured with `pytest --durations` on 2026-12-03. The two xdist workers take whole files in
@@ -54,6 +59,24 @@ def tiny_circuit(rule_name="feedback_alignment", sizes=(5, 4, 3), hidden="tanh",
         else:
             raw[key] = value
     return raw
+
+
+COMPILER_PREFS = (
+    "codegen.cpp.extra_compile_args",
+    "codegen.cpp.extra_compile_args_gcc",
+    "codegen.runtime.cython.cache_dir",
+)
+
+
+@pytest.fixture
+def brian_prefs():
+    """Brian2's compiler preferences as they were, back after the test."""
+    from brian2 import prefs
+
+    saved = {name: prefs[name] for name in COMPILER_PREFS}
+    yield
+    for name, value in saved.items():
+        prefs[name] = value
 
 
 @pytest.fixture

@@ -14,11 +14,7 @@ the reference engine; :meth:`Circuit.simulate` turns a run that ended early all 
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
 import signal
-import sysconfig
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,25 +39,13 @@ from ..reference import ReferenceEngine
 from ..schema import BRIAN_TARGETS
 from ..spec import seconds
 from . import declared
+from .compiler import apply_opt_level, require_compiler
 from .generated import STANDALONE, activate
 from .pathways import matrix_view
 
 # what a stretch of simulated time was: examples learned from, examples shown for a read-out (test
 # outputs, recordings), a weight-mirror phase's noise
 KINDS = ("learning", "test", "mirror")
-
-
-def require_compiler(target: str) -> None:
-    """One line, before anything is built, where ``target`` compiles C++ and this machine has no
-    compiler: the one ``$CXX`` names, else Python's own (``sysconfig``), else ``c++``."""
-    command = os.environ.get("CXX") or sysconfig.get_config_var("CXX") or "c++"
-    program = shlex.split(command)[0] if command.strip() else "c++"
-    if shutil.which(program) is None:
-        raise SpikefaError(
-            f"brian.target: {target} compiles C++ and no C++ compiler was found ({program!r}, from "
-            f"{'$CXX' if os.environ.get('CXX') else 'Python'}); install g++ or clang++ (conda: conda install -c "
-            "conda-forge cxx-compiler) or use target: numpy"
-        )
 
 
 class Circuit:
@@ -75,6 +59,7 @@ class Circuit:
             raise SpikefaError(f"brian target: unknown value {target!r}; allowed: {', '.join(BRIAN_TARGETS)}")
         if target != "numpy":
             require_compiler(target)
+            apply_opt_level()
         # the schedule and plasticity as Brian2 code (generated.py), or Python and kernels between steps
         self.code = b.plasticity == "code"
         if target == STANDALONE and not self.code:

@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 import pytest
+from brian2 import prefs
 
 from spikefa import SpikefaError, circuit_from_dict, spec
 from spikefa.brian import RateCircuit
@@ -76,9 +77,13 @@ def test_local_classifiers_are_populations_with_fixed_synapses_both_ways():
         np.testing.assert_array_equal(circuit.readouts[l].w[:], before[l - 1].ravel())
 
 
-def test_cython_target_gives_the_same_numbers():
+@pytest.mark.parametrize("level", ["0", "3"])
+def test_cython_target_gives_the_same_numbers(level, monkeypatch, brian_prefs):
+    """At the suite's -O0 and at Brian2's own -O3 (SPIKEFA_OPT_LEVEL), each in a Cython cache folder of its
+    own: the numpy target's numbers."""
     # the structure of circuits/brian_digits_fa.yaml (64-100-10 there): the Cython modules it compiles on a
     # cold machine are the ones the digits runs need, which other tests compile too
+    monkeypatch.setenv("SPIKEFA_OPT_LEVEL", level)
     shape = {"hidden": "relu", "output": "softmax", "sizes": (6, 5, 3)}
     _, numpy_circuit = pair("feedback_alignment", **shape)
     _, cython_circuit = pair("feedback_alignment", **shape, target="cython")
@@ -91,6 +96,8 @@ def test_cython_target_gives_the_same_numbers():
             np.testing.assert_allclose(H2[l], H1[l], rtol=1e-9)
             np.testing.assert_allclose(d2[l], d1[l], rtol=1e-9)
     np.testing.assert_allclose(cython_circuit.engine.params.W[0], numpy_circuit.engine.params.W[0], rtol=1e-9)
+    assert prefs["codegen.cpp.extra_compile_args_gcc"][-1] == f"-O{level}"
+    assert prefs["codegen.runtime.cython.cache_dir"].endswith(f"brian_extensions-O{level}")
 
 
 def mirror_pair(batch_size, rate=0.05, seed=5, sizes=(20, 30, 15, 10)):

@@ -1,5 +1,7 @@
 """Brian2 rate circuits learning end to end through the run machinery."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,7 @@ def test_brian_rate_circuit_learns_the_digits(tmp_path, file, overrides, angle):
     )
     m = run.metrics
     assert run.config["engine"] == "brian2" and run.config["brian"]["tau"] == "1 ms"
+    assert run.summary["opt_level"] == int(os.environ["SPIKEFA_OPT_LEVEL"])  # compiled (cython) at that -O
     assert m["test_acc"].iloc[-1] >= 0.95
     if angle is not None:
         assert m["angle_B1"].iloc[0] > 80 and m["angle_B1"].iloc[-1] < angle  # W and B come to align
