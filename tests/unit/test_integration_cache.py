@@ -99,3 +99,22 @@ def test_equal_time_constants_are_integrated_exactly(tmp_path, monkeypatch):
     assert (spiking == 0).sum() > 10 and np.allclose(spiking, near, rtol=1e-4, atol=1e-6)
     # the symbolic solution (kept for other values) and the one found at these values
     assert sorted(p.name.endswith("-at-values.txt") for p in (tmp_path / "integration").iterdir()) == [False, True]
+
+
+def test_coupled_variables_are_solved_apart_to_brians_own_code(tmp_path, monkeypatch):
+    """A LIF population's system is block-diagonal in its sets of coupled variables (here v, u and ubar;
+    r): solved block by block, Brian2's own code for the whole system, text for text."""
+    monkeypatch.setenv("SPIKEFA_CACHE", str(tmp_path))
+    eqs = EQS + "dubar/dt = (u - ubar) / tau_trace : 1\n"
+    brian, v_brian = state_update("exact", eqs)
+    parts, v_parts = state_update(integration.method("exact"), eqs)
+    assert parts == brian and list(v_parts) == list(v_brian)
+    solved = sorted(line.split(" = ")[0] for line in brian.splitlines() if line.startswith("_"))
+    assert solved == ["_r", "_u", "_ubar", "_v"]
+
+
+def test_the_sets_of_coupled_variables_follow_reads_both_ways():
+    from brian2 import Equations
+
+    eqs = Equations("da/dt = -a / tau : 1\ndb/dt = (a - b) / tau : 1\ndc/dt = (c - d) / tau : 1\ndd/dt = -d / tau : 1")
+    assert sorted(map(sorted, integration.coupled(eqs, None))) == [["a", "b"], ["c", "d"]]
