@@ -7,7 +7,7 @@ runs them slower: worth it for short runs of circuits whose structure keeps chan
 test suite, which builds hundreds of structures once each); a long run wants Brian2's ``-O3``. The
 numbers may differ in the last bits between levels (``-ffast-math`` reorders arithmetic only when
 optimising), so a run's summary records the level. Brian2's Cython cache names a module by its code,
-not its flags, so each level other than Brian2's own compiles into a cache folder of its own
+not its flags, so each level compiles into a cache folder of its own
 (``~/.cython/brian_extensions-O0``); compiled projects (:mod:`.compiled_cache`) are keyed by their
 makefile, which carries the flags.
 """
