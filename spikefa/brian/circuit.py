@@ -70,8 +70,10 @@ class Circuit:
             prefs.codegen.target = target
         self.engine, self.L, self.dt = engine, engine.L, seconds(b.dt) * second
         # One clock for every object: Brian2 runs a network on a single clock several times faster
-        # than one whose objects each have a clock of their own (even with equal dt).
-        self.clock = Clock(self.dt)
+        # than one whose objects each have a clock of their own (even with equal dt). Named, as every
+        # object here is: the code reads it by name, and Brian2's default (clock, clock_1, ...) counts the
+        # clocks alive in the process, so a second circuit would compile its own copy of every module.
+        self.clock = Clock(self.dt, name="clock")
         # schedule of one example, in steps: forward pathway on its own, then errors flowing back too
         self.forward_steps = round(seconds(b.forward_time) / seconds(b.dt))
         self.error_steps = round(seconds(b.error_time) / seconds(b.dt))
