@@ -81,8 +81,9 @@ def in_parts(equations, variables, method_options) -> str:
     form grows steeply with the matrix (a LIF population with v, u, ubar, r and err: 6.6 s in one
     solve, 1.5 s in three parts)."""
     solve = StateUpdateMethod.stateupdaters[EXACT]
-    order = [name for name, _ in equations.get_substituted_expressions(variables)]
-    parts = coupled(equations, variables)
+    expressions = equations.get_substituted_expressions(variables)
+    order = [name for name, _ in expressions]
+    parts = coupled(expressions)
     if len(parts) < 2:
         return solve(equations, variables, method_options)
     updates = {}
@@ -97,9 +98,10 @@ def in_parts(equations, variables, method_options) -> str:
     return "\n".join([f"_{n} = {updates[f'_{n}']}" for n in order] + [f"{n} = _{n}" for n in order])
 
 
-def coupled(equations, variables) -> list[set[str]]:
-    """The sets of differential variables whose equations read each other, directly or through others."""
-    reads = {name: expr.identifiers for name, expr in equations.get_substituted_expressions(variables)}
+def coupled(expressions) -> list[set[str]]:
+    """The sets of differential variables whose equations (``(name, expression)`` pairs, as Brian2 gives
+    them with the subexpressions substituted) read each other, directly or through others."""
+    reads = {name: expr.identifiers for name, expr in expressions}
     parts: list[set[str]] = []
     for name in reads:
         linked = {name} | (reads[name] & reads.keys()) | {other for other in reads if name in reads[other]}
