@@ -1,14 +1,13 @@
 """The circuit file's fields, declared: their kinds, defaults, allowed values, ranges and meaning.
 
-:mod:`spikefa.spec` reads each plain field through its declaration here (``_Fields.declared``: kind,
-default, allowed values, range), the documentation's circuit-file reference is :func:`reference_markdown`,
-and :func:`json_schema` is the JSON Schema that editors use to check and complete circuit files
-(``spikefa schema``; with the YAML language server, a first line
-``# yaml-language-server: $schema=circuit.schema.json``). ``tests/unit/test_schema.py`` tries every
-declared choice, bound and default through validation, and every bundled circuit through the JSON
-Schema. What a schema
-cannot say — one field's range depending on another, Brian2 code, layer counts — is checked in
-:mod:`spikefa.spec` and, for Brian2 code, where the circuit is built.
+From these declarations come the JSON Schema that editors use to check and complete circuit files
+(:func:`json_schema`, ``spikefa schema``; with the YAML language server, a first line
+``# yaml-language-server: $schema=circuit.schema.json``), the schema of each mapping that validation
+checks with the ``jsonschema`` library (:func:`entry_schema`, :mod:`spikefa.validation`), and the
+documentation's circuit-file reference (:func:`reference_markdown`). ``tests/unit/test_schema.py`` tries
+every declared choice, bound and default through validation, and every bundled circuit through the JSON
+Schema. What a schema cannot say — one field's range depending on another, Brian2 code, layer counts —
+is checked in :mod:`spikefa.spec` and, for Brian2 code, where the circuit is built.
 """
 
 from __future__ import annotations
@@ -53,6 +52,7 @@ LIF_SURROGATES = ("lif", "relu")
 TIME_UNITS = {"s": 1.0, "second": 1.0, "ms": 1e-3, "us": 1e-6}
 RATE_UNITS = {"Hz": 1.0, "kHz": 1e3}
 REQUIRED = object()  # a field with no default
+MAX_TEXT = 2000  # characters in a text field (a description is a line or two)
 
 
 def _quantity_pattern(units: dict) -> str:
@@ -84,6 +84,7 @@ class Field:
     shown_default: str = ""  # where the default depends on other fields, what it is, in words
     block: Block | None = None
     forms: tuple[dict, ...] = ()
+    min_items: int = 0  # integers: the shortest list
 
     def default_text(self) -> str:
         if self.shown_default:
@@ -103,7 +104,7 @@ class Field:
     def allowed_text(self) -> str:
         if self.choices:
             return " | ".join(f"`{c}`" for c in self.choices)
-        bounds = []
+        bounds = [f"≥ {self.min_items} entries"] if self.min_items else []
         if self.low is not None:
             bounds.append(f"{'>' if self.low_open else '≥'} {self.low:g}")
         if self.high is not None:
@@ -122,6 +123,7 @@ class Block:
     fields: tuple[Field, ...]
     numbered: str = ""
     named: bool = False
+    moved: tuple[tuple[str, str], ...] = ()  # (a field that was here, where it went): refused with that note
 
     def __getitem__(self, key: str) -> Field:
         for f in self.fields:
@@ -173,7 +175,7 @@ PATHWAY_FIELDS = (
     ),
     Field("sign", "string", "a sign no plasticity crosses (Dale's principle)", "free", SIGNS),
     Field("init", "block", "how the weights start (see `init`)", shown_default="xavier", block=INIT, forms=INIT_FORMS),
-    _time("delay", "Brian2 circuits: the time an event takes to cross (a whole number of dt)", "0 ms"),
+    _time("delay", "Brian2 circuits: the time an event takes to cross (a whole number of dt)", "0 ms", low=0),
     Field(
         "carries",
         "string",
@@ -212,7 +214,7 @@ NETWORK = Block(
     "network",
     "The layers and what they compute.",
     (
-        Field("sizes", "integers", "layer sizes, input first (any depth; at least 2)"),
+        Field("sizes", "integers", "layer sizes, input first (any depth)", min_items=2),
         Field(
             "hidden",
             "string",
@@ -265,6 +267,7 @@ TASK = Block(
             "integers",
             "teachers: the teacher network's layer sizes",
             shown_default="30-10 (linear), 30-20-10-10",
+            min_items=2,
         ),
     ),
 )
@@ -296,6 +299,7 @@ RULE = Block(
         Field("params", "mapping", "the parameters a user's rule declares", {}),
         Field("mirror", "block", "weight_mirror: its mirror plasticity", default={}, block=MIRROR),
     ),
+    moved=(("feedback_init", "moved to the feedback block: write feedback: {init: ...}"),),
 )
 
 OPTIMIZER = Block(
@@ -423,7 +427,7 @@ POPULATION = Block(
         Field("equations", "code", "the membrane: Brian2 equations defining v, driven by u", ""),
         Field("threshold", "code", "custom: the spike condition", "", shown_default="v > v_threshold"),
         Field("reset", "code", "custom: the reset statements", "", shown_default="v = 0"),
-        _time("refractory", "the refractory period", "", shown_default="brian.lif.refractory"),
+        _time("refractory", "the refractory period", "", shown_default="brian.lif.refractory", low=0),
         Field("method", "string", "Brian2's integration method", "exact"),
         Field("params", "mapping", "name → a number or a quantity (`100 ms`), available to the code", {}),
     ),
@@ -554,7 +558,8 @@ def blocks() -> list[Block]:
     ]
 
 
-def _value_schema(f: Field) -> dict:
+def _value_schema(f: Field, shallow: bool = False) -> dict:
+    """A field's JSON Schema (``shallow``: a block's fields left to that block's own check)."""
     kind = {
         "integer": {"type": "integer"},
         "number": {"type": "number"},
@@ -568,24 +573,46 @@ def _value_schema(f: Field) -> dict:
         "list": {"type": "array"},
         "mapping": {"type": "object"},
     }
-    s = _object(f.block) if f.kind == "block" else dict(kind[f.kind])
+    if f.kind == "block":
+        s = {} if shallow else _object(f.block)
+    else:
+        s = dict(kind[f.kind])
+    if f.kind in ("string", "code", "time", "rate") and not f.choices:
+        s["maxLength"] = MAX_TEXT
+    if f.min_items:
+        s["minItems"] = f.min_items
     if f.choices and f.kind == "strings":
         s["items"] = {"enum": list(f.choices)}
     elif f.choices:
         s["enum"] = list(f.choices)
     for bound, key, open_ in ((f.low, "minimum", f.low_open), (f.high, "maximum", f.high_open)):
-        if bound is not None:
+        if bound is not None and f.kind not in ("time", "rate"):  # a quantity's sign: spikefa.spec.seconds
             s["exclusive" + key.title() if open_ else key] = bound
-    forms = [s, *f.forms] + ([{"type": "null"}] if f.optional else [])
-    out = forms[0] if len(forms) == 1 else {"anyOf": forms}
+    forms = ([s] if s else []) + ([] if shallow and f.kind == "block" else [*f.forms])
+    forms += [{"type": "null"}] if f.optional and forms else []
+    out = {} if not forms else forms[0] if len(forms) == 1 else {"anyOf": forms}
     return {"description": f.doc, **out}
 
 
-def _object(b: Block) -> dict:
-    props = {f.key: _value_schema(f) for f in b.fields}
+def entry_schema(b: Block) -> dict:
+    """The JSON Schema of one mapping of ``b``'s fields alone: its blocks (and numbered entries) are
+    left to their own check, made as :mod:`spikefa.spec` reads them (:mod:`spikefa.validation`)."""
+    one = _one(b, shallow=True)
+    if b.numbered and b is not POPULATION:  # a population's entries sit in a mapping of their own
+        one["patternProperties"] = {"^[0-9]+$": {}}
+    return one
+
+
+def _one(b: Block, shallow: bool = False) -> dict:
+    props = {f.key: _value_schema(f, shallow) for f in b.fields}
     required = [f.key for f in b.fields if f.default is REQUIRED and not f.shown_default and f.kind != "block"]
-    one = {"type": "object", "properties": props, "additionalProperties": False, "description": b.doc}
+    one = {"type": "object", "properties": props}
     one.update({"required": required} if required else {})
+    return one | {"additionalProperties": False}
+
+
+def _object(b: Block) -> dict:
+    one = _one(b) | {"description": b.doc}
     if b.named:
         return {
             "type": "object",

@@ -1,7 +1,9 @@
 """Circuit files: a validated, typed description of network + task + rule + phases + seed.
 
-A circuit file is YAML. Every field is checked here, and a bad one raises :class:`SpikefaError`
-with a one-line message naming the file, the field and what is allowed. The engines only ever
+A circuit file is YAML. Each of its mappings is checked against its declared schema
+(:mod:`spikefa.schema`, by :mod:`spikefa.validation`) as it is read, and what depends on other fields is
+checked here; a bad field raises :class:`SpikefaError` with a one-line message naming the file, the
+field and what is allowed. The engines only ever
 see a :class:`Circuit`, never raw YAML. ``Circuit.to_dict()`` is the resolved config written to a
 run folder; loading it again gives the same circuit.
 """
@@ -17,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from . import schema as S
-from . import yamlfile
+from . import validation, yamlfile
 from .errors import SpikefaError
 from .schema import (
     INIT_DISTS,
-    MONITOR_WHEN,
     PHASES,
-    PLASTICITY,
     RATE_UNITS,
     RULES,
     TASKS,
@@ -33,7 +33,6 @@ from .yamlfile import cut, show
 
 # whether reading a circuit may import a user's rule (circuit_from_dict's load_code)
 _LOAD_CODE: contextvars.ContextVar[bool] = contextvars.ContextVar("spikefa_load_code", default=True)
-MAX_TEXT = 2000  # characters in a text field (a description is a line or two)
 TASK_FIELDS = {
     "digits": ("n_train", "n_test", "validation", "normalize"),
     "mnist": ("data_dir", "n_train", "n_test", "validation", "normalize"),
@@ -478,15 +477,16 @@ def _plain(x: Any) -> Any:
 
 
 class _Fields:
-    """Reads one mapping of a circuit file, field by field, and rejects unknown fields."""
+    """One mapping of a circuit file: checked against its block's schema (:mod:`spikefa.validation`)
+    where it is one, then read field by field; what depends on other fields is checked here."""
 
-    def __init__(self, raw: Any, path: str, source: str):
-        self.path, self.source = path, source
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
+    def __init__(self, raw: Any, path: str, source: str, block: S.Block | None = None):
+        self.path, self.source, self.block = path, source, block
+        if block is not None:
+            validation.check(block, raw, path, source)
+        elif raw is not None and not isinstance(raw, dict):  # a mapping of named or numbered entries
             self.fail(self.path or "circuit", f"must be a mapping, got {show(raw)}")
-        self.raw = dict(raw)
+        self.raw = dict(raw or {})
 
     def fail(self, name: str, msg: str):
         raise SpikefaError(f"{self.source}: {name}: {msg}")
@@ -494,98 +494,32 @@ class _Fields:
     def name(self, key: str) -> str:
         return f"{self.path}.{cut(str(key))}" if self.path else cut(str(key))
 
-    def get(
-        self,
-        key: str,
-        kind: type,
-        default: Any = dataclasses.MISSING,
-        *,
-        choices: tuple | None = None,
-        low: float | None = None,
-        high: float | None = None,
-        low_open: bool = False,
-        high_open: bool = False,
-        optional: bool = False,
-    ) -> Any:
-        if key not in self.raw:
-            if default is dataclasses.MISSING:
-                self.fail(self.name(key), "missing" + (f"; allowed: {', '.join(choices)}" if choices else ""))
-            return default
-        value = self.raw.pop(key)
-        if value is None and optional:
-            return None
-        value = self.coerce(key, value, kind)
-        if choices is not None and value not in choices:
-            self.fail(self.name(key), f"unknown value {show(value)}; allowed: {', '.join(choices)}")
-        self.check_range(self.name(key), value, low, high, low_open, high_open)
-        return value
-
     def declared(self, field: S.Field, default: Any = dataclasses.MISSING) -> Any:
-        """The value of a field declared in :mod:`spikefa.schema` (``default``: where it depends on other fields)."""
-        if default is dataclasses.MISSING and field.default is not S.REQUIRED:
-            default = field.default
-        return self.get(
-            field.key,
-            {"integer": int, "number": float, "string": str, "code": str, "boolean": bool}[field.kind],
-            default,
-            choices=field.choices or None,
-            low=field.low,
-            high=field.high,
-            low_open=field.low_open,
-            high_open=field.high_open,
-            optional=field.optional,
-        )
+        """The value of a field declared in :mod:`spikefa.schema` (``default``: where it depends on other
+        fields), as its kind reads in Python: a whole number given for an integer as an int, an int given
+        for a number as a float, a list as a tuple."""
+        if default is dataclasses.MISSING:
+            default = field.default  # REQUIRED: the schema has made sure the field is there
+        value = self.raw.pop(field.key) if default is S.REQUIRED else self.raw.pop(field.key, default)
+        if field.kind == "integer" and isinstance(value, float):
+            return int(value)
+        if field.kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return tuple(value) if isinstance(value, list) else value
 
-    def block(self, block: S.Block, cls: type):
+    def read(self, cls: type):
         """A block whose fields are all plain declared ones, read in their declared order, as ``cls``."""
-        value = cls(**{field.key: self.declared(field) for field in block.fields})
+        value = cls(**{field.key: self.declared(field) for field in self.block.fields})
         self.done()
         return value
 
-    def coerce(self, key: str, value: Any, kind: type) -> Any:
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if kind is float and isinstance(value, str) and value.strip().lower().lstrip("+-") in ("nan", "inf"):
-            self.fail(self.name(key), f"must be a finite number, got {show(value)}")
-        if kind is int and isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            self.fail(self.name(key), f"must be {_KIND_NAMES[kind]}, got {show(value)}")
-        if kind is float and not math.isfinite(value):
-            self.fail(self.name(key), f"must be a finite number, got {value}")
-        if kind is str and len(value) > MAX_TEXT:
-            self.fail(self.name(key), f"must be at most {MAX_TEXT} characters, got {len(value)}")
-        return value
-
-    def check_range(self, name, value, low, high, low_open, high_open):
-        if low is not None and (value < low or (low_open and value == low)):
-            self.fail(name, f"must be {'>' if low_open else '>='} {low}, got {show(value)}")
-        if high is not None and (value > high or (high_open and value == high)):
-            self.fail(name, f"must be {'<' if high_open else '<='} {high}, got {show(value)}")
-
-    def int_list(self, key: str, default: Any = dataclasses.MISSING, min_len: int = 0) -> tuple[int, ...]:
-        value = self.get(key, list, list(default) if default is not dataclasses.MISSING else default)
-        if len(value) < min_len or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-            self.fail(self.name(key), f"must be a list of at least {min_len} positive integers, got {show(value)}")
-        return tuple(value)
-
-    def sub(self, key: str) -> _Fields:
-        return _Fields(self.raw.pop(key, None), self.name(key), self.source)
+    def sub(self, key: str, block: S.Block | None = None) -> _Fields:
+        return _Fields(self.raw.pop(key, None), self.name(key), self.source, block)
 
     def done(self):
         if self.raw:
-            key = sorted(self.raw)[0]
+            key = sorted(self.raw, key=str)[0]
             self.fail(self.name(key), "unknown field")
-
-
-_KIND_NAMES = {
-    int: "an integer",
-    float: "a number",
-    str: "a string",
-    bool: "true or false",
-    list: "a list",
-    dict: "a mapping",
-}
 
 
 def _allowed(fields: _Fields, allowed: tuple[str, ...]):
@@ -603,36 +537,37 @@ def _init(parent: _Fields, key: str, default: Init = Init(), zero: bool = False)
     dists = ("xavier", *INIT_DISTS, *(("zero",) if zero else ()))
     if isinstance(raw, str) and raw in ("xavier", "xavier_normal", "zero"):
         parent.raw[key] = {"dist": raw}
-    f = parent.sub(key)
-    dist = f.get("dist", str, choices=dists)
+    f = parent.sub(key, S.INIT)
+    dist = f.declared(S.INIT["dist"])
+    if dist not in dists:  # zero: biases only
+        f.fail(f.name("dist"), f"unknown value {show(dist)}; allowed: {', '.join(dists)}")
     if dist == "zero":
         _allowed(f, ("dist",))
         f.done()
         return Init("zero")
     _allowed(f, ("dist", "scale", "sigma") if dist == "lognormal" else ("dist", "scale"))
     fan = dist in ("xavier", "xavier_normal")
-    scale = f.get("scale", float, 0.0 if fan else dataclasses.MISSING, low=0, low_open=not fan)
+    if not fan and f.raw.get("scale", 0) == 0:  # xavier's gain may be 0 (1), another scale may not
+        f.fail(f.name("scale"), f"{dist} needs a scale > 0, got {show(f.raw.get('scale'))}")
+    scale = f.declared(S.INIT["scale"])
     sigma = f.declared(S.INIT["sigma"])
     f.done()
     return Init(dist, scale, sigma)
 
 
-def _named(parent: _Fields, key: str) -> _Fields:
+def _named(parent: _Fields, key: str, block: S.Block) -> _Fields:
     """A field written either as ``key: NAME`` or as a mapping with ``name: NAME``."""
     raw = parent.raw.get(key)
     if isinstance(raw, str):
         parent.raw[key] = {"name": raw}
-    return parent.sub(key)
+    return parent.sub(key, block)
 
 
 def _network(f: _Fields) -> Network:
-    _allowed(f, ("sizes", "hidden", "output", "loss", "init", "bias_init"))
-    sizes = f.int_list("sizes", min_len=2)
+    sizes = f.declared(S.NETWORK["sizes"])
     if isinstance(f.raw.get("hidden"), dict):  # a rate function of the user's, as code
-        h = f.sub("hidden")
-        _allowed(h, ("rate", "slope"))
-        hidden = Activation(h.get("rate", str), h.get("slope", str))
-        h.done()
+        h = f.raw.pop("hidden")
+        hidden = Activation(h["rate"], h["slope"])
         from .activations import check_code
 
         problem = check_code(hidden.rate, hidden.slope)
@@ -666,7 +601,7 @@ def _task(f: _Fields) -> Task:
         normalize=f.declared(S.TASK["normalize"]),
         validation=f.declared(S.TASK["validation"]),
         data_seed=f.declared(S.TASK["data_seed"]),
-        teacher_sizes=f.int_list("teacher_sizes", teacher_default, min_len=2) if teacher_default else (),
+        teacher_sizes=f.declared(S.TASK["teacher_sizes"], teacher_default) if teacher_default else (),
     )
 
 
@@ -677,19 +612,17 @@ def _rule_class(name: str, where: str, base: Path | None = None) -> type:
 
 
 def _rule(f: _Fields, base: Path | None) -> Rule:
-    if "feedback_init" in f.raw:
-        f.fail(f.name("feedback_init"), "moved to the feedback block: write feedback: {init: ...}")
-    name = f.get("name", str)
+    name = f.declared(S.RULE["name"])
     if ":" not in name and name not in RULES:
         f.fail(f.name("name"), f"unknown value {show(name)}; allowed: {', '.join(RULES)}, or module:Class")
     cls = _rule_class(name, f.source + ": " + f.name("name"), base)
     name = cls.spec_name(name, base)
     _allowed(f, ("name", "mirror", "params") if cls.has_mirror_phase else ("name", "params"))
-    params = cls.check_params(f.get("params", dict, {}), f.source + ": " + f.name("params"))
-    return Rule(name, f.sub("mirror").block(S.MIRROR, Mirror), params)
+    params = cls.check_params(f.declared(S.RULE["params"]), f.source + ": " + f.name("params"))
+    return Rule(name, f.sub("mirror", S.MIRROR).read(Mirror), params)
 
 
-def _numbered(f: _Fields, indices: range, refusal: str) -> dict[int, _Fields]:
+def _numbered(f: _Fields, indices: range, refusal: str, block: S.Block) -> dict[int, _Fields]:
     """A block's entries keyed by a layer's number (what differs in that layer), taken out of the block
     as fields of their own; a number outside ``indices`` is refused with ``refusal``."""
     for k in [k for k in f.raw if isinstance(k, str) and k.isdigit()]:  # a layer's number as JSON writes it
@@ -698,7 +631,7 @@ def _numbered(f: _Fields, indices: range, refusal: str) -> dict[int, _Fields]:
     for k in sorted(numbered):
         if k not in indices:
             f.fail(f.name(str(k)), refusal)
-    return {k: _Fields(v, f.name(str(k)), f.source) for k, v in numbered.items()}
+    return {k: _Fields(v, f.name(str(k)), f.source, block) for k, v in numbered.items()}
 
 
 def _feedback(
@@ -707,10 +640,10 @@ def _feedback(
     """One Pathway per hidden layer: the block's own fields for all of them, and a layer's number
     (``feedback: {sign: positive, 2: {connectivity: 0.5}}``) for what differs in that layer; and whether
     a B_0 into the input layer exists too (``input: true``)."""
-    f = _Fields(raw, "feedback", source)
+    f = _Fields(raw, "feedback", source, S.FEEDBACK)
     hidden = range(1, len(network.sizes) - 1)
     layers = _numbered(
-        f, hidden, f"names no hidden layer; the hidden layers are {', '.join(map(str, hidden)) or 'none'}"
+        f, hidden, f"names no hidden layer; the hidden layers are {', '.join(map(str, hidden)) or 'none'}", S.FEEDBACK
     )
     to_input = f.declared(S.FEEDBACK["input"])
     if to_input and engine != "reference":
@@ -756,7 +689,7 @@ def _pathway(f: _Fields, base: Pathway, rule: Rule, brian: Brian, engine: str) -
                 f"rule {rule.name} has feedback of its own making; code plasticity on B needs a rule with fixed "
                 "random feedback (feedback_alignment, direct_feedback_alignment)",
             )
-    source = f.get("source", str, base.source)
+    source = f.declared(S.FEEDBACK["source"], base.source)
     if source:
         extras = [e.name for e in brian.extra]
         if source not in extras and not re.fullmatch(r"layer[1-9]\d*", source):
@@ -790,11 +723,10 @@ def _plasticity(parent: _Fields, base: SynapseCode | None, brian: Brian, engine:
     they are built (Brian2 parses them, with their units, and the locality contract)."""
     if "plasticity" not in parent.raw:
         return base
-    f = parent.sub("plasticity")
-    _allowed(f, CODE_BLOCKS)
+    f = parent.sub("plasticity", S.CODE)
     if engine != "brian2":
         f.fail(f.path, "Brian2 code runs on Brian2's synapses: it needs engine: brian2")
-    text = {key: f.get(key, str, "") for key in CODE_BLOCKS[:-1]}
+    text = {key: f.declared(S.CODE[key]) for key in CODE_BLOCKS[:-1]}
     if brian.neurons == "rate":
         for key in ("on_pre", "on_post"):
             if text[key].strip():
@@ -831,7 +763,7 @@ def _structure(
         connectivity=f.declared(S.FEEDBACK["connectivity"], base.connectivity),
         sign=f.declared(S.FEEDBACK["sign"], base.sign),
         init=_init(f, "init", base.init),
-        delay=_time(f, "delay", base.delay, zero=True),
+        delay=_quantity(f, S.FEEDBACK["delay"], base.delay),
         source=source,
     )
     if seconds(p.delay) > 0:
@@ -854,12 +786,13 @@ def _structure(
 def _forward(raw: Any, source: str, network: Network, brian: Brian, engine: str) -> tuple[Pathway, ...]:
     """One Pathway per forward projection W_0 … W_{L−1}: the block's fields for all, a projection's
     number for one. W starts as ``network.init`` says; the block gives its structure."""
-    f = _Fields(raw, "forward", source)
+    f = _Fields(raw, "forward", source, S.FORWARD)
     L = len(network.sizes) - 1
-    numbered = _numbered(f, range(L), f"names no forward projection; they are 0 … {L - 1} (W_l: layer l → l + 1)")
+    numbered = _numbered(
+        f, range(L), f"names no forward projection; they are 0 … {L - 1} (W_l: layer l → l + 1)", S.FORWARD
+    )
 
     def read(fields: _Fields, base: Pathway) -> Pathway:
-        _allowed(fields, ("connectivity", "sign", "delay", "plasticity"))
         plasticity = _plasticity(fields, base.plasticity, brian, engine)
         p = dataclasses.replace(_structure(fields, base, brian, engine, within="forward_time"), plasticity=plasticity)
         fields.done()
@@ -873,7 +806,7 @@ def _forward(raw: Any, source: str, network: Network, brian: Brian, engine: str)
 def _phases(raw: Any, source: str, rule: str, mirrors: bool) -> tuple[Phase, ...]:
     if raw is None:
         return (Phase("learn"),)
-    if not isinstance(raw, list) or not raw:
+    if not raw:  # a list (the schema), and not an empty one
         raise SpikefaError(f"{source}: phases: must be a non-empty list of phases ({', '.join(PHASES)})")
     phases = []
     for n, item in enumerate(raw):
@@ -888,7 +821,7 @@ def _phases(raw: Any, source: str, rule: str, mirrors: bool) -> tuple[Phase, ...
         ((kind, body),) = item.items()
         if kind not in PHASES:
             raise SpikefaError(f"{source}: {where}: unknown phase {show(kind)}; allowed: {', '.join(PHASES)}")
-        f = _Fields(body, f"{where}.{kind}", source)
+        f = _Fields(body, f"{where}.{kind}", source, S.PHASE_BLOCKS[kind])
         if kind == "learn":
             phase = Phase(kind, epochs=f.declared(S.LEARN["epochs"]))
         elif kind == "mirror":
@@ -919,7 +852,7 @@ def circuit_from_dict(raw: Any, source: str = "circuit", *, load_code: bool = Tr
 
 
 def _circuit(raw: Any, source: str) -> Circuit:
-    top = _Fields(raw, "", source)
+    top = _Fields(raw, "", source, S.CIRCUIT)
     top.raw.pop("sweep", None)  # a sweep block is for `spikefa sweep` (spikefa.sweeps); a run ignores it
     name = top.declared(S.CIRCUIT["name"], Path(source).stem)
     description = top.declared(S.CIRCUIT["description"])
@@ -931,27 +864,27 @@ def _circuit(raw: Any, source: str) -> Circuit:
         top.fail("dtype", f"{dtype} is for engine: reference; Brian2 circuits run in float64")
     if "network" not in top.raw:
         top.fail("network", "missing (a mapping with sizes, hidden, output, loss, init)")
-    n = top.sub("network")
+    n = top.sub("network", S.NETWORK)
     network = _network(n)
     n.done()
     if "task" not in top.raw:
         top.fail("task", f"missing; allowed: {', '.join(TASKS)}")
-    t = _named(top, "task")
+    t = _named(top, "task", S.TASK)
     task = _task(t)
     t.done()
     if "rule" not in top.raw:
         top.fail("rule", f"missing; allowed: {', '.join(RULES)}")
-    r = _named(top, "rule")
+    r = _named(top, "rule", S.RULE)
     rule = _rule(r, Path(source).resolve().parent if Path(source).is_file() else None)
     r.done()
-    optimizer = top.sub("optimizer").block(S.OPTIMIZER, Optimizer)
+    optimizer = top.sub("optimizer", S.OPTIMIZER).read(Optimizer)
     phases = _phases(top.raw.pop("phases", None), source, rule.name, _rule_class(rule.name, "rule").has_mirror_phase)
-    record = top.sub("record").block(S.RECORD, Record)
+    record = top.sub("record", S.RECORD).read(Record)
     declared = [key for key in ("forward", "feedback") if _declares_code(top.raw.get(key))]
     links = top.raw["brian"].get("pathways") if isinstance(top.raw.get("brian"), dict) else None
     if isinstance(links, dict):
         declared += [f"brian.pathways.{k}" for k, v in links.items() if isinstance(v, dict) and "plasticity" in v]
-    brian = _brian(top.sub("brian"), engine, network, declared)
+    brian = _brian(top.sub("brian", S.BRIAN), engine, network, declared)
     if brian.neurons == "lif" and brian.lif.error_baseline > 0 and _rule_class(rule.name, "rule").learns_feedback:
         top.fail(
             "brian.lif.error_baseline",
@@ -1007,49 +940,31 @@ def _circuit(raw: Any, source: str) -> Circuit:
     )
 
 
-def _time(f: _Fields, key: str, default: str, zero: bool = False) -> str:
-    return _quantity(f, key, default, seconds, "time", TIME_UNITS, "'1 ms'", zero)
-
-
-def _rate(f: _Fields, key: str, default: str) -> str:
-    return _quantity(f, key, default, hertz, "rate", RATE_UNITS, "'200 Hz'")
-
-
-def _quantity(
-    f: _Fields, key: str, default: str, parse, kind: str, units: dict, example: str, zero: bool = False
-) -> str:
-    """A positive (or, with ``zero``, non-negative) quantity written with a unit, kept as its text
-    (``"1 ms"``, ``"200 Hz"``)."""
-    value = f.raw.pop(key, default)
+def _quantity(f: _Fields, field: S.Field, default: Any = dataclasses.MISSING) -> str:
+    """A time or rate field, kept as its text (``"1 ms"``, ``"200 Hz"``): the schema has checked how it
+    is written, this that it is finite and positive (or zero, where the declaration allows it)."""
+    value = f.declared(field, default)
     try:
-        ok = isinstance(value, str) and len(value) <= MAX_TEXT and math.isfinite(parse(value))
-        ok = ok and (parse(value) > 0 or (zero and parse(value) == 0))
+        number = (seconds if field.kind == "time" else hertz)(value)
     except (ValueError, KeyError):
-        ok = False
-    if not ok:
-        f.fail(
-            f.name(key),
-            f"must be a {'non-negative' if zero else 'positive'} {kind} with a unit ({', '.join(units)}), "
-            f"e.g. {example}; got {show(value)}",
-        )
+        number = math.nan
+    if not (math.isfinite(number) and (number > 0 or (number == 0 and field.low == 0))):
+        f.fail(f.name(field.key), validation.quantity_message(field, value))
     return value
 
 
 def _monitor(f: _Fields) -> Monitor:
-    layers = tuple(f.get("layers", list, []))
+    layers = f.declared(S.MONITOR["layers"])
     for v in layers:
         if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0) and not (
             isinstance(v, str) and v.isidentifier()
         ):
             f.fail(f.name("layers"), f"must list layer numbers (0 is the input) or population names, got {show(v)}")
-    variables = tuple(f.get("variables", list, ["r"]))
+    variables = f.declared(S.MONITOR["variables"])
     for v in variables:
         if not (isinstance(v, str) and v.isidentifier()):
             f.fail(f.name("variables"), f"must list state variable names (or spikes, rate), got {show(v)}")
-    when = f.get("when", list, ["test"])
-    for w in when:
-        if w not in MONITOR_WHEN:
-            f.fail(f.name("when"), f"unknown value {show(w)}; allowed: {', '.join(MONITOR_WHEN)}")
+    when = f.declared(S.MONITOR["when"])
     m = Monitor(
         layers,
         variables,
@@ -1085,25 +1000,23 @@ def _brian(f: _Fields, engine: str, network: Network, declared: list[str] = ()) 
     if engine == "brian2" and not rate and network.hidden != "relu":
         got = network.hidden
         f.fail(f.name("neurons"), f"lif needs network.hidden: relu (a LIF neuron's rate is rectified), got {got!r}")
-    dt = _time(f, "dt", Brian.dt if rate else "0.5 ms")
+    dt = _quantity(f, S.BRIAN["dt"], Brian.dt if rate else "0.5 ms")
     L = len(network.sizes) - 1
     step_ms = seconds(dt) * 1e3
     b = Brian(
         neurons=neurons,
-        tau=_time(f, "tau", Brian.tau) if rate else Brian.tau,
+        tau=_quantity(f, S.BRIAN["tau"]) if rate else Brian.tau,
         dt=dt,
-        forward_time=_time(f, "forward_time", f"{L * step_ms:g} ms" if rate else "40 ms"),
-        error_time=_time(f, "error_time", f"{max(L - 1, 1) * step_ms:g} ms" if rate else "20 ms"),
+        forward_time=_quantity(f, S.BRIAN["forward_time"], f"{L * step_ms:g} ms" if rate else "40 ms"),
+        error_time=_quantity(f, S.BRIAN["error_time"], f"{max(L - 1, 1) * step_ms:g} ms" if rate else "20 ms"),
         target=(target := f.declared(S.BRIAN["target"])),
         learning=(learning := f.declared(S.BRIAN["learning"])),
-        plasticity=f.get(
-            "plasticity",
-            str,
+        plasticity=f.declared(
+            S.BRIAN["plasticity"],
             "code" if target == "cpp_standalone" or learning == "online" or declared else "kernels",
-            choices=PLASTICITY,
         ),
-        monitor=_monitor(f.sub("monitor")),
-        lif=Lif() if rate else _lif(f.sub("lif")),
+        monitor=_monitor(f.sub("monitor", S.MONITOR)),
+        lif=Lif() if rate else _lif(f.sub("lif", S.LIF)),
         populations=_populations(f, L) if not rate else (),
         extra=_extras(f, rate),
     )
@@ -1126,20 +1039,20 @@ def _brian(f: _Fields, engine: str, network: Network, declared: list[str] = ()) 
     return b
 
 
-def _entries(f: _Fields, reserved: str, what: str):
+def _entries(f: _Fields, reserved: str, what: str, block: S.Block):
     """A block's named entries, as (name, fields): each name an identifier that ``reserved`` (a regular
     expression, the circuit's own names) does not match; ``what`` says which names those are."""
     for name in list(f.raw):
         where = f.name(str(name))
         if not (isinstance(name, str) and name.isidentifier()) or re.fullmatch(reserved, name):
             f.fail(where, f"must be an identifier other than {what}")
-        yield name, _Fields(f.raw.pop(name), where, f.source)
+        yield name, _Fields(f.raw.pop(name), where, f.source, block)
 
 
 def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
     out = []
     for name, e in _entries(
-        parent.sub("extra"), r"(layer|classifier)\d+", "the layers' and classifiers' (layerN, classifierN)"
+        parent.sub("extra"), r"(layer|classifier)\d+", "the layers' and classifiers' (layerN, classifierN)", S.EXTRA
     ):
         size = e.declared(S.EXTRA["size"])
         error = e.declared(S.EXTRA["error"])
@@ -1157,10 +1070,11 @@ def _extras(parent: _Fields, rate: bool) -> tuple[Extra, ...]:
 def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ...]:
     names = [f"layer{l}" for l in range(L + 1)] + [e.name for e in brian.extra]
     out = []
-    for name, k in _entries(parent.sub("pathways"), r"[WBC]\d+", "the circuit's own pathways' (W0, B1, C1, …)"):
+    entries = _entries(parent.sub("pathways"), r"[WBC]\d+", "the circuit's own pathways' (W0, B1, C1, …)", S.LINK)
+    for name, k in entries:
         ends = {}
         for key in ("from", "to"):
-            ends[key] = k.get(key, str)
+            ends[key] = k.declared(S.LINK[key])
             if ends[key] not in names:
                 k.fail(k.name(key), f"unknown population {show(ends[key])}; allowed: {', '.join(names)}")
         into = k.declared(S.LINK["into"])
@@ -1199,9 +1113,10 @@ def _links(parent: _Fields, brian: Brian, engine: str, L: int) -> tuple[Link, ..
 def _populations(parent: _Fields, L: int) -> tuple[Population, ...]:
     """Per layer 1 … L: ``hidden`` and ``output`` set groups of layers, a layer's number sets that one."""
     f = parent.sub("populations")
-    numbered = _numbered(f, range(1, L + 1), f"names no layer with a population; allowed: 1 … {L} (0 is the input)")
+    refusal = f"names no layer with a population; allowed: 1 … {L} (0 is the input)"
+    numbered = _numbered(f, range(1, L + 1), refusal, S.POPULATION)
     _allowed(f, ("hidden", "output"))
-    groups = {key: _population(_Fields(f.raw.pop(key), f.name(key), f.source)) for key in list(f.raw)}
+    groups = {key: _population(_Fields(f.raw.pop(key), f.name(key), f.source, S.POPULATION)) for key in list(f.raw)}
     out = []
     for l in range(1, L + 1):
         if l in numbered:
@@ -1222,7 +1137,7 @@ def _population(f: _Fields) -> Population:
         f.fail(f.name("equations"), "missing: a custom model writes its membrane as Brian2 equations defining v")
     else:
         _allowed(f, ("model", "params", *code))
-    params = f.get("params", dict, {})
+    params = f.declared(S.POPULATION["params"])
     for key, value in params.items():
         if not (isinstance(key, str) and key.isidentifier()):
             f.fail(f.name("params"), f"{show(key)} is not a name Brian2 code can use")
@@ -1239,7 +1154,7 @@ def _population(f: _Fields) -> Population:
         equations=f.declared(S.POPULATION["equations"]),
         threshold=f.declared(S.POPULATION["threshold"], "v > v_threshold" if custom else ""),
         reset=f.declared(S.POPULATION["reset"], "v = 0" if custom else ""),
-        refractory=_time(f, "refractory", "", zero=True) if "refractory" in f.raw else "",
+        refractory=_quantity(f, S.POPULATION["refractory"]) if "refractory" in f.raw else "",
         method=f.declared(S.POPULATION["method"]),
         params=params,
     )
@@ -1250,10 +1165,10 @@ def _population(f: _Fields) -> Population:
 def _lif(f: _Fields) -> Lif:
     times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory", "mirror_trace")
     rates = ("max_rate", "error_rate", "noise_rate", "target_rate")
-    values: dict[str, Any] = {k: _time(f, k, getattr(Lif, k)) for k in times}
+    values: dict[str, Any] = {k: _quantity(f, S.LIF[k]) for k in times}
     for key in ("mirror_window", "mirror_tau_m"):
-        values[key] = f.raw.pop(key, None) if f.raw.get(key) is None else _time(f, key, "")
-    values.update({k: _rate(f, k, getattr(Lif, k)) for k in rates})
+        values[key] = f.raw.pop(key, None) if f.raw.get(key) is None else _quantity(f, S.LIF[key])
+    values.update({k: _quantity(f, S.LIF[k]) for k in rates})
     values["v_threshold"] = f.declared(S.LIF["v_threshold"])
     values["input"] = f.declared(S.LIF["input"])
     values["surrogate"] = f.declared(S.LIF["surrogate"])
