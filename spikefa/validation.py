@@ -9,6 +9,7 @@ What depends on other fields stays in :mod:`spikefa.spec`.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from typing import Any
@@ -97,8 +98,12 @@ def _explain(error: ValidationError, block: S.Block, instance: Any) -> tuple[lis
         return [*keys, missing], "missing" + (f"; allowed: {', '.join(choices)}" if choices else "")
     if kind == "additionalProperties":
         known, patterns = error.schema.get("properties", {}), error.schema.get("patternProperties", {})
-        extra = sorted(k for k in value if k not in known and not any(re.search(p, k) for p in patterns))
-        return [*keys, extra[0]], f"unknown field; allowed: {', '.join(known)}"
+        extra = sorted(k for k in value if k not in known and not any(re.search(p, k) for p in patterns))[0]
+        close = difflib.get_close_matches(extra, list(known), n=1)
+        allowed = ", ".join(known)
+        if len(allowed) > 120:  # a long block: its reference, not a line cut in the middle
+            allowed = f"the {len(known)} fields of {block.path or 'a circuit file'} in the circuit-file reference"
+        return [*keys, extra], f"unknown field; allowed: {allowed}" + (f" (did you mean {close[0]}?)" if close else "")
     if field is not None and field.kind in UNITS:
         return keys[:1], quantity_message(field, value)
     if field is not None and field.kind == "integers":

@@ -56,9 +56,14 @@ def test_the_librarys_first_error_is_one_line_naming_the_field(change, message):
         assert message in refused(raw)
 
 
-def test_an_unknown_field_names_what_the_block_declares():
+def test_an_unknown_field_names_what_the_block_declares_and_the_likely_one():
     text = refused(tiny_circuit(optimizer={"momentun": 0.9}))
-    assert text == "optimizer.momentun: unknown field; allowed: " + ", ".join(f.key for f in schema.OPTIMIZER.fields)
+    allowed = ", ".join(f.key for f in schema.OPTIMIZER.fields)
+    assert text == f"optimizer.momentun: unknown field; allowed: {allowed} (did you mean momentum?)"
+    lif = {**LIF, "network": {**tiny_circuit()["network"], **LIF["network"]}}
+    text = refused({**tiny_circuit(), **lif, "brian": {"neurons": "lif", "lif": {"tau_mem": "5 ms"}}})
+    n = len(schema.LIF.fields)
+    assert text.endswith(f"allowed: the {n} fields of brian.lif in the circuit-file reference (did you mean tau_m?)")
 
 
 def test_a_mapping_is_checked_alone_and_its_blocks_when_they_are_read():
