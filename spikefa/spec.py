@@ -3,9 +3,9 @@
 A circuit file is YAML. Each of its mappings is checked against its declared schema
 (:mod:`spikefa.schema`, by :mod:`spikefa.validation`) as it is read, and what depends on other fields is
 checked here; a bad field raises :class:`SpikefaError` with a one-line message naming the file, the
-field and what is allowed. The engines only ever
-see a :class:`Circuit`, never raw YAML. ``Circuit.to_dict()`` is the resolved config written to a
-run folder; loading it again gives the same circuit.
+field and what is allowed. The engines only ever see a :class:`Circuit`, never raw YAML.
+``Circuit.to_dict()`` is the resolved config written to a run folder; loading it again gives the same
+circuit.
 """
 
 from __future__ import annotations
