@@ -104,6 +104,8 @@ class Field:
     def allowed_text(self) -> str:
         if self.choices:
             return " | ".join(f"`{c}`" for c in self.choices)
+        if self.kind in ("time", "rate"):
+            return "≥ 0" if self.low == 0 else "> 0"
         bounds = [f"≥ {self.min_items} entries"] if self.min_items else []
         if self.low is not None:
             bounds.append(f"{'>' if self.low_open else '≥'} {self.low:g}")
