@@ -575,10 +575,9 @@ def _value_schema(f: Field, shallow: bool = False) -> dict:
         "list": {"type": "array"},
         "mapping": {"type": "object"},
     }
-    if f.kind == "block":
-        s = {} if shallow else _object(f.block)
-    else:
-        s = dict(kind[f.kind])
+    if f.kind == "block" and shallow:
+        return {"description": f.doc}
+    s = _object(f.block) if f.kind == "block" else dict(kind[f.kind])
     if f.kind in ("string", "code", "time", "rate") and not f.choices:
         s["maxLength"] = MAX_TEXT
     if f.min_items:
@@ -590,9 +589,8 @@ def _value_schema(f: Field, shallow: bool = False) -> dict:
     for bound, key, open_ in ((f.low, "minimum", f.low_open), (f.high, "maximum", f.high_open)):
         if bound is not None and f.kind not in ("time", "rate"):  # a quantity's sign: spikefa.spec.seconds
             s["exclusive" + key.title() if open_ else key] = bound
-    forms = ([s] if s else []) + ([] if shallow and f.kind == "block" else [*f.forms])
-    forms += [{"type": "null"}] if f.optional and forms else []
-    out = {} if not forms else forms[0] if len(forms) == 1 else {"anyOf": forms}
+    forms = [s, *f.forms] + ([{"type": "null"}] if f.optional else [])
+    out = forms[0] if len(forms) == 1 else {"anyOf": forms}
     return {"description": f.doc, **out}
 
 

@@ -547,8 +547,10 @@ def _init(parent: _Fields, key: str, default: Init = Init(), zero: bool = False)
         return Init("zero")
     _allowed(f, ("dist", "scale", "sigma") if dist == "lognormal" else ("dist", "scale"))
     fan = dist in ("xavier", "xavier_normal")
-    if not fan and f.raw.get("scale", 0) == 0:  # xavier's gain may be 0 (1), another scale may not
-        f.fail(f.name("scale"), f"{dist} needs a scale > 0, got {show(f.raw.get('scale'))}")
+    if not fan and "scale" not in f.raw:  # xavier's gain may be 0 or absent (1), another scale may not
+        f.fail(f.name("scale"), "missing")
+    if not fan and f.raw["scale"] == 0:
+        f.fail(f.name("scale"), f"must be > 0, got {show(float(f.raw['scale']))}")
     scale = f.declared(S.INIT["scale"])
     sigma = f.declared(S.INIT["sigma"])
     f.done()

@@ -45,17 +45,19 @@ UNITS = {"time": (S.TIME_UNITS, "'1 ms'"), "rate": (S.RATE_UNITS, "'200 Hz'")}
 def check(block: S.Block, raw: Any, path: str, source: str) -> None:
     """Raise :class:`SpikefaError` (``source: path.field: what is wrong``) at the first of ``raw``'s
     fields that ``block`` refuses; ``raw`` is one mapping of that block, as written (None: empty)."""
-    for key, note in block.moved:
-        if isinstance(raw, dict) and key in raw:
-            raise SpikefaError(f"{source}: {path}.{key}: {note}" if path else f"{source}: {key}: {note}")
-    if block.path not in _VALIDATORS:
-        _VALIDATORS[block.path] = Validator(S.entry_schema(block))
-    instance = _as_json({} if raw is None else raw)
-    error = next(_VALIDATORS[block.path].iter_errors(instance), None)
-    if error is not None:
+    moved = [(key, note) for key, note in block.moved if isinstance(raw, dict) and key in raw]
+    if moved:
+        where, message = [moved[0][0]], moved[0][1]
+    else:
+        if block.path not in _VALIDATORS:
+            _VALIDATORS[block.path] = Validator(S.entry_schema(block))
+        instance = _as_json({} if raw is None else raw)
+        error = next(_VALIDATORS[block.path].iter_errors(instance), None)
+        if error is None:
+            return
         where, message = _explain(_chosen(error), block, instance)
-        name = ".".join([path] * bool(path) + [cut(k) for k in where]) or "circuit"
-        raise SpikefaError(f"{source}: {name}: {message}")
+    name = ".".join([path] * bool(path) + [cut(k) for k in where]) or "circuit"
+    raise SpikefaError(f"{source}: {name}: {message}")
 
 
 def quantity_message(field: S.Field, value: Any) -> str:
