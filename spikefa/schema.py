@@ -403,6 +403,7 @@ LIF = Block(
         Field("noise_rate", "rate", "mirror phase: Poisson firing of the noise-driven layers", "50 Hz"),
         Field("mirror_drive", "number", "mirror phase: the drive a responding layer is held at", 0.5),
         _time("mirror_trace", "mirror phase: the spike traces the feedback synapses learn from", "10 ms"),
+        _time("mirror_mean", "mirror phase: the time constant of a noise neuron's running mean of its trace", "100 ms"),
         _time(
             "mirror_tau_m",
             "mirror phase: the membrane time constant of a layer answering noise (none: tau_m)",

@@ -260,6 +260,7 @@ class Lif:
     mirror_drive: float = 0.5
     mirror_window: str | None = None  # mirror phase: one noise sample (None: one time step)
     mirror_trace: str = "10 ms"  # mirror phase: the spike traces (STDP window) the feedback synapses learn from
+    mirror_mean: str = "100 ms"  # mirror phase: a noise neuron's running mean of its trace (the covariance rule's)
     # mirror phase: a held layer's membrane time constant (None: tau_m), as in a high-conductance state
     mirror_tau_m: str | None = None
     # online learning: the rate the output's error units ask of the label's neuron (the others: 0)
@@ -1165,7 +1166,7 @@ def _population(f: _Fields) -> Population:
 
 
 def _lif(f: _Fields) -> Lif:
-    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory", "mirror_trace")
+    times = ("tau_m", "tau_syn", "tau_trace", "tau_err", "refractory", "mirror_trace", "mirror_mean")
     rates = ("max_rate", "error_rate", "noise_rate", "target_rate")
     values: dict[str, Any] = {k: _quantity(f, S.LIF[k]) for k in times}
     for key in ("mirror_window", "mirror_tau_m"):

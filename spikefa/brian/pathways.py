@@ -152,7 +152,6 @@ def spiking_feedback_pathway(
     delay: Quantity | None = None,
     variables: str = "",
     mirror: str = "",
-    mirror_back: str = "",
     carries: tuple[str, ...] = ("err_pos", "err_neg"),
     learn: dict[str, str] | None = None,
     declared: dict[str, tuple[str, str]] | None = None,
@@ -160,8 +159,8 @@ def spiking_feedback_pathway(
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
     neuron through one synapse, so E[err] = Σ w · delta_pre at steady state. An event arrives ``delay``
-    after it was emitted. ``mirror``, ``mirror_back``: the weight mirror's change on each spike of the
-    source, and of the target, gated by the synapses' shared ``plastic``. ``carries``: one of the two
+    after it was emitted. ``mirror``: the weight mirror's change on each spike of the source, gated by
+    the synapses' shared ``plastic``. ``carries``: one of the two
     event streams only (Dale's law): each of its events adds w, so the group acts with its weights'
     sign alone — the ON units' (``err_pos``) through one group, the OFF units' through another of the
     opposite sign. ``learn``: online learning's statements, after an event's effect, per event carried
@@ -176,15 +175,13 @@ def spiking_feedback_pathway(
         for e in carries
     }
     on_event = {event[e]: e for e in carries}
-    on_post = {"mirror_back": mirror_back} if mirror_back else {}
-    if learn and "spike" in learn:
-        on_post["learn_back"] = learn["spike"]
+    on_post = {"learn_back": learn["spike"]} if learn and "spike" in learn else {}
     if mirror:
         on_pre["mirror"], on_event["mirror"] = mirror, "spike"
     on_event.update(dict.fromkeys(on_post, "spike"))
     for key, (source_event, code) in (declared or {}).items():
         (on_post if key == "declared_post" else on_pre)[key], on_event[key] = code, source_event
-    extra = {name: 0 * second for name in ("mirror", "mirror_back", "learn_back", "declared_post") if name in on_event}
+    extra = {name: 0 * second for name in ("mirror", "learn_back", "declared_post") if name in on_event}
     carried = [event[e] for e in carries] + [k for k in on_event if k in ("declared_pos", "declared_neg")]
     delays = dict.fromkeys(carried, delay) | extra
     syn = Synapses(

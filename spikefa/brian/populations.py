@@ -137,7 +137,7 @@ the neuron's error (a hidden neuron's own, ``delta_local`` = err · f'(ubar), f'
 is what it sends on)."""
 CONTRACT = (
     *("u", "r", "ubar", "err", "b", "delta", "count", "delta_local"),
-    *("mirroring", "noise_rate", "held", "I_tonic", "sent"),
+    *("mirroring", "noise_rate", "held", "I_tonic", "sent", "rm", "rm_mean", "rm_rest", "settled"),
 )
 HELD = """
 du/dt = (-u + (1 - held) * b + held * mirror_drive - I_tonic) / tau_syn : 1
@@ -154,6 +154,12 @@ state (strong background input shortens the effective membrane time constant; it
 MIRROR_TRACE = "drm/dt = -rm / mirror_trace : 1\n"
 """The trace of a mirror layer's spikes that the weight mirror's spike-timing plasticity reads (its window:
 ``brian.lif.mirror_trace``), each spike adding 1 / (mirror_trace · max_rate) as ``r`` does with tau_trace."""
+MIRROR_MEAN = "rm_mean : 1\nrm_rest : 1 (shared, constant)\nsettled : 1 (shared)\n"
+"""A noise layer's running mean of its own mirror trace, the weight mirror's baseline: while ``settled``
+(the phase signal: B learns) it follows ``rm`` with time constant ``brian.lif.mirror_mean``, sampled where
+the synapses read ``rm`` (after the step's decay, before its spikes), so that the two agree in discrete
+time; at rest it is ``rm_rest``, the trace's expected value there."""
+MIRROR_MEAN_UPDATE = "rm_mean += settled * (rm - rm_mean) * dt / mirror_mean"
 
 
 @dataclass(frozen=True)
@@ -302,6 +308,8 @@ def lif_population(
     if mirror or held:  # the spike trace B learns from in mirror phases (its STDP window), as r is scaled
         eqs += MIRROR_TRACE
         reset += "\nrm += 1 / (mirror_trace * max_rate)"
+    if mirror:  # its running mean, the baseline of the weight mirror's covariance rule
+        eqs += MIRROR_MEAN
     if errors:  # the count of its own ± error events: its error as the synapses it leaves through see it
         eqs += "sent : 1\n"
     fire = f"({m.threshold})"
@@ -332,6 +340,8 @@ def lif_population(
         )
         if "floor" in events:
             group.run_on_event("floor", "v = v_floor")
+        if mirror:
+            group.run_regularly(MIRROR_MEAN_UPDATE, when="synapses", name=f"{name}_mirror_mean")
         if errors:
             group.run_on_event("err_pos", "sent += 1")
             group.run_on_event("err_neg", "sent -= 1")
