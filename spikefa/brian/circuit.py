@@ -41,7 +41,7 @@ from ..spec import seconds
 from . import declared
 from .compiler import apply_opt_level, require_compiler
 from .generated import STANDALONE, activate
-from .pathways import matrix_view
+from .pathways import kept, matrix_view
 
 # what a stretch of simulated time was: examples learned from, examples shown for a read-out (test
 # outputs, recordings), a weight-mirror phase's noise
@@ -561,7 +561,7 @@ def gather(syn: Synapses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A sparse group's live weight array and, per synapse, its row (target) and column (source) in
     the pathway's weight matrix: ``w[:] = matrix[rows, cols]`` sets its weights."""
     v = syn.variables
-    return v["w"].get_value(), v["_synaptic_post"].get_value().copy(), v["_synaptic_pre"].get_value().copy()
+    return kept(v["w"].get_value(), syn), v["_synaptic_post"].get_value().copy(), v["_synaptic_pre"].get_value().copy()
 
 
 def live(group: NeuronGroup, name: str) -> np.ndarray:

@@ -87,6 +87,21 @@ def rate_link(
     return connect(syn, connections)
 
 
+class _Kept:
+    """An array interface that holds the object whose memory it shows."""
+
+    def __init__(self, array: np.ndarray, owner: object):
+        self.__array_interface__ = array.__array_interface__
+        self.owner = owner
+
+
+def kept(array: np.ndarray, owner: object) -> np.ndarray:
+    """``array``, a view of memory that ``owner`` holds without NumPy knowing (Brian2 2.11's dynamic
+    arrays: no base), as a view that keeps ``owner`` alive as long as it lives — so that weights read
+    from a circuit stay valid after the circuit is gone."""
+    return np.asarray(_Kept(array, owner))
+
+
 def matrix_view(syn: Synapses) -> np.ndarray:
     """The (n_post, n_pre) weight matrix of an all-to-all group, a live view of ``syn.w``."""
     n_pre, n_post = len(syn.source), len(syn.target)
@@ -95,7 +110,7 @@ def matrix_view(syn: Synapses) -> np.ndarray:
         np.array_equal(i, np.repeat(np.arange(n_pre), n_post)) and np.array_equal(j, np.tile(np.arange(n_post), n_pre))
     ):
         raise RuntimeError(f"{syn.name}: synapses are not in presynaptic-major all-to-all order")
-    return syn.variables["w"].get_value().reshape(n_pre, n_post).T
+    return kept(syn.variables["w"].get_value(), syn).reshape(n_pre, n_post).T
 
 
 def spiking_forward_pathway(
