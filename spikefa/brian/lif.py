@@ -233,8 +233,8 @@ class LifCircuit(Circuit):
     def mirror_switches(self) -> list[tuple[object, str, str]]:
         """(owner, statement, name): what switches, per noise layer l, at a mirror sample's start (order
         2) — whether l fires noise (``mirroring``), W_l's tonic, whether layer l + 1 is held and whether
-        B_l learns (``plastic``; l's running mean of its trace follows it while ``settled``) — as
-        :meth:`_switch_mirror` does in the Python schedule."""
+        B_l learns (l's ``settled``: its running mean of its trace follows it, and B_l's synapses read
+        it) — as :meth:`_switch_mirror` does in the Python schedule."""
         out = []
         for l in self.mirror_layers():
             on = f"mirror_on{l}(t - t_block)"
@@ -242,7 +242,6 @@ class LifCircuit(Circuit):
                 (self.groups[l], f"mirroring = {on}", "mirror_switch"),
                 (self.forward[l], f"tonic = {on} * {self.mirror_tonic(l)!r}", "mirror_tonic"),
                 (self.groups[l + 1], f"held = {on}", "mirror_hold"),
-                (self.feedback[l], f"plastic = mirror_learn{l}(t - t_block)", "mirror_plastic"),
                 (self.groups[l], f"settled = mirror_learn{l}(t - t_block)", "mirror_settled"),
             ]
         return out
@@ -253,7 +252,6 @@ class LifCircuit(Circuit):
             self.groups[l].mirroring = fires
             self.forward[l].tonic = fires * self.mirror_tonic(l)
             self.groups[l + 1].held = fires
-            self.feedback[l].plastic = learns
             self.groups[l].settled = learns
 
     def mirror_tonic(self, l: int) -> float:
@@ -338,7 +336,7 @@ class LifCircuit(Circuit):
             for l, n in enumerate(sizes[1:], 1)
         ]
         for l in self.mirror_layers():
-            groups[l].rm_rest = groups[l].rm_mean = self.mirror_rest(l)
+            groups[l].rm_rest = self.mirror_rest(l)
         return groups
 
     def extra_population(self, extra: spec.Extra) -> NeuronGroup:
@@ -711,12 +709,12 @@ class LifCircuit(Circuit):
         coincidences cancel against the mean, whatever the rates — and the running mean also takes away
         the slow fluctuations of the target's rate (measured, seed 1, 20 s of noise: 13.5° against 15.3°
         for the balanced window w −= κ rm_pre on the target's spikes it replaced). Each synapse reads its
-        own weight and ``plastic`` (a phase signal: 1 while its target fires noise, once settled), its
-        target's trace and running mean, and κ. Returns the statements on the source's spikes."""
+        own weight, its target's ``settled`` (a phase signal: 1 while the target fires noise, once
+        settled), trace and running mean, and κ. Returns the statements on the source's spikes."""
         if l not in self.mirror_layers():
             return ""
         k, sign = self.mirror_hebbian(), constrain("w", self.engine.structure.pathway(l).sign)
-        return "\n".join([f"w = w + {k!r} * plastic * (rm_post - rm_mean_post)", *sign])
+        return "\n".join([f"w = w + {k!r} * settled_post * (rm_post - rm_mean_post)", *sign])
 
     def mirror_seconds_per_step(self) -> float:
         """Simulated time of one mirror step: batch_size samples of one mirror window each."""

@@ -174,8 +174,8 @@ def spiking_feedback_pathway(
     """B_l for LIF populations: the source's ``err_pos`` events add, its ``err_neg`` events subtract,
     w / (error_rate · tau_err) in the target's error compartment — a paired ± error unit per source
     neuron through one synapse, so E[err] = Σ w · delta_pre at steady state. An event arrives ``delay``
-    after it was emitted. ``mirror``: the weight mirror's change on each spike of the source, gated by
-    the synapses' shared ``plastic``. ``carries``: one of the two
+    after it was emitted. ``mirror``: the weight mirror's change on each spike of the source.
+    ``carries``: one of the two
     event streams only (Dale's law): each of its events adds w, so the group acts with its weights'
     sign alone — the ON units' (``err_pos``) through one group, the OFF units' through another of the
     opposite sign. ``learn``: online learning's statements, after an event's effect, per event carried
@@ -202,7 +202,7 @@ def spiking_feedback_pathway(
     syn = Synapses(
         source,
         target,
-        f"w : 1\n{variables}" + ("plastic : 1 (shared)\n" if mirror else ""),
+        f"w : 1\n{variables}",
         on_pre=on_pre,
         on_post=on_post or None,
         on_event=on_event,

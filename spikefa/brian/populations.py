@@ -156,9 +156,10 @@ MIRROR_TRACE = "drm/dt = -rm / mirror_trace : 1\n"
 ``brian.lif.mirror_trace``), each spike adding 1 / (mirror_trace · max_rate) as ``r`` does with tau_trace."""
 MIRROR_MEAN = "rm_mean : 1\nrm_rest : 1 (shared, constant)\nsettled : 1 (shared)\n"
 """A noise layer's running mean of its own mirror trace, the weight mirror's baseline: while ``settled``
-(the phase signal: B learns) it follows ``rm`` with time constant ``brian.lif.mirror_mean``, sampled where
-the synapses read ``rm`` (after the step's decay, before its spikes), so that the two agree in discrete
-time; at rest it is ``rm_rest``, the trace's expected value there."""
+(the phase signal: B learns, reading it as its target's) it follows ``rm`` with time constant
+``brian.lif.mirror_mean``, sampled where the synapses read ``rm`` (after the step's decay, before its
+spikes), so that the two agree in discrete time; at rest it is ``rm_rest``, the trace's expected value
+there."""
 MIRROR_MEAN_UPDATE = "rm_mean += settled * (rm - rm_mean) * dt / mirror_mean"
 
 
