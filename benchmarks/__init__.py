@@ -33,6 +33,17 @@ def run_cli(circuit: str, sets: list[str], out: Path, cache: str) -> subprocess.
     )
 
 
+def in_fresh_process(module: str, *args) -> dict:
+    """``python -m MODULE --one JSON(args)`` in a process of its own (Brian2's standalone device is global):
+    the JSON object its last line prints."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--one", json.dumps(args)], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise RuntimeError(f"{module} {args}: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def report(results: dict[str, dict], name: str, folder: Path = RESULTS) -> Path:
     """Print each section of ``results`` as a Markdown table and write them all to ``FOLDER/NAME.json``."""
     for section, rows in results.items():

@@ -18,14 +18,13 @@ simulated time. Ratios are against the first file, measured in the same run. Wri
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import subprocess
-import sys
 import time
 
 import numpy as np
 
-from benchmarks import RESULTS, report
+from benchmarks import RESULTS, in_fresh_process, report
 from benchmarks.brian_speed import mnist
 
 
@@ -56,15 +55,7 @@ def one(name: str, n: int, data_dir: str | None) -> dict:
     }
 
 
-def measured(name: str, n: int, data_dir: str | None) -> dict:
-    """:func:`one` in a fresh process."""
-    args = json.dumps([name, n, data_dir])
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.circuit_files", "--one", args], capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        raise RuntimeError(f"{name}: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+measured = functools.partial(in_fresh_process, "benchmarks.circuit_files")  # one row, in a process of its own
 
 
 def main(argv: list[str] | None = None) -> dict:

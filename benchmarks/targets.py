@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from benchmarks import RESULTS, report
+from benchmarks import RESULTS, in_fresh_process, report
 from benchmarks.brian_speed import PlasticityClock, mnist
 
 ROWS = {  # name → (target, plasticity, floor, learning)
@@ -158,15 +158,7 @@ def torch_lif(x: np.ndarray, y: np.ndarray, hidden: int) -> dict:
     return {"examples_per_s": len(x) / (time.perf_counter() - start), "torch": torch.__version__}
 
 
-def measured(neurons: str, row: str, hidden: int, n: int, data_dir: str | None) -> dict:
-    """:func:`one` in a fresh process."""
-    args = json.dumps([neurons, row, hidden, n, data_dir])
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.targets", "--one", args], capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        raise RuntimeError(f"{neurons} {row} {hidden}: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+measured = functools.partial(in_fresh_process, "benchmarks.targets")  # one row, in a process of its own
 
 
 def main(argv: list[str] | None = None) -> dict:
