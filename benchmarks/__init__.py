@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -31,6 +33,20 @@ def run_cli(circuit: str, sets: list[str], out: Path, cache: str) -> subprocess.
         text=True,
         env={**os.environ, "SPIKEFA_CACHE": cache},
     )
+
+
+@contextlib.contextmanager
+def competing(n: int):
+    """``n`` CPU-bound competitor processes (a Python busy loop each) running while the block runs, as on
+    a shared workstation; they have taken their cores when the block starts."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        time.sleep(0.5 if loops else 0)
+        yield
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
 
 
 def in_fresh_process(module: str, *args) -> dict:

@@ -18,10 +18,9 @@ import os
 import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from benchmarks import RESULTS
+from benchmarks import RESULTS, competing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,9 +45,7 @@ def child(threads: int, examples: int) -> dict:
 
 def measure(threads: int, examples: int, competitors: int) -> dict:
     """The child's epoch with ``competitors`` busy loops running beside it."""
-    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(competitors)]
-    try:
-        time.sleep(0.5 if loops else 0)  # let the competitors take their cores
+    with competing(competitors):
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.busy", "--child", str(threads), "--examples", str(examples)],
             cwd=ROOT,
@@ -56,10 +53,6 @@ def measure(threads: int, examples: int, competitors: int) -> dict:
             text=True,
             check=True,
         ).stdout
-    finally:
-        for p in loops:
-            p.kill()
-            p.wait()
     return json.loads(out.strip().splitlines()[-1])
 
 

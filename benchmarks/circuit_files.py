@@ -1,6 +1,6 @@
 """Bundled circuit files as they stand, one run: how fast each learns, against the first.
 
-    python -m benchmarks.circuit_files [CIRCUIT ...] [--examples 500] [--data-dir DIR]
+    python -m benchmarks.circuit_files [CIRCUIT ...] [--examples 500] [--busy N] [--data-dir DIR]
 
 Default: ``mnist_lif_fa`` (learning once per example) and ``mnist_lif_fa_online`` (learning on spike
 events), the two MNIST LIF circuits whose accuracies figures/REPRODUCTION.md reports, each with its own
@@ -11,8 +11,9 @@ each one's accuracy.
 Each file in a process of its own (Brian2's standalone device is global), one after another: a first block
 of the first N MNIST training images (compilation included: ``first_block_s``), then the timed block, the
 same images again; examples/s = N / timed seconds. ``simulated_ms_per_example``: the example's length in
-simulated time. Ratios are against the first file, measured in the same run. Writes
-``benchmarks/results/circuit_files.json``.
+simulated time. Ratios are against the first file, measured in the same run. ``--busy N``: the same with N
+CPU-bound competitor processes running throughout. Writes ``benchmarks/results/circuit_files.json``
+(``circuit_files_busy.json`` with ``--busy``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 
 import numpy as np
 
-from benchmarks import RESULTS, in_fresh_process, report
+from benchmarks import RESULTS, competing, in_fresh_process, report
 from benchmarks.brian_speed import mnist
 
 
@@ -64,15 +65,17 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--examples", type=int, default=500, help="MNIST training images per block")
     p.add_argument("--data-dir", help="MNIST folder (default: $SPIKEFA_DATA, else ../shared/data/mnist)")
     p.add_argument("--out", default=str(RESULTS), help="folder for the JSON (default benchmarks/results)")
+    p.add_argument("--busy", type=int, default=0, help="competitor processes running throughout")
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
         print(json.dumps(one(*json.loads(args.one))))
         return {}
-    rows = {name: measured(name, args.examples, args.data_dir) for name in args.circuits}
+    with competing(args.busy):
+        rows = {name: measured(name, args.examples, args.data_dir) for name in args.circuits}
     first = rows[args.circuits[0]]["examples_per_s"]
     results = {name: {**r, f"/ {args.circuits[0]}": r["examples_per_s"] / first} for name, r in rows.items()}
-    report(results, "circuit_files", args.out)
+    report(results, "circuit_files_busy" if args.busy else "circuit_files", args.out)
     return results
 
 

@@ -31,13 +31,11 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import subprocess
-import sys
 import time
 
 import numpy as np
 
-from benchmarks import RESULTS, in_fresh_process, report
+from benchmarks import RESULTS, competing, in_fresh_process, report
 from benchmarks.brian_speed import PlasticityClock, mnist
 
 ROWS = {  # name → (target, plasticity, floor, learning)
@@ -175,12 +173,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.one:
         print(json.dumps(one(*json.loads(args.one))))
         return {}
-    competitors = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
-    try:
+    with competing(args.busy):
         results = measure_all(args)
-    finally:
-        for c in competitors:
-            c.kill()
     report(results, "targets_busy" if args.busy else "targets", args.out)
     return results
 
