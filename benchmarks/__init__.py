@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -47,6 +48,24 @@ def competing(n: int):
         for p in loops:
             p.kill()
             p.wait()
+
+
+def row_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a benchmark that measures row by row, each in a process of its own, with the
+    options they share: ``--data-dir``, ``--out``, ``--busy`` and the hidden ``--one``."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--data-dir", help="MNIST folder (default: $SPIKEFA_DATA, else ../shared/data/mnist)")
+    p.add_argument("--out", default=str(RESULTS), help="folder for the JSON (default benchmarks/results)")
+    p.add_argument("--busy", type=int, default=0, help="competitor processes running throughout")
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    return p
+
+
+def answered_one(args: argparse.Namespace, one) -> bool:
+    """Where ``--one`` was given (:func:`in_fresh_process`): measure that one row here and print it."""
+    if args.one:
+        print(json.dumps(one(*json.loads(args.one))))
+    return bool(args.one)
 
 
 def in_fresh_process(module: str, *args) -> dict:

@@ -18,14 +18,12 @@ CPU-bound competitor processes running throughout. Writes ``benchmarks/results/c
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import time
 
 import numpy as np
 
-from benchmarks import RESULTS, competing, in_fresh_process, report
+from benchmarks import answered_one, competing, in_fresh_process, report, row_parser
 from benchmarks.brian_speed import mnist
 
 
@@ -60,16 +58,11 @@ measured = functools.partial(in_fresh_process, "benchmarks.circuit_files")  # on
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = row_parser(__doc__)
     p.add_argument("circuits", nargs="*", default=["mnist_lif_fa", "mnist_lif_fa_online"], help="circuit files")
     p.add_argument("--examples", type=int, default=500, help="MNIST training images per block")
-    p.add_argument("--data-dir", help="MNIST folder (default: $SPIKEFA_DATA, else ../shared/data/mnist)")
-    p.add_argument("--out", default=str(RESULTS), help="folder for the JSON (default benchmarks/results)")
-    p.add_argument("--busy", type=int, default=0, help="competitor processes running throughout")
-    p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.one:
-        print(json.dumps(one(*json.loads(args.one))))
+    if answered_one(args, one):
         return {}
     with competing(args.busy):
         rows = {name: measured(name, args.examples, args.data_dir) for name in args.circuits}

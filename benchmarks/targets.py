@@ -28,14 +28,12 @@ processes (a Python busy loop each) running throughout, as on a shared workstati
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import time
 
 import numpy as np
 
-from benchmarks import RESULTS, competing, in_fresh_process, report
+from benchmarks import answered_one, competing, in_fresh_process, report, row_parser
 from benchmarks.brian_speed import PlasticityClock, mnist
 
 ROWS = {  # name → (target, plasticity, floor, learning)
@@ -160,18 +158,13 @@ measured = functools.partial(in_fresh_process, "benchmarks.targets")  # one row,
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = row_parser(__doc__)
     p.add_argument("--examples", type=int, default=1000, help="rate circuit")
     p.add_argument("--lif-examples", type=int, default=500)
     p.add_argument("--widths", type=int, nargs="*", default=[100, 500, 1000, 2000, 4000], help="none: no scan")
-    p.add_argument("--data-dir", help="MNIST folder (default: $SPIKEFA_DATA, else ../shared/data/mnist)")
-    p.add_argument("--out", default=str(RESULTS), help="folder for the JSON (default benchmarks/results)")
-    p.add_argument("--busy", type=int, default=0, help="competitor processes running throughout")
     p.add_argument("--neurons", nargs="+", default=["rate", "lif"], choices=["rate", "lif"], help="circuits to measure")
-    p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.one:
-        print(json.dumps(one(*json.loads(args.one))))
+    if answered_one(args, one):
         return {}
     with competing(args.busy):
         results = measure_all(args)
