@@ -259,7 +259,7 @@ class Lif:
     # replaced), so that every responding neuron fires in the same regime (> v_threshold: regularly)
     mirror_drive: float = 0.5
     mirror_window: str | None = None  # mirror phase: one noise sample (None: one time step)
-    mirror_trace: str = "10 ms"  # mirror phase: the spike traces (STDP window) the feedback synapses learn from
+    mirror_trace: str = "10 ms"  # mirror phase: the spike traces the feedback synapses learn from
     mirror_mean: str = "100 ms"  # mirror phase: a noise neuron's running mean of its trace (the covariance rule's)
     # mirror phase: a held layer's membrane time constant (None: tau_m), as in a high-conductance state
     mirror_tau_m: str | None = None

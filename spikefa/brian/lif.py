@@ -159,7 +159,7 @@ class LifCircuit(Circuit):
 
     def check_locality(self) -> None:
         """The locality contract (:mod:`~spikefa.brian.locality`) on every weight change written as
-        Brian2 code: the mirror's spike-timing plasticity, and with ``plasticity: code`` every synapse
+        Brian2 code: the mirror's covariance rule, and with ``plasticity: code`` every synapse
         group's change — its presynaptic side may be read only through its spikes, their traces and its
         error events' count (``sent``). The weight-transport rules' copy of W's update on B (backprop,
         sign symmetry) is exempt: it is what those rules are. On the Python schedule W and B change by

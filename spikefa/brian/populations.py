@@ -152,7 +152,7 @@ HELD_TAU_M = "(tau_m + held * (mirror_tau_m - tau_m))"
 """A held layer's membrane time constant: ``mirror_tau_m`` while it answers noise, as in a high-conductance
 state (strong background input shortens the effective membrane time constant; its gain is kept)."""
 MIRROR_TRACE = "drm/dt = -rm / mirror_trace : 1\n"
-"""The trace of a mirror layer's spikes that the weight mirror's spike-timing plasticity reads (its window:
+"""The trace of a mirror layer's spikes that the weight mirror's covariance rule reads (its window:
 ``brian.lif.mirror_trace``), each spike adding 1 / (mirror_trace · max_rate) as ``r`` does with tau_trace."""
 MIRROR_MEAN = "rm_mean : 1\nrm_rest : 1 (shared, constant)\nsettled : 1 (shared)\n"
 """A noise layer's running mean of its own mirror trace, the weight mirror's baseline: while ``settled``
@@ -306,7 +306,7 @@ def lif_population(
     eqs = membrane_eqs + "\n" + compartments + ("" if output else f"delta_local = {own} : 1\n") + variables
     d = "delta" if output else "delta_local"
     reset = f"{m.reset}\nr += 1 / (tau_trace * max_rate)\ncount += 1"
-    if mirror or held:  # the spike trace B learns from in mirror phases (its STDP window), as r is scaled
+    if mirror or held:  # the spike trace B learns from in mirror phases, as r is scaled
         eqs += MIRROR_TRACE
         reset += "\nrm += 1 / (mirror_trace * max_rate)"
     if mirror:  # its running mean, the baseline of the weight mirror's covariance rule

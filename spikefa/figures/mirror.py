@@ -10,7 +10,7 @@ from ..plots import RULE_COLORS, plain_log
 from .common import Runner, figure
 
 # (circuit, mirror steps, steps between points): each circuit file's own mirror phase (LIF: the spiking
-# mirror through spike-timing plasticity, 937 steps of 64 ms, 60 s)
+# mirror through spikes by the covariance rule, 937 steps of 64 ms, 60 s)
 NEURONS = {"rate": ("brian_digits_weight_mirror", 200, 10), "LIF": ("brian_digits_lif_mirror", 937, 39)}
 SIGMAS = (0.03, 0.1, 0.3, 1.0, 3.0)
 NOISE_RATES = (10, 25, 50, 100, 200)
